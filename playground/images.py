@@ -1,0 +1,96 @@
+"""Safe image decoding for uploads, the drawing canvas and the CLI (Pillow + numpy only).
+
+Every image a user hands us goes through :func:`open_image`: the size is read from the header and
+checked before any pixel is decoded (a tiny file can declare 10,000 × 10,000 pixels), EXIF rotation
+is applied, only the first frame of an animation is kept, and every mode (palette, CMYK, 16-bit,
+grey + alpha, ...) becomes 8-bit RGBA. Problems become one :class:`ImageError` sentence.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 4_000_000  # 2000 × 2000: far above any photo of a digit, far below a decompression bomb
+CANVAS_SIZE = (280, 280)
+
+
+class ImageError(ValueError):
+    """A file the user supplied cannot be used; ``str(e)`` says why in one sentence."""
+
+
+def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode ``data`` into an 8-bit RGBA image after checking its declared size."""
+    if not data:
+        raise ImageError("The file is empty: choose an image file (PNG, JPEG, GIF, BMP or WebP).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width < 1 or height < 1:
+                raise ImageError("The image has no pixels.")
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"The image is {width}×{height} pixels, more than the {max_pixels:,} allowed: "
+                    "scale it down and upload it again."
+                )
+            img.seek(0)  # first frame of an animated GIF/PNG/WebP
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgba8(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("This file is not an image Pillow can read: upload a PNG, JPEG, GIF, BMP or WebP.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("The image declares too many pixels to decode safely: scale it down.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+        raise ImageError("The image file is truncated or corrupt: save it again and re-upload it.") from None
+
+
+def _to_rgba8(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGBA (16-bit and float greys are rescaled, not clipped)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) / (hi - lo) * 255.0
+        img = Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode == "CMYK":
+        img = img.convert("RGB")
+    return img.convert("RGBA")
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """RGBA image -> (H, W) float64 in [0, 1]; transparent pixels count as black."""
+    rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255.0
+    gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return gray * rgba[..., 3]
+
+
+def to_rgb(img: Image.Image) -> np.ndarray:
+    """RGBA image -> (H, W, 3) float64 in [0, 1]; transparent pixels count as black."""
+    rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255.0
+    return rgba[..., :3] * rgba[..., 3:4]
+
+
+def decode_canvas(data: bytes, size: tuple[int, int] = CANVAS_SIZE) -> np.ndarray:
+    """A drawing canvas's PNG -> (H, W, 4) uint8, refused unless it is exactly ``size`` (width, height)."""
+    if not data:
+        raise ImageError("The drawing arrived empty: draw again.")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt, declared = probe.format, probe.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageError("The drawing data is not a PNG image: the canvas was reset, draw again.") from None
+    if fmt != "PNG" or declared != tuple(size):
+        raise ImageError(
+            f"The drawing is {declared[0]}×{declared[1]} {fmt or 'data'}, not the {size[0]}×{size[1]} PNG "
+            "the canvas makes: the canvas was reset, draw again."
+        )
+    return np.asarray(open_image(data, max_pixels=size[0] * size[1]))
