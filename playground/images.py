@@ -85,8 +85,10 @@ def decode_canvas(data: bytes, size: tuple[int, int] = CANVAS_SIZE) -> np.ndarra
     if not data:
         raise ImageError("The drawing arrived empty: draw again.")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt, declared = probe.format, probe.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt, declared = probe.format, probe.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("The drawing data is not a PNG image: the canvas was reset, draw again.") from None
     if fmt != "PNG" or declared != tuple(size):

@@ -7,7 +7,7 @@ are built with :func:`key` so a widget's state and its accessor agree on the nam
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import streamlit as st
 
@@ -17,6 +17,13 @@ T = TypeVar("T")
 def key(page: str, name: str) -> str:
     """The session-state key of ``name`` on ``page`` (also used as the widget key)."""
     return f"{page}.{name}"
+
+
+def keep(page: str, name: str) -> dict[str, str]:
+    """Keyword arguments for a widget whose value survives page switches and being hidden:
+    ``st.selectbox(..., **state.keep("conv", "kernel"))`` (key ``"conv.kernel"``, session scope).
+    A lecturer who visits Pooling and comes back finds the Convolution page as it was."""
+    return {"key": key(page, name), "persist_state": "session"}
 
 
 def get(page: str, name: str, default: T) -> T:
@@ -37,3 +44,42 @@ def has(page: str, name: str) -> bool:
 
 def drop(page: str, name: str) -> None:
     st.session_state.pop(key(page, name), None)
+
+
+def memo(page: str, name: str, fingerprint: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``fingerprint`` for this session: a rerun with unchanged inputs (a step
+    button, a slider move) reuses the stored result instead of recomputing it.
+
+    Per session on purpose: results built from one user's drawing are never shared with others.
+    ``compute`` may raise; nothing is stored then and the previous result stays.
+    """
+    k = key(page, f"memo.{name}")
+    held = st.session_state.get(k)
+    if held is not None and held[0] == fingerprint:
+        return held[1]
+    value = compute()
+    st.session_state[k] = (fingerprint, value)
+    return value
+
+
+def step_index(page: str, n_steps: int) -> int:
+    """The current step (0-based) of ``page``, clamped into 0..n_steps-1 and stored back.
+
+    Clamping here is what keeps stepping valid when a setting change shortens the list of steps.
+    """
+    k = key(page, "step")
+    index = int(st.session_state.get(k, 0))
+    index = min(max(index, 0), max(n_steps - 1, 0))
+    st.session_state[k] = index
+    return index
+
+
+def set_step_index(page: str, index: int, n_steps: int) -> None:
+    """Move ``page``'s step to ``index`` (clamped into range)."""
+    st.session_state[key(page, "step")] = min(max(int(index), 0), max(n_steps - 1, 0))
+
+
+def seed_widget(page: str, name: str, value: Any) -> None:
+    """Set a widget's value before the widget is drawn in this run (e.g. the step slider follows the
+    step buttons). Only valid before the widget call, which then takes the value from here."""
+    st.session_state[key(page, name)] = value

@@ -1,0 +1,34 @@
+"""`python -m playground COMMAND`: the command-line interface (in the spirit of pytorch/examples mnist).
+
+conv / pool are numpy only (playground.cli_ops). Commands that need torch must import it inside their
+own command functions, so ``python -m playground conv`` never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from playground.cli_ops import add_ops_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The root parser with one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="python -m playground", description="CNN Playground from the command line.")
+
+    def error(message: str) -> NoReturn:  # one line, exit 2, like the sub-commands
+        print(f"error: {message} (see: python -m playground --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+    parser.error = error  # type: ignore[method-assign]
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_ops_commands(commands)  # conv, pool
+    # train / evaluate / predict register here: add_engine_commands(commands), importing torch lazily.
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (0 ok, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,17 @@
+"""Plotly figure builders: engine arrays and step records in, ``go.Figure`` out.
+
+No streamlit, no torch, no arithmetic of the convolution itself: ``common`` (colours, panels,
+shapes), ``conv`` (input ∗ kernel = output, stepped or animated; activation curve), ``channels``
+(several channels / filters, im2col GEMM), ``pool`` (pooling steps, shift comparison).
+"""
+
+from playground.figures.channels import channels_figure, filter_stack_figure, im2col_figure
+from playground.figures.conv import (
+    activation_figure, conv_animation_figure, conv_step_figure, feature_map_figure,
+)
+from playground.figures.pool import pool_step_figure, shift_figure
+
+__all__ = [
+    "activation_figure", "channels_figure", "conv_animation_figure", "conv_step_figure", "feature_map_figure",
+    "filter_stack_figure", "im2col_figure", "pool_step_figure", "shift_figure",
+]

@@ -1,0 +1,32 @@
+"""The numpy teaching engine: convolution, pooling, padding, output sizes, activations and step records.
+
+numpy only (no torch, no streamlit, no plotly); floats are float64. PyTorch is the oracle in the tests.
+Modules: ``padding`` (pads, output size), ``conv`` (direct, im2col, GEMM), ``pool``, ``steps`` (one record
+per output cell), ``activations``.
+"""
+
+from playground.ops._common import OpError, format_number, format_operand
+from playground.ops.activations import ACTIVATION_FORMULAS, ACTIVATION_LABELS, ACTIVATIONS, LEAKY_SLOPE, activate
+from playground.ops.conv import ConvSettings, check_conv_inputs, conv2d, conv2d_gemm, conv_output_shape, im2col
+from playground.ops.padding import (
+    MAX_PADDING,
+    PADDING_MODES,
+    Pads,
+    effective_kernel_size,
+    output_size,
+    output_size_formula,
+    pad,
+    resolve_padding,
+    same_padding_note,
+)
+from playground.ops.pool import POOL_KINDS, PoolSettings, global_avg_pool, pool2d, pool_output_shape, pooled_overlap, shift_image
+from playground.ops.steps import ConvStep, PoolStep, conv_output_from_steps, conv_steps, pool_steps
+
+__all__ = [
+    "ACTIVATIONS", "ACTIVATION_FORMULAS", "ACTIVATION_LABELS", "LEAKY_SLOPE", "MAX_PADDING", "PADDING_MODES",
+    "POOL_KINDS", "ConvSettings", "ConvStep", "OpError", "Pads", "PoolSettings", "PoolStep", "activate",
+    "check_conv_inputs", "conv2d", "conv2d_gemm", "conv_output_from_steps", "conv_output_shape", "conv_steps",
+    "effective_kernel_size", "format_number", "format_operand", "global_avg_pool", "im2col", "output_size",
+    "output_size_formula", "pad", "pool2d", "pool_output_shape", "pool_steps", "pooled_overlap", "resolve_padding",
+    "same_padding_note", "shift_image",
+]

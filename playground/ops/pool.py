@@ -1,0 +1,128 @@
+"""Pooling: max and average over sliding windows, global average pooling, and a shift-invariance measure."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from playground.ops._common import OpError, as_float_array, as_int, as_pair, check_finite_result
+from playground.ops.padding import output_size
+
+POOL_KINDS = ("max", "avg")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How the pooling window slides; defaults follow PyTorch's MaxPool2d / AvgPool2d.
+
+    Ints given for size/stride/padding are stored as (n, n); the settings are checked when used.
+    """
+
+    kind: str = "max"  # "max" | "avg"
+    size: tuple[int, int] = (2, 2)  # (KH, KW) window
+    stride: tuple[int, int] | None = None  # None -> same as size (PyTorch default: windows do not overlap)
+    padding: int | tuple[int, int] = 0  # symmetric per axis, at most half the window (PyTorch rule)
+    count_include_pad: bool = True  # avg only: padding zeros count in the divisor, as in PyTorch; max pads with −inf
+
+    def __post_init__(self) -> None:
+        for name in ("size", "stride", "padding"):
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and name != "padding":
+                object.__setattr__(self, name, (int(value), int(value)))
+            elif isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+
+    def resolved(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        """((KH, KW), (SH, SW), (PH, PW)) after checking every field; OpError names the one at fault."""
+        if self.kind not in POOL_KINDS:
+            raise OpError(f"Pooling kind {self.kind!r} is not known; choose 'max' or 'avg'.")
+        kh, kw = as_pair(self.size, "Pooling size")
+        if min(kh, kw) < 1:
+            raise OpError(f"Pooling size must be 1 or more along both axes (got {kh}, {kw}); use a window of at least 1×1.")
+        sh, sw = (kh, kw) if self.stride is None else as_pair(self.stride, "Pooling stride")
+        if min(sh, sw) < 1:
+            raise OpError(f"Pooling stride must be 1 or more along both axes (got {sh}, {sw}); use a stride of at least 1.")
+        ph, pw = as_pair(self.padding, "Pooling padding")
+        if min(ph, pw) < 0:
+            raise OpError(f"Pooling padding cannot be negative (got {min(ph, pw)}); use 0 or more pixels.")
+        for p, k in ((ph, kh), (pw, kw)):
+            if 2 * p > k:
+                raise OpError(
+                    f"Pooling padding {p} is more than half the window size {k}; use at most {k // 2} (PyTorch's rule)."
+                )
+        return (kh, kw), (sh, sw), (ph, pw)
+
+
+def pool_output_shape(input_hw: tuple[int, int], settings: PoolSettings = PoolSettings()) -> tuple[int, int]:
+    """(OH, OW) for an (H, W) input; OpError when the window does not fit in the padded input."""
+    (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
+    oh = output_size(input_hw[0], kh, sh, ph, ph, what="pooling window", unit="row")
+    ow = output_size(input_hw[1], kw, sw, pw, pw, what="pooling window", unit="column")
+    return oh, ow
+
+
+def pool2d(x: Any, settings: PoolSettings = PoolSettings()) -> np.ndarray:
+    """Max or average pooling of each channel on its own: (N, C, H, W) -> (N, C, OH, OW).
+
+    Max pooling pads with −inf so padding never wins; average pooling pads with zeros and divides by the
+    window size (count_include_pad) or by the number of real pixels under the window.
+    """
+    x = as_float_array(x, "input")
+    if x.ndim != 4:
+        raise OpError(f"The input must have 4 dimensions (images, channels, rows, columns); got {x.ndim}.")
+    if x.size == 0:
+        raise OpError("The input is empty; give it at least one row and one column.")
+    (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
+    oh, ow = pool_output_shape(x.shape[2:], settings)
+    fill = -np.inf if settings.kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))  # 1 on input pixels, 0 on padding
+    out = np.empty((x.shape[0], x.shape[1], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+            window = xp[:, :, rows, cols]  # (N, C, KH, KW)
+            if settings.kind == "max":
+                out[:, :, i, j] = window.max(axis=(2, 3))
+            elif settings.count_include_pad:
+                out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
+            else:
+                out[:, :, i, j] = window.sum(axis=(2, 3)) / real[rows, cols].sum()
+    return check_finite_result(out)
+
+
+def global_avg_pool(x: Any) -> np.ndarray:
+    """Average of each whole feature map: (N, C, H, W) -> (N, C), what a CNN does before its last layer."""
+    x = as_float_array(x, "input")
+    if x.ndim != 4:
+        raise OpError(f"The input must have 4 dimensions (images, channels, rows, columns); got {x.ndim}.")
+    if x.size == 0:
+        raise OpError("The input is empty; give it at least one row and one column.")
+    return check_finite_result(x.mean(axis=(2, 3)))
+
+
+def shift_image(x: Any, shift: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Move an (H, W) image by (rows down, columns right); the edge pixels are repeated into the gap."""
+    x = as_float_array(x, "input")
+    if x.ndim != 2 or x.size == 0:
+        raise OpError("Shifting needs one non-empty image of shape (rows, columns).")
+    dy, dx = (as_int(s, "Shift") for s in shift)
+    rows = np.clip(np.arange(x.shape[0]) - dy, 0, x.shape[0] - 1)
+    cols = np.clip(np.arange(x.shape[1]) - dx, 0, x.shape[1] - 1)
+    return x[rows[:, None], cols[None, :]]
+
+
+def pooled_overlap(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> float:
+    """Fraction (0..1) of pooled cells that keep their value when the (H, W) input is shifted by ``shift``.
+
+    Shows the small translation invariance pooling buys: 1.0 means the pooled map did not change at all.
+    """
+    x = as_float_array(x, "input")
+    if x.ndim != 2:
+        raise OpError(f"The input must be one image of shape (rows, columns); got {x.ndim} dimensions.")
+    before = pool2d(x[None, None], settings)[0, 0]
+    after = pool2d(shift_image(x, shift)[None, None], settings)[0, 0]
+    return float(np.mean(np.isclose(before, after, rtol=1e-12, atol=1e-12)))

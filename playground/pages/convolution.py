@@ -1,0 +1,38 @@
+"""Convolution: watch a kernel slide over an image, one output cell at a time."""
+
+import streamlit as st
+
+from playground.ui import conv_view, inputs, widgets
+
+PAGE = "conv"
+VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
+
+st.title("Convolution")
+st.markdown(
+    "A convolution slides a small grid of weights, the **kernel**, over the image. At every position it "
+    "multiplies the pixels under the kernel by the weights and adds the products up (plus a bias): that "
+    "sum is one cell of the output. Like PyTorch and Keras this computes *cross-correlation*; switch on "
+    "*True convolution* to rotate the kernel first. Step through the cells below, or press Play."
+)
+
+with st.sidebar:
+    st.header("Input")
+    source = inputs.input_chooser(PAGE)
+    st.header("Kernel")
+    kernel = widgets.kernel_chooser(PAGE)
+    st.header("Settings")
+    controls = widgets.conv_controls(PAGE)
+    problems = st.empty()  # the engine's message about the settings appears here
+
+run = conv_view.run_conv(PAGE, source.array, kernel.array, controls, problems)
+st.caption(f"Input: {source.label}. Kernel: {kernel.name}.")
+
+view = widgets.view_chooser(PAGE, VIEWS)
+if view == "Step by step":
+    conv_view.show_steps(PAGE, run)
+elif view == "Play":
+    conv_view.show_play(run)
+elif view == "Several channels":
+    conv_view.show_channels(PAGE, run, source.rgb)
+else:
+    conv_view.show_im2col(PAGE, run)

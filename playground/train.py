@@ -1,0 +1,382 @@
+"""The training engine: one loop for the CLI and the pages; nothing in it knows about Streamlit.
+
+`Trainer` owns the model, optimizer, step count and history. It runs in the caller's thread (`run`) or
+a background thread (`start`), reports through callbacks and a lock-protected `snapshot()` that a page
+can poll twice a second, and honours pause/resume/stop between optimizer steps. A non-finite loss stops
+the run and restores the last weights that gave a finite loss. Every random draw (initial weights, data
+order, augmentation, dropout masks) comes from generators derived from `TrainConfig.seed`.
+
+Threads: `torch.set_num_threads(config.threads)` is called at the start of every run, in the thread that
+trains. With this torch build (OpenMP) the call is process-wide in effect: it applies to the calling
+thread and becomes the default for every thread that starts using torch afterwards (threads already
+running keep theirs). Keep `threads=1` in a web server so training cannot starve the threads serving
+pages; the CLI may use all cores.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from playground.model import ModelSpec, SeededDropout, build, infer_shapes
+from playground.train_setup import (  # noqa: F401  (re-exported: import these from playground.train)
+    AUG_ROTATE_DEG, AUG_SHIFT_PX, OPTIMIZERS, RECOMMENDED_CONFIG, SCHEDULES, ConfigError, Dataset, EvalResult,
+    TrainConfig, _predict, augment_batch, check_data, data_record, evaluate, images_to_tensor, index_ranges, seed_everything)
+
+log = logging.getLogger(__name__)
+STATES = ("queued", "running", "paused", "stopped", "finished", "failed")
+FINAL_STATES = ("stopped", "finished", "failed")
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """What callbacks receive, in the training thread: kind is "step", "val", "epoch" or "end"."""
+    kind: str
+    step: int
+    epoch: int
+    loss: float | None = None        # step: this step's loss; epoch: mean over the epoch
+    val_loss: float | None = None
+    val_acc: float | None = None
+    message: str = ""
+
+
+Callback = Callable[[TrainEvent], None]
+
+
+@dataclass(frozen=True)
+class TrainSnapshot:
+    """A consistent copy of the run's progress, safe to read from any thread."""
+    state: str                                   # one of STATES
+    step: int                                    # optimizer steps done
+    epoch: int                                   # current epoch, 1-based (0 while queued)
+    epochs: int
+    steps_per_epoch: int
+    total_steps: int
+    train_loss: tuple[tuple[int, float], ...]    # (step, mean loss over the last log_every_steps steps)
+    val: tuple[tuple[int, float, float], ...]    # (step, validation loss, validation accuracy 0..1)
+    images_per_s: float                          # over the last 50 steps, excluding pauses and validation
+    eta_s: float | None                          # None until measurable or when not running
+    elapsed_s: float                             # training and validation time, excluding pauses
+    message: str                                 # one sentence for the user
+    diverged_at: int | None = None               # step whose loss was not finite (NaN guard), else None
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The end of a run: final state, history, and the last validation scores (None without val data)."""
+    state: str
+    message: str
+    steps: int
+    train_loss: tuple[tuple[int, float], ...]
+    val: tuple[tuple[int, float, float], ...]
+    elapsed_s: float
+    images_per_s: float                          # mean over the whole run
+    diverged_at: int | None = None
+
+    @property
+    def val_loss(self) -> float | None:
+        return self.val[-1][1] if self.val else None
+
+    @property
+    def val_acc(self) -> float | None:
+        return self.val[-1][2] if self.val else None
+
+
+class Trainer:
+    """One training run of `spec` on `train_data` (validated on `val_data`, if given) with `config`.
+
+    Create it on any thread (it prepares tensors and the seeded model; state "queued"), then call run()
+    or start(). A server-wide queue may hold it "queued" and call run() from its own worker; stop() on a
+    queued Trainer ends it at once. `model` is the live module: use model_copy() while training.
+    """
+
+    def __init__(self, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None,
+                 callbacks: Sequence[Callback] = ()):
+        if not isinstance(config, TrainConfig):
+            raise ConfigError("The training settings must be a TrainConfig.")
+        self.config = config
+        self.spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
+        infer_shapes(self.spec)                                       # SpecError before any work
+        self.train_data, self.val_data, self.callbacks = train_data, val_data, tuple(callbacks)
+        self.n_train = check_data(self.spec, config, train_data, val_data)
+        seeds = np.random.SeedSequence(config.seed).generate_state(4)
+        self.model = build(self.spec, seed=int(seeds[0]))
+        self._order_gen = torch.Generator().manual_seed(int(seeds[1]))
+        self._aug_gen = torch.Generator().manual_seed(int(seeds[2]))
+        drop_gen = torch.Generator().manual_seed(int(seeds[3]))
+        for m in self.model.modules():
+            if isinstance(m, SeededDropout):
+                m.generator = drop_gen
+        self.x = images_to_tensor(train_data.images[:self.n_train])
+        self.y = torch.as_tensor(np.asarray(train_data.labels[:self.n_train], dtype=np.int64))
+        if val_data is not None:
+            self.val_x = images_to_tensor(val_data.images)
+            self.val_y = torch.as_tensor(np.asarray(val_data.labels, dtype=np.int64))
+        self.batch_size = min(config.batch_size, self.n_train)
+        self.steps_per_epoch = self.n_train // self.batch_size       # the last partial batch is left out
+        self.total_steps = self.steps_per_epoch * config.epochs
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.log_every = config.log_every_steps or max(1, self.total_steps // 250)
+        self._lock, self._weights_lock = threading.Lock(), threading.Lock()
+        self._gate = threading.Event()
+        self._gate.set()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._state, self._message, self._step, self._epoch = "queued", "Waiting to start.", 0, 0
+        self._train_hist: list[tuple[int, float]] = []
+        self._val_hist: list[tuple[int, float, float]] = []
+        self._window: deque[tuple[float, int]] = deque(maxlen=50)
+        self._elapsed, self._eval_s, self._diverged = 0.0, 0.0, None
+        self.result: TrainResult | None = None
+
+    # ---- control, callable from any thread ----
+    def start(self) -> None:
+        """Train in a background daemon thread; returns at once."""
+        with self._lock:
+            if self._thread is not None or self._state != "queued":
+                return
+            self._thread = threading.Thread(target=self.run, name="playground-trainer", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Hold the run after the current optimizer step (state "paused")."""
+        self._gate.clear()
+
+    def resume(self) -> None:
+        self._gate.set()
+
+    def stop(self) -> None:
+        """End the run after the current optimizer step; the history is kept. Ends a queued run at once."""
+        with self._lock:
+            self._stop = True
+            if self._state == "queued":
+                self._state, self._message = "stopped", "Stopped before it started."
+        self._gate.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for a start()ed run; True when it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return self._state in FINAL_STATES
+
+    def snapshot(self) -> TrainSnapshot:
+        with self._lock:
+            running = self._state == "running"
+            dt = sum(t for t, _ in self._window)
+            ips = sum(n for _, n in self._window) / dt if dt > 0 else 0.0
+            eta = None
+            if running and ips > 0:
+                evals_left = self._evals_left()
+                per_eval = self._eval_s / max(1, len(self._val_hist))
+                eta = (self.total_steps - self._step) * self.batch_size / ips + evals_left * per_eval
+            return TrainSnapshot(self._state, self._step, self._epoch, self.config.epochs, self.steps_per_epoch,
+                                 self.total_steps, tuple(self._train_hist), tuple(self._val_hist), ips, eta,
+                                 self._elapsed, self._message, self._diverged)
+
+    def model_copy(self) -> nn.Module:
+        """A consistent copy of the current weights in eval mode, taken between optimizer steps."""
+        with self._weights_lock:
+            m = copy.deepcopy(self.model)
+        for mod in m.modules():
+            if isinstance(mod, SeededDropout):
+                mod.generator = None
+        return m.eval()
+
+    def metadata(self) -> dict[str, Any]:
+        """Training config, data used and final metrics, as a checkpoint records them."""
+        snap = self.snapshot()
+        data = {"train": data_record(self.train_data, self.n_train)}
+        if self.val_data is not None:
+            data["val"] = data_record(self.val_data)
+        metrics = {"steps": snap.step, "state": snap.state, "train_loss": snap.train_loss[-1][1] if
+                   snap.train_loss else None, "val_loss": snap.val[-1][1] if snap.val else None,
+                   "val_acc": snap.val[-1][2] if snap.val else None, "elapsed_s": round(snap.elapsed_s, 3)}
+        return {"config": self.config.to_dict(), "data": data, "metrics": metrics}
+
+    def _evals_left(self) -> int:
+        if self.val_data is None:
+            return 0
+        every, left = self.config.val_every_steps, self.config.epochs - self._step // self.steps_per_epoch
+        return left + ((self.total_steps // every - self._step // every) if every else 0)
+
+    # ---- the run ----
+    def run(self) -> TrainResult:
+        """Train in the calling thread until done, stopped or diverged; never raises for a failed run."""
+        with self._lock:
+            begin = self._state == "queued"
+            if begin:
+                self._state, self._message = "running", "Training."
+        if not begin:                                # already ran, running, or stopped while queued
+            if self.result is None and self._state == "stopped":
+                self.result = self._finish("stopped", self._message)
+            return self.result if self.result is not None else self._result()
+        torch.set_num_threads(self.config.threads)
+        seed_everything(self.config.seed)
+        try:
+            state, message = self._loop()
+        except Exception as err:                     # reported, never raised into a page
+            log.exception("training failed")
+            state, message = "failed", f"Training failed: {(str(err).strip().splitlines() or [type(err).__name__])[0]}."
+        self.result = self._finish(state, message)
+        return self.result
+
+    def _result(self) -> TrainResult:
+        snap = self.snapshot()
+        images = snap.step * self.batch_size
+        return TrainResult(snap.state, snap.message, snap.step, snap.train_loss, snap.val, snap.elapsed_s,
+                           images / snap.elapsed_s if snap.elapsed_s > 0 else 0.0, snap.diverged_at)
+
+    def _finish(self, state: str, message: str) -> TrainResult:
+        with self._lock:
+            self._state, self._message = state, message
+        result = self._result()
+        try:
+            self._emit(TrainEvent("end", self._step, self._epoch, message=message))
+        except Exception:                            # the run is over; a failing listener must not hide that
+            log.exception("end-of-training callback failed")
+        return result
+
+    def _emit(self, event: TrainEvent) -> None:
+        for cb in self.callbacks:
+            cb(event)
+
+    def _make_optimizer(self) -> tuple[torch.optim.Optimizer, Any]:
+        cfg, params = self.config, self.model.parameters()
+        kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+        opt = {"sgd": lambda: torch.optim.SGD(params, **kw),
+               "sgd-momentum": lambda: torch.optim.SGD(params, momentum=cfg.momentum, **kw),
+               "adam": lambda: torch.optim.Adam(params, **kw),
+               "adamw": lambda: torch.optim.AdamW(params, **kw),
+               "rmsprop": lambda: torch.optim.RMSprop(params, **kw)}[cfg.optimizer]()
+        total = max(1, self.total_steps)
+        if cfg.lr_schedule == "cosine":
+            decay = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))  # noqa: E731
+            return opt, torch.optim.lr_scheduler.LambdaLR(opt, decay)
+        if cfg.lr_schedule == "onecycle":
+            return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total + 1)
+        return opt, None
+
+    def _loop(self) -> tuple[str, str]:
+        cfg, model, bs = self.config, self.model, self.batch_size
+        opt, sched = self._make_optimizer()
+        live = list(model.parameters()) + list(model.buffers())
+        good = [t.detach().clone() for t in live]     # weights that last gave a finite loss
+        spare = [t.detach().clone() for t in live]
+        log_every, val_every = self.log_every, cfg.val_every_steps
+        loss_sum, step, last_logged = 0.0, 0, 0
+        model.train()
+        for epoch in range(1, cfg.epochs + 1):
+            if step >= self.total_steps:
+                break
+            with self._lock:
+                self._epoch = epoch
+            perm = torch.randperm(self.n_train, generator=self._order_gen)
+            epoch_sum, epoch_steps = 0.0, 0
+            for b in range(self.steps_per_epoch):
+                if step >= self.total_steps:
+                    break
+                if not self._gate.is_set():
+                    self._wait_paused()
+                if self._stop:
+                    return "stopped", f"Stopped at step {step:,} of {self.total_steps:,}; the curves so far are kept."
+                t0 = time.perf_counter()
+                idx = perm[b * bs:(b + 1) * bs]
+                xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
+                if cfg.augment:
+                    xb = augment_batch(xb, self._aug_gen)
+                with self._weights_lock:
+                    with torch.no_grad():
+                        torch._foreach_copy_(spare, live)
+                    loss = F.cross_entropy(model(xb), yb)
+                    value = loss.item()
+                    finite = math.isfinite(value)
+                    if finite:
+                        good, spare = spare, good
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                        if sched is not None:
+                            sched.step()
+                if not finite:
+                    return self._diverged_at(step + 1, epoch, good, live, value)
+                step += 1
+                dt = time.perf_counter() - t0
+                loss_sum += value
+                epoch_sum += value
+                epoch_steps += 1
+                with self._lock:
+                    self._step, self._elapsed = step, self._elapsed + dt
+                    self._window.append((dt, bs))
+                    if step % log_every == 0 or step == self.total_steps:
+                        self._train_hist.append((step, loss_sum / (step - last_logged)))
+                        loss_sum, last_logged = 0.0, step
+                if self.callbacks:
+                    self._emit(TrainEvent("step", step, epoch, loss=value))
+                if val_every and step % val_every == 0 and b + 1 < self.steps_per_epoch:
+                    if not self._validate(step, epoch):
+                        return self._diverged_at(step, epoch, good, live, float("nan"), "validation")
+            if epoch_steps and not self._validate(step, epoch):
+                return self._diverged_at(step, epoch, good, live, float("nan"), "validation")
+            if epoch_steps and self.callbacks:
+                self._emit(TrainEvent("epoch", step, epoch, loss=epoch_sum / epoch_steps))
+        if not all(torch.isfinite(t).all() for t in live if t.is_floating_point()):
+            return self._diverged_at(step, self._epoch, good, live, float("nan"), "weights")
+        return "finished", f"Finished {step:,} steps ({self._epoch} epoch{'s' if self._epoch != 1 else ''})."
+
+    def _wait_paused(self) -> None:
+        with self._lock:
+            if self._stop:
+                return
+            self._state, self._message = "paused", f"Paused at step {self._step:,}."
+        self._gate.wait()
+        with self._lock:
+            if self._state == "paused":
+                self._state, self._message = "running", "Training."
+
+    def _validate(self, step: int, epoch: int) -> bool:
+        """Validation loss and accuracy at this step; False when the loss is not finite."""
+        if self.val_data is None:
+            return True
+        t0 = time.perf_counter()
+        preds, loss = _predict(self.model, self.val_x, self.val_y, 512)
+        acc = float((preds == self.val_y).double().mean())
+        with self._lock:
+            self._eval_s += time.perf_counter() - t0
+            self._elapsed += time.perf_counter() - t0
+            if math.isfinite(loss):
+                self._val_hist.append((step, loss, acc))
+        if self.callbacks and math.isfinite(loss):
+            self._emit(TrainEvent("val", step, epoch, val_loss=loss, val_acc=acc))
+        return math.isfinite(loss)
+
+    def _diverged_at(self, step: int, epoch: int, good: list[torch.Tensor], live: list[torch.Tensor],
+                     value: float, where: str = "training") -> tuple[str, str]:
+        """NaN guard: put back the last weights that gave a finite loss, and say what to change."""
+        with self._weights_lock, torch.no_grad():
+            torch._foreach_copy_(live, good)
+        with self._lock:
+            self._diverged = step
+        what = "NaN" if math.isnan(value) else "infinite"
+        subject = "weights became NaN or infinite" if where == "weights" else f"{where} loss became {what}"
+        return "failed", (f"The {subject} at step {step:,} (epoch {epoch}), so training stopped and the last good "
+                          f"weights were restored; try a smaller learning rate, such as {self.config.lr / 10:g}.")

@@ -1,0 +1,234 @@
+"""The Convolution page's engine calls and views: one run of the engine per configuration, then the
+step-by-step view, the client-side animation, the several-channels view and the im2col view.
+
+``compute_conv`` is plain numpy (it is what the speed benchmark times); the ``show_*`` functions
+draw. Every number shown comes from ``playground.ops``; this module only lays it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from playground import figures, kernels, ops, samples
+from playground.ui import state, widgets
+
+CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
+
+
+@dataclass(frozen=True, eq=False)
+class ConvRun:
+    """One image (H, W) convolved with one kernel (KH, KW): every array the views show."""
+
+    x: np.ndarray  # (H, W) input
+    kernel: np.ndarray  # (KH, KW) as typed (before any flip)
+    controls: widgets.ConvControls
+    pads: ops.Pads  # (top, bottom, left, right)
+    padded: np.ndarray  # (Hp, Wp) input after padding
+    steps: list  # list[ops.ConvStep], row-major
+    output: np.ndarray  # (OH, OW) before the activation
+    activated: np.ndarray | None  # (OH, OW) after it, None for "none"
+    formulas: tuple[str, str]  # output height and width with the user's numbers
+    same_note: str | None  # where 'same' put its padding, when 'same' is chosen
+    fingerprint: str
+
+    @property
+    def applied_kernel(self) -> np.ndarray:
+        """(KH, KW) the kernel as the engine applied it (rotated 180° for true convolution)."""
+        return self.steps[0].kernel[0]
+
+
+def fingerprint(*parts: object) -> str:
+    """A short digest of arrays and settings: equal inputs give equal runs (and cached figures)."""
+    h = hashlib.sha1()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(str(p.shape).encode() + np.ascontiguousarray(p, dtype=np.float64).tobytes())
+        else:
+            h.update(repr(p).encode())
+    return h.hexdigest()[:16]
+
+
+def compute_conv(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls) -> ConvRun:
+    """Run the engine once for these inputs; raises ``ops.OpError`` with the user's message."""
+    s = controls.settings
+    pads = s.pads(kernel.shape)
+    out_shape = ops.conv_output_shape(x.shape, kernel.shape, s)
+    steps = ops.conv_steps(x, kernel, controls.bias, s)
+    output = ops.conv_output_from_steps(steps, out_shape)
+    activated = None if controls.activation == "none" else ops.activate(controls.activation, output)
+    (sh, sw), (dh, dw) = s.stride, s.dilation
+    formulas = (ops.output_size_formula(x.shape[0], kernel.shape[0], sh, pads[0], pads[1], dh),
+                ops.output_size_formula(x.shape[1], kernel.shape[1], sw, pads[2], pads[3], dw))
+    note = ops.same_padding_note(kernel.shape, s.dilation) if s.padding == "same" else None
+    return ConvRun(x, kernel, controls, pads, ops.pad(x, pads, s.padding_mode), steps, output, activated,
+                   formulas, note, fingerprint(x, kernel, controls))
+
+
+def _failed_formulas(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls) -> list[str]:
+    """The output-size formula for the rejected settings, when it can be written (it shows the ≤ 0)."""
+    try:
+        s = controls.settings
+        pads = s.pads(kernel.shape)
+        return [ops.output_size_formula(x.shape[0], kernel.shape[0], s.stride[0], pads[0], pads[1], s.dilation[0]),
+                ops.output_size_formula(x.shape[1], kernel.shape[1], s.stride[1], pads[2], pads[3], s.dilation[1])]
+    except ops.OpError:
+        return []
+
+
+def run_conv(page: str, x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls,
+             problems: DeltaGenerator) -> ConvRun:
+    """The engine's run for these inputs, or, when the engine refuses them, its message in
+    ``problems`` (the slot under the settings) and the last valid run, still on screen."""
+    try:
+        run = state.memo(page, "run", fingerprint(x, kernel, controls), lambda: compute_conv(x, kernel, controls))
+        state.put(page, "last_run", run)
+        return run
+    except ops.OpError as e:
+        message = str(e)
+        with problems.container():
+            st.error(message)
+            for axis, text in zip(("height", "width"), _failed_formulas(x, kernel, controls)):
+                st.caption(f"Output {axis}: {text}")
+    last = state.get(page, "last_run", None)
+    if last is None:
+        last = compute_conv(samples.WORKED_3X3, samples.WORKED_KERNEL_2X2, widgets.ConvControls())
+    st.warning(f"These settings cannot be used: {message} The last valid configuration is shown.")
+    return last
+
+
+def _arithmetic(step: ops.ConvStep, key: str) -> None:
+    r, c = step.out_pos
+    with st.container(key=key):
+        st.markdown(f"**Output ({r}, {c})** = {step.arithmetic()}")
+
+
+def _formulas(run: ConvRun) -> None:
+    oh, ow = run.output.shape
+    st.markdown(f"**Output size** {oh}×{ow} = ⌊(n + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1  \n"
+                f"height: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
+    if run.same_note:
+        st.info(run.same_note)
+
+
+def _activation(run: ConvRun, step: ops.ConvStep, index: int) -> None:
+    name = run.controls.activation
+    label = ops.ACTIVATION_LABELS[name]
+    value = float(ops.activate(name, np.array([step.result]))[0])
+    st.markdown(f"**After the activation:** {label}({ops.format_number(step.result)}) = "
+                f"{ops.format_number(value)}  ({ops.ACTIVATION_FORMULAS[name]})")
+    reach = max(3.0, float(np.abs(run.output).max()) * 1.1)
+    xs = np.linspace(-reach, reach, 241)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(figures.activation_figure(xs, ops.activate(name, xs), label, (step.result, value)), **CHART)
+    right.plotly_chart(figures.feature_map_figure(run.activated, run.steps, index, f"After {label}"), **CHART)
+
+
+@lru_cache(maxsize=4)
+def _source(fn_name: str) -> str:
+    return inspect.getsource(getattr(ops, fn_name))
+
+
+def show_steps(page: str, run: ConvRun) -> None:
+    """Step controls, input ∗ kernel = output at the current step, its arithmetic and the formulas."""
+    index = widgets.step_controls(page, len(run.steps))
+    step = run.steps[index]
+    st.plotly_chart(figures.conv_step_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps,
+                                             index), **CHART)
+    _arithmetic(step, "conv-arithmetic")
+    if run.controls.settings.flip:
+        st.caption("True convolution: the kernel was rotated 180° before sliding, so the panel shows it flipped.")
+    _formulas(run)
+    if run.activated is not None:
+        _activation(run, step, index)
+    with st.expander("The code that computed this (playground/ops)"):
+        st.code(_source("conv_steps"), language="python")
+        st.code(_source("conv2d"), language="python")
+
+
+def show_play(run: ConvRun) -> None:
+    """The whole run as a Plotly animation played in the browser: no server round trip per step."""
+    st.caption(f"{len(run.steps)} steps. Press a speed to play (steps per second), Pause to stop; "
+               "playback runs in your browser, so it stays smooth on a slow network.")
+    fig = figures.conv_animation_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
+    st.plotly_chart(fig, **CHART)  # ~30 ms to build and ~25 ms to serialise for 676 frames: no cache needed
+
+
+CHANNEL_DEFAULTS = ("Sobel x", "Sobel y", "Box blur")
+
+
+def _three_by_three() -> list[str]:
+    return [name for name, p in kernels.PRESETS.items() if p.array.shape == (3, 3)]
+
+
+def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
+    """An RGB input (3, H, W) with a 3-channel filter: per-channel partial sums plus bias; then
+    several filters giving a stack of output maps. Uses the page's stride/padding/dilation/bias."""
+    options = _three_by_three()
+    cols = st.columns(4)
+    names = [cols[c].selectbox(f"{ch} kernel", options, index=options.index(CHANNEL_DEFAULTS[c]),
+                               **state.keep(page, f"channel_kernel.{ch}")) for c, ch in enumerate("RGB")]
+    size = cols[3].select_slider("RGB sample size", options=(6, 8, 10, 12, 16), value=8,
+                                 **state.keep(page, "rgb_size"), disabled=rgb is not None)
+    image = rgb if rgb is not None else samples.rgb_sample(size)
+    st.caption("Input: your uploaded image in colour." if rgb is not None else
+               "Input: a red disc, a green bar and a blue bar, one shape per channel.")
+    w = np.stack([kernels.PRESETS[n].array for n in names])  # (3, 3, 3)
+    s, bias = run.controls.settings, run.controls.bias
+    try:
+        steps = ops.conv_steps(image, w, bias, s)
+        out = ops.conv_output_from_steps(steps, ops.conv_output_shape(image.shape[1:], (3, 3), s))
+        partials = np.stack([ops.conv2d(image[None, c:c + 1], w[None, c:c + 1], None, s)[0, 0] for c in range(3)])
+        pads = s.pads((3, 3))
+        padded = ops.pad(image, pads, s.padding_mode)
+    except ops.OpError as e:
+        st.error(f"{e} (for the {image.shape[1]}×{image.shape[2]} colour input and its 3×3 kernels)")
+        return
+    index = widgets.step_controls(page, len(steps))
+    step = steps[index]
+    st.plotly_chart(figures.channels_figure(padded, pads, w, partials, out, steps, index), **CHART)
+    _arithmetic(step, "channels-arithmetic")
+    for c, ch in enumerate("RGB"):
+        st.caption(f"{ch}: {step.channel_arithmetic(c)}")
+    st.subheader("Several filters: a stack of output maps")
+    chosen = st.multiselect("Filters (each applied to all three channels)", options,
+                            default=["Sobel x", "Sobel y", "Laplacian (4-neighbour)"], **state.keep(page, "filters"),
+                            max_selections=6)
+    if chosen:
+        stack = np.stack([np.repeat(kernels.PRESETS[n].array[None], 3, axis=0) for n in chosen])  # (F, 3, 3, 3)
+        maps = ops.conv2d(image[None], stack, np.full(len(chosen), bias), s)[0]  # (F, OH, OW)
+        st.plotly_chart(figures.filter_stack_figure(maps, chosen), **CHART)
+        st.caption(f"{len(chosen)} filters of shape 3×3×3 turn the 3-channel input into {len(chosen)} output "
+                   f"maps of {maps.shape[1]}×{maps.shape[2]}: the next layer sees {len(chosen)} channels.")
+
+
+def show_im2col(page: str, run: ConvRun) -> None:
+    """The unfolded matrix, the GEMM, the identical result, and how much larger the matrix is."""
+    s = run.controls.settings
+    kh, kw = run.kernel.shape
+    cols = ops.im2col(run.padded[None], (kh, kw), s.stride, s.dilation)  # (KH*KW, OH*OW)
+    bias = np.array([run.controls.bias])
+    gemm = ops.conv2d_gemm(run.x[None, None], run.kernel[None, None], bias, s)[0, 0]
+    direct = ops.conv2d(run.x[None, None], run.kernel[None, None], bias, s)[0, 0]
+    index = widgets.step_controls(page, len(run.steps))
+    labels = [f"({i},{j})" for i in range(kh) for j in range(kw)]
+    st.plotly_chart(figures.im2col_figure(run.applied_kernel.reshape(1, -1), cols, gemm.reshape(1, -1), index,
+                                          labels, bias=bool(run.controls.bias)), **CHART)
+    h, w = run.x.shape
+    ratio = cols.size / run.x.size  # presentation: how many numbers the unfolding writes per input pixel
+    st.markdown(
+        f"**Unfolded matrix** {cols.shape[0]}×{cols.shape[1]} = {cols.size:,} numbers for a {h}×{w} = "
+        f"{run.x.size:,}-pixel input: **{ratio:.2f}×** as many (every pixel is copied into each window that covers it).  \n"
+        f"**Identical result:** the GEMM output reshaped to {gemm.shape[0]}×{gemm.shape[1]} differs from the "
+        f"direct sliding window by at most **{float(np.max(np.abs(gemm - direct))):.1e}**"
+        + (f" (bias {ops.format_number(run.controls.bias)} added to every cell)." if run.controls.bias else "."))
+    _arithmetic(run.steps[index], "im2col-arithmetic")
+    with st.expander("The code that computed this (playground/ops)"):
+        st.code(_source("im2col"), language="python")
+        st.code(_source("conv2d_gemm"), language="python")

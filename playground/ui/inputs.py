@@ -1,0 +1,163 @@
+"""The input chooser: worked examples, a digit drawn on a canvas, built-in samples, an upload,
+random numbers or a typed matrix, all as one (H, W) float64 array for the engine.
+
+Every problem (an unreadable upload, a bad cell in a typed matrix, a broken drawing) is shown as
+one sentence right under the control at fault, and the last valid input stays in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from playground import images, kernels, samples
+from playground.ui import state
+
+WORKED_3X3 = "Worked example 3×3"
+WORKED_4X4 = "Worked example 4×4 (1 … 16)"
+DRAW = "Draw a digit"
+SAMPLE = "Sample image"
+UPLOAD = "Upload an image"
+RANDOM = "Random numbers"
+TYPED = "Type a matrix"
+SOURCES = (WORKED_3X3, WORKED_4X4, DRAW, SAMPLE, UPLOAD, RANDOM, TYPED)
+SAMPLE_NAMES = tuple(f"digit {d}" for d in range(10)) + samples.SHAPES + ("random",)
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+MAX_TYPED = 28
+CANVAS_PX = 280
+
+
+@dataclass(frozen=True)
+class InputChoice:
+    """What the engine gets: ``array`` (H, W) float64; ``rgb`` (3, H, W) for colour uploads."""
+
+    array: np.ndarray
+    label: str
+    rgb: np.ndarray | None = None
+
+
+def load_upload(data: bytes, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """An uploaded file's bytes -> (grey (H, W), rgb (3, H, W)), shrunk so the longer side is at most
+    ``size`` and rounded to 2 decimals. Raises ``images.ImageError`` with the user's message."""
+    img = images.open_image(data)
+    grey = np.round(samples.area_downsample(images.to_gray(img), size), 2)
+    rgb = np.round(samples.area_downsample(images.to_rgb(img), size), 2).transpose(2, 0, 1)
+    return grey, np.ascontiguousarray(rgb)
+
+
+def drawing_to_grid(png: bytes, size: int) -> np.ndarray:
+    """The canvas's PNG (280×280, white strokes) -> (size, size) grey grid in [0, 1] (area averages).
+    Raises ``images.ImageError`` for anything but a 280×280 PNG."""
+    rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX))
+    grey = images.to_gray(Image.fromarray(rgba, mode="RGBA"))
+    return np.round(samples.area_downsample(grey, (size, size)), 2)
+
+
+def _size(page: str, label: str = "Grid size (pixels per side)") -> int:
+    return int(st.select_slider(label, options=samples.SIZES, value=14, **state.keep(page, "size"),
+                                help="Smaller grids show their numbers; 28 is MNIST's size."))
+
+
+def _drawn(page: str) -> InputChoice:
+    from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
+
+    size = _size(page)
+    remounted = not state.has(page, "canvas")  # the canvas left the page (e.g. page switch) and is back
+    st.caption("Draw with the mouse or a finger; the input panel shows the grid the convolution sees.")
+    st.space("medium")  # the canvas toolbar floats above the canvas
+    result = st_canvas(stroke_width=26, stroke_color="#ffffff", background_color="#000000", width=CANVAS_PX,
+                       height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+                       initial_drawing=state.get(page, "drawing", None) if remounted else None,
+                       key=state.key(page, "canvas"))
+    if result.json_data is not None and result.json_data.get("objects") is not None:
+        state.put(page, "drawing", result.json_data)
+    png = result.image_bytes
+    if png:
+        try:
+            state.put(page, "drawn", drawing_to_grid(png, size))
+        except images.ImageError as e:
+            st.error(str(e))
+    grid = state.get(page, "drawn", None)
+    if grid is None or grid.shape != (size, size):
+        grid = np.zeros((size, size))
+    return InputChoice(grid, f"your drawing ({size}×{size})")
+
+
+def _sample(page: str) -> InputChoice:
+    name = st.selectbox("Sample", SAMPLE_NAMES, index=3, **state.keep(page, "sample"))
+    size = _size(page)
+    if name.startswith("digit"):
+        arr, about = samples.digit(int(name.split()[1]), size), samples.DESCRIPTIONS["digit"]
+    elif name == "random":
+        seed = int(st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
+                                   **state.keep(page, "sample_seed")))
+        arr, about = samples.random_image(size, seed), samples.DESCRIPTIONS["random"]
+    else:
+        arr, about = samples.shape(name, size), samples.DESCRIPTIONS[name]
+    st.caption(about)
+    return InputChoice(arr, f"the {name} sample ({size}×{size})")
+
+
+def _uploaded(page: str) -> InputChoice:
+    size = _size(page, "Shrink to at most (pixels on the longer side)")
+    file = st.file_uploader("Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=UPLOAD_TYPES,
+                            key=state.key(page, "upload"))
+    if file is not None:
+        data = file.getvalue()
+        digest = hashlib.sha256(data).hexdigest() + f":{size}"
+        try:
+            grey, rgb = state.memo(page, "upload", digest, lambda: load_upload(data, size))
+            state.put(page, "upload_last", (grey, rgb, file.name))
+        except images.ImageError as e:
+            st.error(str(e))
+    last = state.get(page, "upload_last", None)
+    if last is None:
+        st.info("No image yet: until you upload one, the digit 3 sample is shown.")
+        return InputChoice(samples.digit(3, size), "the digit 3 sample (no upload yet)")
+    grey, rgb, name = last
+    return InputChoice(grey, f"{name} ({grey.shape[0]}×{grey.shape[1]})", rgb)
+
+
+def _random(page: str) -> InputChoice:
+    a, b = st.columns(2)
+    size = int(a.number_input("Size", min_value=1, max_value=samples.MAX_SIZE, value=6, step=1,
+                              **state.keep(page, "random_size")))
+    seed = int(b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
+                              **state.keep(page, "random_seed")))
+    return InputChoice(samples.random_integers(size, seed), f"random integers 0–9 ({size}×{size}, seed {seed})")
+
+
+def _typed(page: str) -> InputChoice:
+    text = st.text_area("Matrix: one row per line, numbers separated by spaces or commas",
+                        value="1 2 3 4\n5 6 7 8\n9 10 11 12\n13 14 15 16", **state.keep(page, "typed"))
+    try:
+        arr = kernels.parse_matrix(text, max_size=MAX_TYPED, what="input")
+        state.put(page, "typed_last", arr)
+    except kernels.KernelError as e:
+        st.error(f"{e} Showing the last valid matrix.")
+    arr = state.get(page, "typed_last", None)
+    if arr is None:
+        arr = samples.WORKED_4X4
+    return InputChoice(arr, f"your matrix ({arr.shape[0]}×{arr.shape[1]})")
+
+
+def input_chooser(page: str, default: str = WORKED_3X3) -> InputChoice:
+    """Pick the input image; returns the array the engine will use (the last valid one on errors)."""
+    source = st.selectbox("Input", SOURCES, index=SOURCES.index(default), **state.keep(page, "source"))
+    if source == WORKED_3X3:
+        return InputChoice(samples.WORKED_3X3, "the worked example [[1, 2, 3], [4, 5, 6], [7, 8, 9]]")
+    if source == WORKED_4X4:
+        return InputChoice(samples.WORKED_4X4, "the 4×4 worked example 1 … 16")
+    if source == DRAW:
+        return _drawn(page)
+    if source == SAMPLE:
+        return _sample(page)
+    if source == UPLOAD:
+        return _uploaded(page)
+    if source == RANDOM:
+        return _random(page)
+    return _typed(page)

@@ -1,0 +1,88 @@
+"""The Pooling page's engine calls and views: pooling step by step with the chosen maximum, and the
+"shift the input by one pixel" comparison. Every number comes from ``playground.ops``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from playground import figures, ops, samples
+from playground.ui import state, widgets
+from playground.ui.conv_view import CHART, fingerprint
+
+SHIFTS = {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}
+
+
+@dataclass(frozen=True, eq=False)
+class PoolRun:
+    """One (H, W) image pooled: the arrays and records the views show."""
+
+    x: np.ndarray  # (H, W)
+    settings: ops.PoolSettings
+    pads: ops.Pads  # (top, bottom, left, right), symmetric per axis
+    padded: np.ndarray  # (Hp, Wp) input with zero padding, for display (max pooling treats it as −∞)
+    steps: list  # list[ops.PoolStep], row-major
+    output: np.ndarray  # (OH, OW)
+    formulas: tuple[str, str]
+
+
+def compute_pool(x: np.ndarray, settings: ops.PoolSettings) -> PoolRun:
+    """Run the engine once; raises ``ops.OpError`` with the user's message."""
+    (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
+    out_shape = ops.pool_output_shape(x.shape, settings)
+    steps = ops.pool_steps(x, settings)
+    output = ops.conv_output_from_steps(steps, out_shape)
+    pads = (ph, ph, pw, pw)
+    formulas = (ops.output_size_formula(x.shape[0], kh, sh, ph, ph), ops.output_size_formula(x.shape[1], kw, sw, pw, pw))
+    return PoolRun(x, settings, pads, ops.pad(x, pads, "zeros"), steps, output, formulas)
+
+
+def run_pool(page: str, x: np.ndarray, settings: ops.PoolSettings, problems: DeltaGenerator) -> PoolRun:
+    """The engine's run, or its message in ``problems`` and the last valid run, still on screen."""
+    try:
+        run = state.memo(page, "run", fingerprint(x, settings), lambda: compute_pool(x, settings))
+        state.put(page, "last_run", run)
+        return run
+    except ops.OpError as e:
+        message = str(e)
+        problems.error(message)
+    last = state.get(page, "last_run", None)
+    if last is None:
+        last = compute_pool(samples.WORKED_4X4, ops.PoolSettings())
+    st.warning(f"These settings cannot be used: {message} The last valid configuration is shown.")
+    return last
+
+
+def show_steps(page: str, run: PoolRun) -> None:
+    """Step controls, the window with the chosen maximum, the pooled map filling in, the arithmetic."""
+    index = widgets.step_controls(page, len(run.steps))
+    step = run.steps[index]
+    st.plotly_chart(figures.pool_step_figure(run.padded, run.pads, run.output, run.steps, index,
+                                             kind=run.settings.kind), **CHART)
+    r, c = step.out_pos
+    with st.container(key="pool-arithmetic"):
+        st.markdown(f"**Output ({r}, {c})** = {step.arithmetic()}")
+    if step.argmax is not None:
+        ar, ac = step.argmax
+        st.caption(f"The blue ring marks the chosen maximum at row {ar - run.pads[0]}, column {ac - run.pads[2]} "
+                   "of the input; padding cells count as −∞, so they never win.")
+    oh, ow = run.output.shape
+    st.markdown(f"**Output size** {oh}×{ow}  \nheight: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
+
+
+def show_shift(page: str, run: PoolRun) -> None:
+    """Pool the input and the input moved by one pixel; show both maps and the fraction unchanged."""
+    st.subheader("Shift the input by one pixel")
+    direction = st.radio("Direction", tuple(SHIFTS), horizontal=True, **state.keep(page, "shift"))
+    shift = SHIFTS[direction]
+    shifted = ops.shift_image(run.x, shift)
+    pooled = ops.pool2d(run.x[None, None], run.settings)[0, 0]
+    pooled_shifted = ops.pool2d(shifted[None, None], run.settings)[0, 0]
+    same = ops.pooled_overlap(run.x, run.settings, shift)
+    with st.container(key="pool-overlap"):
+        st.markdown(f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel "
+                    f"{direction} (edge pixels repeated into the gap). Changed cells have a dotted purple outline.")
+    st.plotly_chart(figures.shift_figure(run.x, shifted, pooled, pooled_shifted, shift), **CHART)

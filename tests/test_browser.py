@@ -1,0 +1,136 @@
+"""The app in a real Chromium: pick Sobel x, step with the buttons and the keyboard, draw on the
+canvas, play the animation, and the Pooling page's worked example. Screenshots land in
+test-results/<test name>/."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from playground import kernels, ops, samples
+from tests.conftest import wait_for_app
+
+SOBEL_X = kernels.PRESETS["Sobel x"].array
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox whose widget key is ``key`` ('conv.kernel')."""
+    page.locator(f".st-key-{key.replace('.', '-')} [role=combobox]").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_timeout(200)
+    wait_for_app(page)
+
+
+def expect_text(page, css: str, text: str, timeout: float = 30_000) -> str:
+    """Wait until the element's text contains ``text``; return the text."""
+    page.wait_for_function(
+        "([css, text]) => { const e = document.querySelector(css); return e && e.innerText.includes(text); }",
+        arg=[css, text], timeout=timeout)
+    wait_for_app(page)
+    return page.locator(css).first.inner_text()
+
+
+def click(page, key: str) -> None:
+    """Click the button whose widget key is ``key`` once the script has finished running."""
+    wait_for_app(page)
+    page.locator(f".st-key-{key.replace('.', '-')} button").first.click()
+
+
+INPUT_HAS_INK = """() => {
+    const gd = document.querySelector('.js-plotly-plot');
+    const t = gd && gd.data && gd.data.find(d => d.name === 'input');
+    if (!t || !t.z || !t.z.bdata) return false;
+    const bin = atob(t.z.bdata), bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return Array.from(new Float64Array(bytes.buffer)).some(v => v > 0.5);
+}"""
+
+
+def cell_text(step) -> str:
+    r, c = step.out_pos
+    return f"Output ({r}, {c}) = {step.arithmetic()}"
+
+
+def sobel_on_sample(page, url: str):
+    open_page(page, url)
+    choose(page, "conv.source", "Sample image")
+    expect_text(page, "[data-testid=stMain]", "the digit 3 sample (14×14)")
+    choose(page, "conv.kernel", "Sobel x")
+    steps = ops.conv_steps(samples.digit(3, 14), SOBEL_X)
+    expect_text(page, ".st-key-conv-arithmetic", cell_text(steps[0]))
+    return steps
+
+
+def test_sobel_x_three_steps_with_next(page, app_url):
+    steps = sobel_on_sample(page, app_url)
+    page.shot("sobel-step-0")
+    for i in (1, 2, 3):
+        click(page, "conv.next")
+        expect_text(page, ".st-key-conv-arithmetic", f"Output {steps[i].out_pos}")
+    shown = expect_text(page, ".st-key-conv-arithmetic", cell_text(steps[3]))
+    assert shown.strip() == cell_text(steps[3])
+    page.wait_for_timeout(500)
+    page.shot("sobel-step-3")
+
+
+def test_keyboard_shortcuts_step_forward_and_back(page, app_url):
+    steps = sobel_on_sample(page, app_url)
+    page.locator("h1").first.click()  # focus the page, not a widget
+    for key, index in (("ArrowRight", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("End", len(steps) - 1), ("Home", 0)):
+        page.keyboard.press(key)
+        expect_text(page, ".st-key-conv-arithmetic", cell_text(steps[index]))
+    page.shot("after-shortcuts")
+
+
+def test_drawing_on_the_canvas_feeds_the_convolution(page, app_url):
+    open_page(page, app_url)
+    choose(page, "conv.source", "Draw a digit")
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for t in np.linspace(0.15, 0.85, 12):
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * t)
+    page.mouse.up()
+    page.wait_for_function(INPUT_HAS_INK, timeout=30_000)
+    choose(page, "conv.kernel", "Sobel y")
+    page.wait_for_function(INPUT_HAS_INK, timeout=30_000)
+    page.shot("drawn-digit")
+    # to Pooling and back: the drawing, the input choice and the kernel are all still there
+    page.locator("[data-testid=stSidebarNav] a[href$='pooling']").click()
+    expect_text(page, "[data-testid=stMain]", "Pooling slides a window")
+    page.locator("[data-testid=stSidebarNav] a").first.click()
+    expect_text(page, "[data-testid=stMain]", "Input: your drawing (14×14). Kernel: Sobel y.")
+    page.wait_for_function(INPUT_HAS_INK, timeout=30_000)
+    page.locator("canvas.upper-canvas").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.shot("drawing-after-page-switch")
+
+
+def test_play_runs_in_the_browser(page, app_url):
+    open_page(page, app_url)
+    page.get_by_text("Play", exact=True).click()
+    page.wait_for_selector(".updatemenu-button", timeout=30_000)
+    page.evaluate("() => { window._frames = 0; document.querySelector('.js-plotly-plot')"
+                  ".on('plotly_animatingframe', () => { window._frames += 1; }); }")
+    page.get_by_text("▶ 2/s", exact=True).click()
+    page.wait_for_function("() => window._frames >= 3", timeout=15_000)
+    page.shot("playing")
+
+
+def test_pooling_page_worked_example(page, app_url):
+    open_page(page, app_url + "/pooling")
+    results = [expect_text(page, ".st-key-pool-arithmetic", "max(1, 2, 5, 6) = 6")]
+    for text in ("max(3, 4, 7, 8) = 8", "max(9, 10, 13, 14) = 14", "max(11, 12, 15, 16) = 16"):
+        click(page, "pool.next")
+        results.append(expect_text(page, ".st-key-pool-arithmetic", text))
+    assert [r.rsplit("= ", 1)[1].strip() for r in results] == ["6", "8", "14", "16"]
+    expect_text(page, ".st-key-pool-overlap", "of the pooled cells are unchanged")
+    page.wait_for_timeout(500)
+    page.shot("pooling")

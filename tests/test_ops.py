@@ -1,0 +1,451 @@
+"""The numpy teaching engine against PyTorch (the oracle), the worked examples, and every bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from playground.ops import (
+    ACTIVATIONS,
+    ConvSettings,
+    OpError,
+    PoolSettings,
+    activate,
+    conv2d,
+    conv2d_gemm,
+    conv_output_from_steps,
+    conv_output_shape,
+    conv_steps,
+    format_number,
+    global_avg_pool,
+    im2col,
+    output_size,
+    output_size_formula,
+    pad,
+    pool2d,
+    pool_output_shape,
+    pool_steps,
+    pooled_overlap,
+    resolve_padding,
+    same_padding_note,
+    shift_image,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TOL = dict(rtol=1e-9, atol=1e-9)
+TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}
+X3 = np.arange(1.0, 10.0).reshape(3, 3)  # [[1,2,3],[4,5,6],[7,8,9]]
+K2 = np.array([[1.0, 2.0], [3.0, 4.0]])
+X4 = np.arange(1.0, 17.0).reshape(4, 4)  # 1..16
+
+
+def _one(x: np.ndarray) -> np.ndarray:
+    return x[None, None]
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(a, dtype=np.float64, order="C"))  # a fresh copy: no negative strides
+
+
+# ---------------------------------------------------------------- worked examples
+
+
+def test_worked_example_cross_correlation_and_true_convolution():
+    assert np.array_equal(conv2d(_one(X3), _one(K2))[0, 0], [[37, 47], [67, 77]])
+    assert np.array_equal(conv2d(_one(X3), _one(K2), settings=ConvSettings(flip=True))[0, 0], [[23, 33], [53, 63]])
+    assert np.array_equal(conv2d_gemm(_one(X3), _one(K2))[0, 0], [[37, 47], [67, 77]])
+    assert np.array_equal(conv2d_gemm(_one(X3), _one(K2), settings=ConvSettings(flip=True))[0, 0], [[23, 33], [53, 63]])
+
+
+def test_worked_example_arithmetic_of_every_cell():
+    steps = conv_steps(X3, K2)
+    assert [s.arithmetic() for s in steps] == [
+        "1×1 + 2×2 + 4×3 + 5×4 = 37",
+        "2×1 + 3×2 + 5×3 + 6×4 = 47",
+        "4×1 + 5×2 + 7×3 + 8×4 = 67",
+        "5×1 + 6×2 + 8×3 + 9×4 = 77",
+    ]
+    flipped = conv_steps(X3, K2, settings=ConvSettings(flip=True))
+    assert flipped[0].arithmetic() == "1×4 + 2×3 + 4×2 + 5×1 = 23"
+    assert np.array_equal(flipped[0].kernel[0], [[4, 3], [2, 1]])
+    first = steps[0]
+    assert (first.index, first.out_pos, first.rows, first.cols) == (0, (0, 0), (0, 1), (0, 1))
+    assert np.array_equal(first.products[0], [[1, 4], [12, 20]]) and first.total == 37 and first.result == 37
+    partial = conv_output_from_steps(steps[:3], (2, 2))  # the output filling in while stepping
+    assert partial[:1].tolist() == [[37, 47]] and partial[1, 0] == 67 and np.isnan(partial[1, 1])
+
+
+def test_worked_example_max_pool_with_argmax():
+    assert np.array_equal(pool2d(_one(X4))[0, 0], [[6, 8], [14, 16]])
+    steps = pool_steps(X4, PoolSettings("max", (2, 2), (2, 2)))
+    assert [s.argmax for s in steps] == [(1, 1), (1, 3), (3, 1), (3, 3)]
+    assert [s.result for s in steps] == [6, 8, 14, 16]
+    assert steps[0].arithmetic() == "max(1, 2, 5, 6) = 6"
+    assert steps[3].arithmetic() == "max(11, 12, 15, 16) = 16"
+    avg = pool_steps(X4, PoolSettings("avg"))
+    assert avg[0].arithmetic() == "(1 + 2 + 5 + 6) / 4 = 3.5" and avg[0].argmax is None
+
+
+def test_arithmetic_with_bias_negatives_and_channels():
+    step = conv_steps([[2.0, -1.5]], [[-1.0, 0.25]], b=-0.5)[0]
+    assert step.arithmetic() == "2×(−1) + (−1.5)×0.25 + bias (−0.5) = −2.875"
+    rgb = np.arange(12.0).reshape(3, 2, 2)
+    step = conv_steps(rgb, np.ones((3, 2, 2)), b=1.0)[0]
+    assert np.array_equal(step.channel_sums, [6, 22, 38]) and step.total == 66 and step.result == 67
+    assert step.arithmetic() == "6 + 22 + 38 + bias 1 = 67"
+    assert step.channel_arithmetic(1) == "4×1 + 5×1 + 6×1 + 7×1 = 22"
+
+
+def test_format_number():
+    cases = {37.0: "37", 37.5: "37.5", 1 / 16: "0.0625", 1 / 9: "0.111", -1.0: "−1", 12.34567: "12.346",
+             -0.0: "0", 2 / 3: "0.667", 1e-7: "0.0000001", 1 / 256: "0.00391"}
+    assert {v: format_number(v) for v in cases} == cases
+
+
+# ---------------------------------------------------------------- property tests against PyTorch
+
+
+@st.composite
+def conv_cases(draw):
+    n, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 10)), draw(st.integers(1, 10))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dilations = st.sampled_from([1, 1, 2, 3])
+    dilation = (draw(dilations), draw(dilations))
+    kind = draw(st.sampled_from(["int", "pair", "sides", "valid", "same"]))
+    stride = (1, 1) if kind == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    small = st.integers(0, 3)
+    padding = {"int": draw(small), "pair": (draw(small), draw(small)), "valid": "valid", "same": "same",
+               "sides": (draw(small), draw(small), draw(small), draw(small))}[kind]
+    return dict(shape_x=(n, c, h, w), shape_w=(f, c, kh, kw), bias=draw(st.booleans()),
+                integers=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)),
+                settings=ConvSettings(stride, padding, draw(st.sampled_from(["zeros", "reflect", "replicate"])),
+                                      dilation, draw(st.booleans())))
+
+
+def _values(rng: np.random.Generator, shape, integers: bool) -> np.ndarray:
+    return rng.integers(-3, 4, shape).astype(np.float64) if integers else rng.normal(size=shape)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(max_examples=150, deadline=None)
+@given(conv_cases())
+def test_conv2d_matches_torch(case):
+    rng = np.random.default_rng(case["seed"])
+    x, w = _values(rng, case["shape_x"], case["integers"]), _values(rng, case["shape_w"], case["integers"])
+    b = rng.normal(size=case["shape_w"][0]) if case["bias"] else None
+    s: ConvSettings = case["settings"]
+    (n, c, h, wd), (f, _, kh, kw) = case["shape_x"], case["shape_w"]
+    top, bottom, left, right = resolve_padding(s.padding, (kh, kw), s.stride, s.dilation)
+    w_applied = w[:, :, ::-1, ::-1] if s.flip else w
+    fits = h + top + bottom >= s.dilation[0] * (kh - 1) + 1 and wd + left + right >= s.dilation[1] * (kw - 1) + 1
+    reflect_ok = s.padding_mode != "reflect" or (max(top, bottom) < h and max(left, right) < wd)
+    event("valid" if fits and reflect_ok else "refused")
+    if not (fits and reflect_ok):
+        with pytest.raises(OpError):
+            conv2d(x, w, b, s)
+        with pytest.raises(RuntimeError):  # PyTorch refuses the same settings
+            xp = F.pad(_t(x), (left, right, top, bottom), mode=TORCH_MODE[s.padding_mode])
+            F.conv2d(xp, _t(w_applied), None, s.stride, 0, s.dilation)
+        return
+    xp = F.pad(_t(x), (left, right, top, bottom), mode=TORCH_MODE[s.padding_mode])
+    expected = F.conv2d(xp, _t(w_applied), None if b is None else _t(b), s.stride, 0, s.dilation).numpy()
+    out = conv2d(x, w, b, s)
+    assert out.shape == expected.shape == (n, f, *conv_output_shape((h, wd), (kh, kw), s))
+    np.testing.assert_allclose(out, expected, **TOL)
+    np.testing.assert_allclose(conv2d_gemm(x, w, b, s), out, **TOL)
+    if s.padding_mode == "zeros" and not (isinstance(s.padding, tuple) and len(s.padding) == 4):
+        # int, (ph, pw), 'valid' and 'same' also go through PyTorch's own padding argument
+        direct = F.conv2d(_t(x), _t(w_applied), None if b is None else _t(b), s.stride, s.padding, s.dilation).numpy()
+        np.testing.assert_allclose(out, direct, **TOL)
+    for i in range(n):  # steps of every image and filter rebuild the direct output
+        for j in range(f):
+            steps = conv_steps(x[i], w[j], 0.0 if b is None else b[j], s)
+            assert len(steps) == out.shape[2] * out.shape[3]
+            np.testing.assert_allclose(conv_output_from_steps(steps, out.shape[2:]), out[i, j], rtol=1e-12, atol=1e-12)
+            assert steps[-1].result == pytest.approx(out[i, j, -1, -1], rel=1e-12, abs=1e-12)
+    step = steps[-1]
+    padded = xp[-1].numpy()
+    np.testing.assert_array_equal(step.window, padded[:, list(step.rows)][:, :, list(step.cols)])
+    np.testing.assert_array_equal(step.products, step.window * step.kernel)
+    np.testing.assert_array_equal(step.kernel, w_applied[-1])
+
+
+@st.composite
+def pool_cases(draw):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    return dict(shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 8))),
+                integers=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)),
+                settings=PoolSettings(draw(st.sampled_from(["max", "avg"])), (kh, kw), stride,
+                                      (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))), draw(st.booleans())))
+
+
+@settings(max_examples=150, deadline=None)
+@given(pool_cases())
+def test_pool2d_matches_torch(case):
+    x = _values(np.random.default_rng(case["seed"]), case["shape"], case["integers"])
+    s: PoolSettings = case["settings"]
+    stride = s.stride or s.size
+    _, _, h, w = x.shape
+    fits = h + 2 * s.padding[0] >= s.size[0] and w + 2 * s.padding[1] >= s.size[1]
+    event("valid" if fits else "refused")
+    if not fits:
+        with pytest.raises(OpError, match="pooling window spans"):
+            pool2d(x, s)
+        with pytest.raises(RuntimeError):
+            F.max_pool2d(_t(x), s.size, stride, s.padding)
+        return
+    if s.kind == "max":
+        expected, indices = F.max_pool2d(_t(x), s.size, stride, s.padding, return_indices=True)
+    else:
+        expected = F.avg_pool2d(_t(x), s.size, stride, s.padding, count_include_pad=s.count_include_pad)
+    out = pool2d(x, s)
+    assert out.shape == tuple(expected.shape) and out.shape[2:] == pool_output_shape((h, w), s)
+    np.testing.assert_allclose(out, expected.numpy(), **TOL)
+    steps = pool_steps(x[0, 0], s)
+    np.testing.assert_allclose(conv_output_from_steps(steps, out.shape[2:]), out[0, 0], rtol=1e-12, atol=1e-12)
+    assert steps[-1].result == pytest.approx(out[0, 0, -1, -1], rel=1e-12, abs=1e-12)
+    if s.kind == "max":  # the chosen cell is PyTorch's: the first maximum in row-major order
+        ph, pw = s.padding
+        flat = [(r - ph) * w + (c - pw) for r, c in (step.argmax for step in steps)]
+        assert flat == indices[0, 0].flatten().tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.tuples(*[st.integers(0, 5)] * 4),
+       st.sampled_from(["zeros", "reflect", "replicate"]), st.integers(0, 2**32 - 1))
+def test_pad_matches_torch(h, w, pads, mode, seed):
+    x = np.random.default_rng(seed).normal(size=(2, h, w))
+    top, bottom, left, right = pads
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+        with pytest.raises(OpError, match="Reflect padding of"):
+            pad(x, pads, mode)
+        return
+    expected = F.pad(_t(x)[None], (left, right, top, bottom), mode=TORCH_MODE[mode])[0].numpy()
+    np.testing.assert_array_equal(pad(x, pads, mode), expected)
+
+
+def test_activations_match_torch():
+    x = np.linspace(-800, 800, 4001)
+    t = _t(x)
+    expected = {"none": t, "relu": F.relu(t), "leaky_relu": F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid(t), "tanh": torch.tanh(t)}
+    assert list(ACTIVATIONS) == ["none", "relu", "leaky_relu", "sigmoid", "tanh"]
+    for name, ref in expected.items():
+        with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow on large |x|
+            np.testing.assert_allclose(activate(name, x), ref.numpy(), rtol=1e-12, atol=1e-300)
+    with pytest.raises(OpError, match="Activation 'gelu' is not known; choose one of none, relu"):
+        activate("gelu", x)
+
+
+def test_global_avg_pool_matches_torch():
+    x = np.random.default_rng(0).normal(size=(2, 3, 5, 4))
+    np.testing.assert_allclose(global_avg_pool(x), F.adaptive_avg_pool2d(_t(x), 1).numpy()[:, :, 0, 0], **TOL)
+    assert global_avg_pool(x).shape == (2, 3)
+
+
+def test_im2col_columns_are_the_windows():
+    cols = im2col(X3[None], (2, 2))
+    assert cols.shape == (4, 4)
+    assert np.array_equal(cols[:, 0], [1, 2, 4, 5]) and np.array_equal(cols[:, 3], [5, 6, 8, 9])
+    assert np.array_equal(K2.reshape(1, -1) @ cols, [[37, 47, 67, 77]])
+    rgb = np.arange(2 * 5 * 5.0).reshape(2, 5, 5)
+    cols = im2col(rgb, (2, 3), stride=(2, 1), dilation=(2, 1))  # rows: channel, then kernel row, then column
+    assert cols.shape == (2 * 2 * 3, 2 * 3)  # OH = ⌊(5 − 2·1 − 1)/2⌋ + 1 = 2, OW = 3
+    assert np.array_equal(cols[:, 0], np.concatenate([rgb[ch][[0, 2]][:, 0:3].ravel() for ch in range(2)]))
+    assert np.array_equal(cols[:, 5], np.concatenate([rgb[ch][[2, 4]][:, 2:5].ravel() for ch in range(2)]))
+
+
+# ---------------------------------------------------------------- sizes, padding, shifting
+
+
+def test_output_size_and_formula():
+    assert output_size(5, 3, 2, 1, 1) == 3
+    assert output_size(28, 3) == 26 and output_size(28, 3, 1, 1, 1) == 28 and output_size(7, 3, 1, 0, 0, 2) == 3
+    assert output_size_formula(5, 3, 2, 1, 1) == "⌊(5 + 1 + 1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 3"
+    assert output_size_formula(7, 3, 1, 0, 0, 2) == "⌊(7 + 0 + 0 − 2·(3 − 1) − 1) / 1⌋ + 1 = 3"
+    assert output_size_formula(2, 5) == "⌊(2 + 0 + 0 − 1·(5 − 1) − 1) / 1⌋ + 1 = −2"
+
+
+def test_resolve_padding_forms_and_same_split():
+    assert resolve_padding(2, (3, 3)) == (2, 2, 2, 2)
+    assert resolve_padding((1, 2), (3, 3)) == (1, 1, 2, 2)
+    assert resolve_padding([0, 1, 2, 3], (3, 3)) == (0, 1, 2, 3)
+    assert resolve_padding("valid", (3, 3)) == (0, 0, 0, 0)
+    assert resolve_padding("same", (3, 3)) == (1, 1, 1, 1)
+    assert resolve_padding("same", (2, 2)) == (0, 1, 0, 1)  # the extra row/column goes bottom/right
+    assert resolve_padding("same", (4, 1)) == (1, 2, 0, 0)
+    assert resolve_padding("same", (2, 2), dilation=(3, 2)) == (1, 2, 1, 1)
+    assert same_padding_note((2, 2)) == "Kernel 2×2: 'same' pads 0 rows on top, 1 at the bottom, 0 columns left, 1 right."
+    assert same_padding_note((3, 3)) == "Kernel 3×3: 'same' pads 1 row on top, 1 at the bottom, 1 column left, 1 right."
+    assert same_padding_note((2, 3), (2, 1)) == (
+        "Kernel 2×3 at dilation 2×1 (spans 3×3): 'same' pads 1 row on top, 1 at the bottom, 1 column left, 1 right.")
+    out = conv2d(np.ones((1, 1, 4, 5)), np.ones((1, 1, 2, 2)), settings=ConvSettings(padding="same"))
+    assert out.shape == (1, 1, 4, 5) and out[0, 0, -1, -1] == 1 and out[0, 0, 0, 0] == 4
+
+
+def test_settings_accept_single_ints_and_are_frozen():
+    s = ConvSettings(stride=2, dilation=3, padding=[1, 2])
+    assert (s.stride, s.dilation, s.padding) == ((2, 2), (3, 3), (1, 2))
+    assert PoolSettings(size=3, stride=1).size == (3, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.stride = (1, 1)  # type: ignore[misc]
+    step = conv_steps(X3, K2)[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.result = 0.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        step.window[0, 0, 0] = 99.0  # records hold read-only arrays
+
+
+def test_conv_step_pad_mask_marks_padding_cells():
+    steps = conv_steps(np.ones((2, 2)), np.ones((3, 3)), settings=ConvSettings(padding=1))
+    assert steps[0].rows == (0, 1, 2) and steps[0].pad_mask.tolist() == [[True] * 3, [True, False, False], [True, False, False]]
+    assert steps[0].result == 4 and len(steps) == 4
+
+
+def test_pool_steps_with_padding():
+    s = PoolSettings("max", (3, 3), (2, 2), 1)
+    step = pool_steps(X4, s)[0]
+    assert np.isnan(step.window[0]).all() and step.window[1, 1] == 1 and step.argmax == (2, 2)
+    assert step.arithmetic() == "max(1, 2, 5, 6) = 6"
+    with_pad = pool_steps(X4, PoolSettings("avg", (2, 2), (2, 2), 1, count_include_pad=True))[0]
+    without = pool_steps(X4, PoolSettings("avg", (2, 2), (2, 2), 1, count_include_pad=False))[0]
+    assert with_pad.arithmetic() == "(0 + 0 + 0 + 1) / 4 = 0.25" and with_pad.divisor == 4
+    assert without.arithmetic() == "(1) / 1 = 1" and without.divisor == 1
+
+
+def test_shift_and_pooled_overlap():
+    assert shift_image([[1, 2, 3]], (0, 1)).tolist() == [[1, 1, 2]]
+    assert shift_image([[1, 2, 3]], (0, -1)).tolist() == [[2, 3, 3]]
+    assert shift_image([[1], [2]], (1, 0)).tolist() == [[1], [1]]
+    x = np.zeros((4, 4))
+    x[1, 0], x[2, 3] = 9, 7  # the 9 stays in its window, the 7 leaves the image
+    assert pooled_overlap(x, PoolSettings()) == 0.75
+    assert pooled_overlap(X4, PoolSettings()) == 0.0  # every maximum sits on a window's right edge
+    assert pooled_overlap(np.full((6, 6), 3.0), PoolSettings("avg", 3)) == 1.0
+
+
+# ---------------------------------------------------------------- bad input: one clear sentence each
+
+BAD_CONV = [
+    ("kernel larger than padded input", np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), ConvSettings(),
+     "The kernel spans 3 rows but the padded input has only 2 rows; use a smaller kernel or more padding."),
+    ("dilated kernel too wide", np.ones((1, 1, 5, 5)), np.ones((1, 1, 1, 3)), ConvSettings(dilation=(1, 3)),
+     "The kernel spans 7 columns at dilation 3 but the padded input has only 5 columns; use a smaller kernel, less dilation or more padding."),
+    ("stride zero", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=(0, 1)),
+     "Stride must be 1 or more along both axes (got 0, 1); use a stride of at least 1."),
+    ("stride negative", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=-2),
+     "Stride must be 1 or more along both axes (got -2, -2); use a stride of at least 1."),
+    ("fractional stride", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=(1.5, 1)),
+     "Stride must be a whole number; got 1.5."),
+    ("dilation zero", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(dilation=0),
+     "Dilation must be 1 or more along both axes (got 0, 0); 1 means no gaps."),
+    ("negative padding", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=(0, 0, -1, 0)),
+     "Padding cannot be negative (got -1); use 0 or more pixels."),
+    ("unknown padding word", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding="full"),
+     "Padding 'full' is not understood; use a whole number, 'valid' or 'same'."),
+    ("three padding numbers", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=(1, 1, 1)),
+     "Padding must be one number, a pair (rows, columns) or four numbers (top, bottom, left, right); got 3 numbers."),
+    ("huge padding", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=10**9),
+     "Padding of 1000000000 pixels is more than this playground supports; use at most 256."),
+    ("same with stride 2", np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), ConvSettings(stride=2, padding="same"),
+     "'same' padding needs stride 1 (PyTorch's rule); set the stride to 1 or choose a number of padding pixels."),
+    ("reflect padding too large", np.ones((1, 1, 2, 3)), np.ones((1, 1, 1, 1)), ConvSettings(padding=2, padding_mode="reflect"),
+     "Reflect padding of 2 needs an input with at least 3 rows, but it has 2; use less padding or the 'replicate' mode."),
+    ("unknown padding mode", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding_mode="circular"),
+     "Padding mode 'circular' is not known; choose one of zeros, reflect, replicate."),
+    ("empty kernel", np.ones((1, 1, 3, 3)), np.ones((1, 1, 0, 2)), ConvSettings(),
+     "The kernel is empty; give it at least one value."),
+    ("empty input (zero-size output)", np.ones((1, 1, 0, 3)), np.ones((1, 1, 1, 1)), ConvSettings(),
+     "The input is empty; give it at least one row and one column."),
+    ("NaN in kernel", np.ones((1, 1, 3, 3)), np.array([[[[1.0, np.nan]]]]), ConvSettings(),
+     "The kernel contains NaN or infinite values; replace them with finite numbers."),
+    ("inf in input", np.full((1, 1, 3, 3), np.inf), np.ones((1, 1, 1, 1)), ConvSettings(),
+     "The input contains NaN or infinite values; replace them with finite numbers."),
+    ("non-numeric input", [[["a", "b"]]], np.ones((1, 1, 1, 1)), ConvSettings(),
+     "The input must contain only numbers, in rows of equal length."),
+    ("overflow", np.full((1, 1, 3, 3), 1e200), np.full((1, 1, 3, 3), 1e200), ConvSettings(),
+     "The result is too large to represent (it overflowed); use smaller input or kernel values."),
+    ("channel mismatch", np.ones((1, 3, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(),
+     "The input has 3 channel(s) but the kernel has 1; give the kernel 3 channel(s)."),
+    ("wrong rank", np.ones((3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(),
+     "The input must have 4 dimensions (images, channels, rows, columns); got 2."),
+]
+
+
+@pytest.mark.parametrize("name,x,w,s,message", BAD_CONV, ids=[c[0] for c in BAD_CONV])
+def test_bad_conv_input_names_the_problem(name, x, w, s, message):
+    import warnings
+
+    for op in (conv2d, conv2d_gemm):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the overflow case overflows on purpose
+            with pytest.raises(OpError) as err:
+                op(x, w, None, s)
+        assert str(err.value) == message
+    if np.ndim(x) == 4 and np.ndim(w) == 4 and np.shape(x)[0] == 1 and np.shape(w)[0] == 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(OpError) as err:
+                conv_steps(np.asarray(x)[0], np.asarray(w)[0], 0.0, s)
+        assert str(err.value) == message
+
+
+BAD_POOL = [
+    ("window larger than input", np.ones((1, 1, 2, 2)), PoolSettings(size=3),
+     "The pooling window spans 3 rows but the padded input has only 2 rows; use a smaller pooling window."),
+    ("stride zero", np.ones((1, 1, 4, 4)), PoolSettings(stride=(1, 0)),
+     "Pooling stride must be 1 or more along both axes (got 1, 0); use a stride of at least 1."),
+    ("size zero", np.ones((1, 1, 4, 4)), PoolSettings(size=(0, 2)),
+     "Pooling size must be 1 or more along both axes (got 0, 2); use a window of at least 1×1."),
+    ("padding over half", np.ones((1, 1, 4, 4)), PoolSettings(size=3, padding=2),
+     "Pooling padding 2 is more than half the window size 3; use at most 1 (PyTorch's rule)."),
+    ("negative padding", np.ones((1, 1, 4, 4)), PoolSettings(padding=-1),
+     "Pooling padding cannot be negative (got -1); use 0 or more pixels."),
+    ("unknown kind", np.ones((1, 1, 4, 4)), PoolSettings(kind="min"),
+     "Pooling kind 'min' is not known; choose 'max' or 'avg'."),
+    ("empty input", np.ones((1, 1, 4, 0)), PoolSettings(),
+     "The input is empty; give it at least one row and one column."),
+    ("NaN input", np.full((1, 1, 2, 2), np.nan), PoolSettings(),
+     "The input contains NaN or infinite values; replace them with finite numbers."),
+]
+
+
+@pytest.mark.parametrize("name,x,s,message", BAD_POOL, ids=[c[0] for c in BAD_POOL])
+def test_bad_pool_input_names_the_problem(name, x, s, message):
+    with pytest.raises(OpError) as err:
+        pool2d(x, s)
+    assert str(err.value) == message
+    with pytest.raises(OpError) as err:
+        pool_steps(x[0, 0], s)
+    assert str(err.value) == message
+
+
+def test_other_bad_inputs():
+    with pytest.raises(OpError, match=r"^The kernel has no columns; give it at least one\.$"):
+        output_size(3, 0, unit="column")
+    with pytest.raises(OpError, match=r"^Stride must be 1 or more \(got 0\)"):
+        output_size_formula(3, 2, 0)
+    with pytest.raises(OpError, match=r"^One filter takes one bias value; got 2\.$"):
+        conv_steps(X3, K2, b=[1.0, 2.0])
+    with pytest.raises(OpError, match=r"^The bias needs one value per filter \(1\); got 2\.$"):
+        conv2d(_one(X3), _one(K2), [1.0, 2.0])
+    with pytest.raises(OpError, match=r"^Shifting needs one non-empty image"):
+        shift_image(np.ones((2, 2, 2)))
+
+
+def test_engine_does_not_import_torch_streamlit_or_plotly():
+    code = ("import json, sys; import playground.ops, playground.kernels; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert not set(json.loads(out.stdout)) & {"torch", "streamlit", "plotly"}

@@ -1,0 +1,317 @@
+"""playground.train: config validation, learning, reproducibility, stop/pause, NaN guard, evaluate."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from playground.model import PRESETS, Act, BatchNorm, Conv, Dense, Dropout, Flatten, ModelSpec, Pool
+from playground.train import (RECOMMENDED_CONFIG, ConfigError, TrainConfig, Trainer, augment_batch, data_record,
+                              evaluate, images_to_tensor, index_ranges)
+
+SMALL = ModelSpec("small", (Conv(8, 3), Act("relu"), Pool("max", 2), Flatten(), Dense(32), Act("relu"),
+                            Dropout(0.2), Dense(10)))
+
+
+@dataclass(frozen=True)
+class Digits:
+    """An in-memory stand-in with the fields of playground.data.Dataset."""
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+    source: str
+    synthetic: bool
+    classes: tuple[str, ...]
+
+
+def make_data(n: int, seed: int = 0, start: int = 0) -> Digits:
+    """Class k is a bright 6×6 block at one of ten places, on noise: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.int64)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        r, c = 2 + 12 * (k // 5), 2 + 5 * (k % 5)
+        images[i, r:r + 6, c:c + 4] = 255
+    return Digits("blocks", images, labels, np.arange(start, start + n), f"blocks {start}-{start + n - 1}", True,
+                  tuple("0123456789"))
+
+
+DATA = make_data(256)
+VAL = make_data(128, seed=1, start=1000)
+
+
+def cfg(**kw) -> TrainConfig:
+    return TrainConfig(**{"threads": 1, "batch_size": 32, "epochs": 3, **kw})
+
+
+# ---- configuration ----
+@pytest.mark.parametrize("field,value,words", [
+    ("lr", 0.0, "learning rate must be at least 1e-07"), ("lr", -1.0, "learning rate"), ("lr", 1e7, "at most 1e+06"),
+    ("lr", float("nan"), "number"),
+    ("batch_size", 0, "batch size"), ("batch_size", 32.0, "whole number"), ("epochs", 0, "epochs"),
+    ("epochs", True, "whole number"), ("weight_decay", -0.1, "weight decay"), ("momentum", 1.0, "below"),
+    ("dropout", 1.0, "dropout probability"), ("subset", 0, "subset size"), ("seed", -1, "seed"), ("threads", 0, "number of threads"),
+    ("val_every_steps", 0, "validation interval"), ("optimizer", "lbfgs", "optimizer"),
+    ("lr_schedule", "step", "schedule"), ("augment", "yes", "Augment")])
+def test_config_rejects_out_of_range(field, value, words):
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(**{field: value})
+    assert info.value.field == field and words in str(info.value)
+    assert str(info.value).endswith(".")
+
+
+def test_config_aliases_and_round_trip():
+    assert TrainConfig(optimizer="momentum").optimizer == "sgd-momentum"
+    assert TrainConfig(optimizer="Adam").optimizer == "adam"
+    c = TrainConfig(lr=0.1, subset=100, dropout=0.3)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ConfigError, match="Unknown training setting 'speed'"):
+        TrainConfig.from_dict({"speed": 3})
+    assert RECOMMENDED_CONFIG.augment and RECOMMENDED_CONFIG.lr_schedule == "onecycle"
+
+
+def test_trainer_rejects_data_that_does_not_fit():
+    with pytest.raises(ConfigError, match="between 2 and the 256 training images, not 300"):
+        Trainer(SMALL, cfg(subset=300), DATA)
+    with pytest.raises(ConfigError, match="at least 2 images per batch") as info:
+        Trainer(ModelSpec("bn", (Flatten(), BatchNorm(), Dense(10))), cfg(batch_size=1), DATA)
+    assert info.value.field == "batch_size"
+    conv_bn = ModelSpec("bn", (Conv(2, 3), BatchNorm(), Flatten(), Dense(10)))
+    assert Trainer(conv_bn, cfg(batch_size=1, max_steps=5), DATA).run().state == "finished"
+    wrong = Digits("x", np.zeros((4, 32, 32), np.uint8), np.zeros(4, np.int64), np.arange(4), "x", True, ("0",))
+    with pytest.raises(ConfigError, match="28×28"):
+        Trainer(SMALL, cfg(), wrong)
+    bad_labels = Digits("x", np.zeros((4, 28, 28), np.uint8), np.full(4, 12), np.arange(4), "x", True, ("0",))
+    with pytest.raises(ConfigError, match="between 0 and 9"):
+        Trainer(SMALL, cfg(), bad_labels)
+
+
+# ---- learning and reproducibility ----
+def _train(**kw):
+    trainer = Trainer(SMALL, cfg(log_every_steps=1, **kw), DATA, VAL)
+    return trainer, trainer.run()
+
+
+@pytest.mark.parametrize("optimizer,lr", [("adam", 3e-3), ("sgd-momentum", 0.05), ("sgd", 0.1), ("adamw", 3e-3),
+                                          ("rmsprop", 1e-3)])
+def test_engine_lowers_loss(optimizer, lr):
+    trainer, result = _train(optimizer=optimizer, lr=lr, epochs=4)
+    losses = [loss for _, loss in result.train_loss]
+    assert result.state == "finished" and result.steps == 4 * 8 == len(losses)
+    assert np.mean(losses[-4:]) < 0.5 * np.mean(losses[:2]), losses
+    assert result.val_acc is not None and result.val_acc > 0.5
+
+
+@pytest.mark.parametrize("schedule,optimizer", [("cosine", "sgd-momentum"), ("onecycle", "sgd"),
+                                                ("onecycle", "rmsprop")])
+def test_schedules_train(schedule, optimizer):
+    _, result = _train(lr_schedule=schedule, optimizer=optimizer, lr=0.05 if "sgd" in optimizer else 3e-3, epochs=4)
+    losses = [loss for _, loss in result.train_loss]
+    assert result.state == "finished" and np.mean(losses[-4:]) < 0.5 * np.mean(losses[:2])
+
+
+def test_runs_are_reproducible_with_augmentation_and_dropout():
+    a, ra = _train(augment=True, seed=7, weight_decay=1e-4, lr=3e-3)
+    b, rb = _train(augment=True, seed=7, weight_decay=1e-4, lr=3e-3)
+    c, rc = _train(augment=True, seed=8, weight_decay=1e-4, lr=3e-3)
+    assert ra.train_loss == rb.train_loss and ra.val == rb.val
+    assert all(torch.equal(p, q) for p, q in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    assert ra.train_loss != rc.train_loss
+
+
+def test_reproducible_while_another_run_trains():
+    """Dropout and augmentation use the run's own generators, not torch's global one."""
+    _, alone = _train(augment=True, seed=3)
+    other = Trainer(SMALL, cfg(epochs=50), DATA)
+    other.start()
+    try:
+        _, shared = _train(augment=True, seed=3)
+    finally:
+        other.stop()
+        assert other.join(10)
+    assert alone.train_loss == shared.train_loss
+
+
+def test_history_snapshot_and_metadata():
+    events = []
+    trainer = Trainer(SMALL, cfg(val_every_steps=3, subset=200), DATA, VAL, callbacks=[events.append])
+    assert trainer.snapshot().state == "queued" and trainer.snapshot().epoch == 0
+    result = trainer.run()
+    snap = trainer.snapshot()
+    assert snap.state == "finished" and snap.done and snap.progress == 1.0
+    assert trainer.steps_per_epoch == 6 and snap.total_steps == 18 == snap.step
+    assert [s for s, _, _ in snap.val] == [3, 6, 9, 12, 15, 18]          # every 3 steps, and each epoch end
+    assert [e.step for e in events if e.kind == "val"] == [3, 6, 9, 12, 15, 18]
+    assert [e.kind for e in events].count("step") == 18 and events[-1].kind == "end"
+    assert [e.epoch for e in events if e.kind == "epoch"] == [1, 2, 3]
+    assert snap.images_per_s > 0 and snap.elapsed_s > 0 and snap.eta_s is None
+    assert result.val_acc == snap.val[-1][2] and 0 <= result.val_acc <= 1
+    meta = trainer.metadata()
+    assert meta["data"]["train"]["index_ranges"] == [[0, 199]] and meta["data"]["train"]["count"] == 200
+    assert meta["data"]["val"]["index_ranges"] == [[1000, 1127]] and meta["config"]["subset"] == 200
+    assert meta["metrics"]["val_acc"] == result.val_acc
+    assert trainer.run() is result                                        # a run happens once
+
+
+def test_dropout_override_and_threads():
+    seen = []
+    trainer = Trainer(SMALL, cfg(dropout=0.0, threads=2, max_steps=2), DATA,
+                      callbacks=[lambda e: seen.append(torch.get_num_threads())])
+    assert trainer.model.dropout1.p == 0.0
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    thread.join(30)
+    assert seen and set(seen) == {2}
+
+
+# ---- control ----
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def _slow(delay: float = 0.01):
+    return lambda e: time.sleep(delay) if e.kind == "step" else None
+
+
+def test_stop_takes_effect_within_one_step():
+    trainer = Trainer(SMALL, cfg(epochs=100), DATA, callbacks=[_slow()])
+    trainer.start()
+    wait_until(lambda: trainer.snapshot().step >= 5)
+    trainer.stop()
+    at_stop = trainer.snapshot().step
+    assert trainer.join(10)
+    snap = trainer.snapshot()
+    assert snap.state == "stopped" and at_stop <= snap.step <= at_stop + 1
+    assert snap.step < snap.total_steps and snap.train_loss                 # history kept
+    assert "Stopped at step" in snap.message
+
+
+def test_stop_from_a_callback_stops_at_that_step():
+    holder = {}
+    trainer = Trainer(SMALL, cfg(), DATA,
+                      callbacks=[lambda e: holder["t"].stop() if e.kind == "step" and e.step == 5 else None])
+    holder["t"] = trainer
+    assert trainer.run().steps == 5
+
+
+def test_stop_while_queued_and_start_after():
+    trainer = Trainer(SMALL, cfg(), DATA)
+    trainer.stop()
+    assert trainer.snapshot().state == "stopped"
+    trainer.start()
+    assert trainer.join(1)
+    result = trainer.run()
+    assert result.state == "stopped" and result.steps == 0
+
+
+def test_pause_and_resume():
+    trainer = Trainer(SMALL, cfg(epochs=4), DATA, callbacks=[_slow()])
+    trainer.start()
+    wait_until(lambda: trainer.snapshot().step >= 3)
+    running = trainer.snapshot()
+    assert running.state == "running" and running.images_per_s > 0 and running.eta_s > 0
+    trainer.pause()
+    wait_until(lambda: trainer.snapshot().state == "paused")
+    held = trainer.snapshot()
+    assert held.state == "paused" and held.eta_s is None and "Paused at step" in held.message
+    time.sleep(0.3)
+    assert trainer.snapshot().step == held.step
+    copy = trainer.model_copy()
+    assert not copy.training
+    assert all(torch.equal(a, b) for a, b in zip(copy.state_dict().values(), trainer.model.state_dict().values()))
+    trainer.resume()
+    assert trainer.join(30)
+    assert trainer.snapshot().state == "finished" and trainer.snapshot().step == 32
+
+
+def test_failing_callback_fails_the_run_with_a_message():
+    def boom(event):
+        if event.kind == "step" and event.step == 2:
+            raise RuntimeError("listener broke")
+    result = Trainer(SMALL, cfg(), DATA, callbacks=[boom]).run()
+    assert result.state == "failed" and result.message == "Training failed: listener broke." and result.steps == 2
+
+
+# ---- NaN guard ----
+def test_nan_guard_restores_last_good_weights():
+    spec = PRESETS["keras-mnist"]
+    trainer = Trainer(spec, cfg(optimizer="sgd", lr=1e6, batch_size=64, epochs=5), DATA)
+    weights = [{k: v.clone() for k, v in trainer.model.state_dict().items()}]     # weights[s]: after step s
+    trainer.callbacks = (lambda e: weights.append({k: v.clone() for k, v in trainer.model.state_dict().items()})
+                         if e.kind == "step" else None,)
+    result = trainer.run()
+    k = result.diverged_at
+    assert result.state == "failed" and k is not None and k >= 2
+    assert f"at step {k} " in result.message and "smaller learning rate" in result.message
+    assert "100000" in result.message
+    assert len(weights) == k                      # steps 1..k-1 completed; step k's loss was not finite
+    restored = trainer.model.state_dict()
+    assert all(torch.isfinite(v).all() for v in restored.values())
+    assert all(torch.equal(restored[name], weights[k - 2][name]) for name in restored)  # gave step k-1 a finite loss
+    assert trainer.snapshot().diverged_at == k and result.train_loss[-1][0] == k - 1
+
+
+# ---- helpers ----
+def test_evaluate_counts():
+    trainer, _ = _train(epochs=2)
+    res = evaluate(trainer.model, VAL, batch_size=50)
+    with torch.no_grad():
+        logits = trainer.model.eval()(images_to_tensor(VAL.images))
+    y = torch.as_tensor(VAL.labels)
+    assert np.array_equal(res.predictions, logits.argmax(1).numpy())
+    assert res.loss == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-5)
+    assert res.confusion.sum() == len(VAL.labels) and res.confusion.shape == (10, 10)
+    assert res.accuracy == pytest.approx(np.trace(res.confusion) / len(VAL.labels))
+    for c in range(10):
+        mask = VAL.labels == c
+        assert res.per_class_accuracy[c] == pytest.approx((res.predictions[mask] == c).mean())
+    only_ones = Digits("x", VAL.images[VAL.labels == 1], VAL.labels[VAL.labels == 1], np.arange(int((VAL.labels == 1).sum())),
+                       "x", True, VAL.classes)
+    partial = evaluate(trainer.model, only_ones)
+    assert np.isnan(partial.per_class_accuracy[0]) and not np.isnan(partial.per_class_accuracy[1])
+
+
+def test_images_to_tensor_normalises():
+    x = images_to_tensor(np.array([[[0, 255]]], dtype=np.uint8))
+    assert x.shape == (1, 1, 1, 2) and x.dtype == torch.float32
+    assert x[0, 0, 0].tolist() == pytest.approx([-0.1307 / 0.3081, (1 - 0.1307) / 0.3081])
+
+
+def test_augment_batch_is_seeded_and_small():
+    x = images_to_tensor(DATA.images[:16])
+    a = augment_batch(x, torch.Generator().manual_seed(0))
+    b = augment_batch(x, torch.Generator().manual_seed(0))
+    assert torch.equal(a, b) and a.shape == x.shape and not torch.equal(a, x)
+    assert torch.allclose(augment_batch(x, torch.Generator(), shift_px=0, degrees=0), x, atol=1e-5)
+    # the bright block moves by at most 2 px (+1 for rotation about the centre near the block's corner)
+    moved = augment_batch(x, torch.Generator().manual_seed(1))
+    for i in range(16):
+        com = [(torch.argwhere(img[0] > 2.0).float().mean(0)) for img in (x[i], moved[i])]
+        assert torch.all((com[0] - com[1]).abs() <= 4.5)
+
+
+def test_index_ranges_and_data_record():
+    assert index_ranges(np.array([5, 0, 1, 2, 3, 9, 10])) == [[0, 3], [5, 5], [9, 10]]
+    assert index_ranges(np.array([], dtype=np.int64)) == []
+    rec = data_record(DATA, 10)
+    assert rec == {"name": "blocks", "source": "blocks 0-255", "synthetic": True, "count": 10, "index_ranges": [[0, 9]]}
+
+
+def test_stop_while_paused_ends_the_run():
+    trainer = Trainer(SMALL, cfg(epochs=20), DATA, callbacks=[_slow()])
+    trainer.pause()                                   # pausing before the start holds it before step 1
+    trainer.start()
+    wait_until(lambda: trainer.snapshot().state == "paused")
+    assert trainer.snapshot().step == 0
+    trainer.stop()
+    assert trainer.join(5)
+    assert trainer.snapshot().state == "stopped" and trainer.result.steps == 0
