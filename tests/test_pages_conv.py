@@ -1,89 +1,23 @@
-"""AppTest for the Convolution and Pooling pages: every control, every bad input of the issue.
+"""AppTest for the Convolution page: every control, every bad input of the issue.
 
-Expected numbers and messages come from the engine itself (``playground.ops``/``kernels``/
-``images``), so the tests check that the page shows exactly what the engine computed or said,
-with no exception and the last valid state kept.
+Expected numbers and messages come from the engine itself, so the tests check that the page shows
+exactly what the engine computed or said, with no exception and the last valid state kept.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from streamlit.testing.v1 import AppTest
 
 from playground import images, kernels, ops, samples
 from playground.ui import inputs, widgets
-
-ROOT = Path(__file__).resolve().parents[1]
-CONV = str(ROOT / "playground" / "pages" / "convolution.py")
-POOL = str(ROOT / "playground" / "pages" / "pooling.py")
-
-
-# ---------------------------------------------------------------- helpers
-def app(path: str = CONV) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=30)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def rerun(target) -> AppTest:
-    """Run the script again (``target`` is the AppTest or a widget just set) and check it did not fail."""
-    at = target.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def arithmetic(at: AppTest) -> str:
-    """The current cell's arithmetic as shown (the part after '=' in '**Output (r, c)** = ...')."""
-    shown = [m.value for m in at.markdown if m.value.startswith("**Output (")]
-    assert len(shown) == 1, shown
-    return shown[0]
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
-
-
-def shown(at: AppTest) -> str:
-    """All text on the page (markdown, captions, infos, warnings, errors)."""
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    return "\n".join(parts + [w.value for w in at.warning] + errors(at))
-
-
-def engine_error(fn, *args, **kwargs) -> str:
-    with pytest.raises((ops.OpError, kernels.KernelError, images.ImageError)) as e:
-        fn(*args, **kwargs)
-    return str(e.value)
-
-
-def chart(at: AppTest, i: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[i].proto.spec)
-
-
-def trace_z(spec: dict, name: str) -> np.ndarray:
-    z = next(t for t in spec["data"] if t.get("name") == name)["z"]
-    if isinstance(z, dict):
-        flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        return flat.reshape([int(n) for n in z["shape"].split(",")]).astype(float)
-    return np.array(z, dtype=float)
-
-
-def cell_of(step) -> str:
-    r, c = step.out_pos
-    return f"**Output ({r}, {c})** = {step.arithmetic()}"
-
-
-def png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
+from apptest_support import (
+    app, arithmetic, cell_of, chart, engine_error, errors, png, rerun, shown, trace_z,
+)
 
 
 # ------------------------------------------------------- worked examples
@@ -466,64 +400,6 @@ def test_im2col_view_identical_result_and_size_ratio():
     y = chart(at)["data"][-1]
     assert y["name"] == "Y" and y["text"] == [["37", "47", "67", "77"]]
 
-
-# ----------------------------------------------------------------- pooling
-def test_pooling_worked_example_step_by_step():
-    at = app(POOL)
-    results = [arithmetic(at)]
-    for _ in range(3):
-        at.button(key="pool.next").click()
-        results.append(arithmetic(rerun(at)))
-    assert results == ["**Output (0, 0)** = max(1, 2, 5, 6) = 6", "**Output (0, 1)** = max(3, 4, 7, 8) = 8",
-                       "**Output (1, 0)** = max(9, 10, 13, 14) = 14", "**Output (1, 1)** = max(11, 12, 15, 16) = 16"]
-    assert np.array_equal(trace_z(chart(at), "pooled"), [[6, 8], [14, 16]])
-    assert "blue ring marks the chosen maximum at row 3, column 3" in shown(at)
-
-
-def test_pooling_average_padding_and_count_include_pad():
-    at = app(POOL)
-    at.radio(key="pool.kind").set_value("avg")
-    assert arithmetic(rerun(at)) == "**Output (0, 0)** = (1 + 2 + 5 + 6) / 4 = 3.5"
-    at.number_input(key="pool.padding").set_value(1)
-    rerun(at)
-    for include in (True, False):
-        at.toggle(key="pool.count_include_pad").set_value(include)
-        rerun(at)
-        settings = ops.PoolSettings(kind="avg", padding=1, count_include_pad=include)
-        assert arithmetic(at) == cell_of(ops.pool_steps(samples.WORKED_4X4, settings)[0])
-
-
-def test_pooling_bad_settings_and_clamped_steps():
-    x = samples.WORKED_4X4
-    for key, value, settings in (("pool.size_px", 5, ops.PoolSettings(size=5, stride=2)),
-                                 ("pool.stride", 0, ops.PoolSettings(stride=0)),
-                                 ("pool.padding", -1, ops.PoolSettings(padding=-1)),
-                                 ("pool.padding", 2, ops.PoolSettings(padding=2))):
-        at = app(POOL)
-        at.number_input(key=key).set_value(value)
-        rerun(at)
-        assert engine_error(ops.pool_steps, x, settings) in errors(at), (key, value, errors(at))
-        assert arithmetic(at).endswith("= 6")
-    at = app(POOL)
-    at.number_input(key="pool.stride").set_value(1)
-    rerun(at)
-    at.button(key="pool.last").click()
-    assert arithmetic(rerun(at)).startswith("**Output (2, 2)**")
-    at.number_input(key="pool.stride").set_value(2)
-    assert arithmetic(rerun(at)) == "**Output (1, 1)** = max(11, 12, 15, 16) = 16"
-
-
-@pytest.mark.parametrize("direction", ["right", "down", "left", "up"])
-def test_pooling_shift_comparison(direction):
-    at = app(POOL)
-    at.selectbox(key="pool.source").set_value(inputs.SAMPLE)
-    at.radio(key="pool.shift").set_value(direction)
-    rerun(at)
-    x = samples.digit(3, 14)
-    same = ops.pooled_overlap(x, ops.PoolSettings(), {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}[direction])
-    assert f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel {direction}" in shown(at)
-    spec = chart(at, 1)
-    assert np.array_equal(trace_z(spec, "Pooled"), ops.pool2d(x[None, None], ops.PoolSettings())[0, 0])
 
 
 def test_several_channels_use_an_uploaded_colour_image_and_report_bad_settings():

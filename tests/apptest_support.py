@@ -1,0 +1,82 @@
+"""Shared AppTest helpers for the page tests: run a page, read what it shows."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from playground import images, kernels, ops
+
+ROOT = Path(__file__).resolve().parents[1]
+CONV = str(ROOT / "playground" / "pages" / "convolution.py")
+POOL = str(ROOT / "playground" / "pages" / "pooling.py")
+
+
+# ---------------------------------------------------------------- helpers
+def app(path: str = CONV) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def rerun(target) -> AppTest:
+    """Run the script again (``target`` is the AppTest or a widget just set) and check it did not fail."""
+    at = target.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def arithmetic(at: AppTest) -> str:
+    """The current cell's arithmetic as shown (the part after '=' in '**Output (r, c)** = ...')."""
+    shown = [m.value for m in at.markdown if m.value.startswith("**Output (")]
+    assert len(shown) == 1, shown
+    return shown[0]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def shown(at: AppTest) -> str:
+    """All text on the page (markdown, captions, infos, warnings, errors)."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return "\n".join(parts + [w.value for w in at.warning] + errors(at))
+
+
+def engine_error(fn, *args, **kwargs) -> str:
+    with pytest.raises((ops.OpError, kernels.KernelError, images.ImageError)) as e:
+        fn(*args, **kwargs)
+    return str(e.value)
+
+
+def chart(at: AppTest, i: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def trace_z(spec: dict, name: str) -> np.ndarray:
+    z = next(t for t in spec["data"] if t.get("name") == name)["z"]
+    if isinstance(z, dict):
+        flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        return flat.reshape([int(n) for n in z["shape"].split(",")]).astype(float)
+    return np.array(z, dtype=float)
+
+
+def cell_of(step) -> str:
+    r, c = step.out_pos
+    return f"**Output ({r}, {c})** = {step.arithmetic()}"
+
+
+def png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
