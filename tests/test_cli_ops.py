@@ -225,3 +225,16 @@ def test_conv_and_pool_do_not_import_torch():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_output_piped_into_head_ends_without_a_traceback():
+    """``python -m playground conv ... | head -1`` closes the pipe early; no traceback may follow."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    big = "[" + ",".join(["[" + ",".join(["1"] * 40) + "]"] * 40) + "]"
+    cmd = f"{sys.executable} -m playground conv --input '{big}' --kernel '[[1,2],[3,4]]' --steps | head -1"
+    out = subprocess.run(["bash", "-c", cmd], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    assert out.stdout.count("\n") == 1
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
