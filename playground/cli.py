@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
+from playground.cli_engine import add_engine_commands
 from playground.cli_ops import add_ops_commands
 
 
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.error = error  # type: ignore[method-assign]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ops_commands(commands)  # conv, pool
-    # train / evaluate / predict register here: add_engine_commands(commands), importing torch lazily.
+    add_engine_commands(commands)  # train, evaluate, predict: torch is imported inside each command
     return parser
 
 
