@@ -27,6 +27,7 @@ RULES = {
     "playground.model": ("streamlit", "plotly"),
     "playground.train": ("streamlit", "plotly"),
     "playground.checkpoints": ("streamlit", "plotly"),
+    "playground.insight": ("streamlit", "plotly"),
     "playground.cli": ("streamlit", "torch", "plotly"),
 }
 
