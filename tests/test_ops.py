@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+
+from playground import ops
 import json
 import subprocess
 import sys
@@ -449,3 +451,25 @@ def test_engine_does_not_import_torch_streamlit_or_plotly():
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert not set(json.loads(out.stdout)) & {"torch", "streamlit", "plotly"}
+
+
+def test_im2col_comparison_matches_torch_and_reports_gap_and_size():
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(7, 6)), rng.normal(size=(3, 2))
+    s = ops.ConvSettings(stride=(2, 1), padding=1, dilation=(1, 2))
+    cmp = ops.im2col_comparison(x, w, 0.5, s)
+    want = F.conv2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None], torch.tensor([0.5], dtype=torch.float64),
+                    stride=(2, 1), padding=1, dilation=(1, 2))[0, 0].numpy()
+    assert np.allclose(cmp.gemm, want, atol=1e-12) and np.allclose(cmp.direct, want, atol=1e-12)
+    assert cmp.max_abs_diff == float(np.max(np.abs(cmp.gemm - cmp.direct))) < 1e-12
+    assert cmp.cols.shape == (6, want.size) and cmp.size_ratio == cmp.cols.size / x.size
+
+
+def test_shift_comparison_agrees_with_pooled_overlap():
+    x = np.arange(36.0).reshape(6, 6)
+    s = ops.PoolSettings(kind="max", size=(2, 2))
+    cmp = ops.shift_comparison(x, s, (0, 1))
+    assert np.array_equal(cmp.shifted, ops.shift_image(x, (0, 1)))
+    assert np.array_equal(cmp.pooled, ops.pool2d(x[None, None], s)[0, 0])
+    assert np.array_equal(cmp.pooled_shifted, ops.pool2d(cmp.shifted[None, None], s)[0, 0])
+    assert cmp.unchanged == ops.pooled_overlap(x, s, (0, 1)) == float(np.mean(cmp.pooled == cmp.pooled_shifted))

@@ -149,3 +149,23 @@ def conv2d_gemm(x: Any, w: Any, b: Any = None, settings: ConvSettings = ConvSett
     if b is not None:
         out += b[None, :, None, None]
     return check_finite_result(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Im2colComparison:
+    """One filter over one image computed both ways, for the im2col view."""
+    cols: np.ndarray        # (C*KH*KW, OH*OW) the unfolded padded input
+    gemm: np.ndarray        # (OH, OW) kernel row @ cols (+ bias), reshaped
+    direct: np.ndarray      # (OH, OW) the sliding-window result
+    max_abs_diff: float     # largest |gemm − direct|
+    size_ratio: float       # numbers in cols per number in the input: every pixel copied into each window covering it
+
+
+def im2col_comparison(x: np.ndarray, w: np.ndarray, b: float = 0.0, settings: ConvSettings = ConvSettings()) -> Im2colComparison:
+    """x (H, W) with kernel w (KH, KW): the unfolded matrix, the GEMM result, the direct result and their gap."""
+    x4, w4, bias = np.asarray(x, float)[None, None], np.asarray(w, float)[None, None], np.array([float(b)])
+    gemm = conv2d_gemm(x4, w4, bias, settings)[0, 0]
+    direct = conv2d(x4, w4, bias, settings)[0, 0]
+    padded = pad(x4[0], settings.pads(w4.shape[-2:]), settings.padding_mode)
+    cols = im2col(padded, w4.shape[-2:], settings.stride, settings.dilation)
+    return Im2colComparison(cols, gemm, direct, float(np.max(np.abs(gemm - direct))), cols.size / x4.size)

@@ -115,14 +115,30 @@ def shift_image(x: Any, shift: tuple[int, int] = (0, 1)) -> np.ndarray:
     return x[rows[:, None], cols[None, :]]
 
 
+@dataclass(frozen=True, eq=False)
+class ShiftComparison:
+    """The pooled map of an image and of the same image moved by ``shift``, and how much stayed the same."""
+    shifted: np.ndarray         # (H, W) the moved input (edge pixels repeated into the gap)
+    pooled: np.ndarray          # (OH, OW)
+    pooled_shifted: np.ndarray  # (OH, OW)
+    unchanged: float            # fraction (0..1) of pooled cells with the same value
+
+
+def shift_comparison(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> ShiftComparison:
+    """Pool the (H, W) input and the input shifted by ``shift``; compare the two pooled maps cell by cell."""
+    x = as_float_array(x, "input")
+    if x.ndim != 2:
+        raise OpError(f"The input must be one image of shape (rows, columns); got {x.ndim} dimensions.")
+    shifted = shift_image(x, shift)
+    before = pool2d(x[None, None], settings)[0, 0]
+    after = pool2d(shifted[None, None], settings)[0, 0]
+    unchanged = float(np.mean(np.isclose(before, after, rtol=1e-12, atol=1e-12)))
+    return ShiftComparison(shifted, before, after, unchanged)
+
+
 def pooled_overlap(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> float:
     """Fraction (0..1) of pooled cells that keep their value when the (H, W) input is shifted by ``shift``.
 
     Shows the small translation invariance pooling buys: 1.0 means the pooled map did not change at all.
     """
-    x = as_float_array(x, "input")
-    if x.ndim != 2:
-        raise OpError(f"The input must be one image of shape (rows, columns); got {x.ndim} dimensions.")
-    before = pool2d(x[None, None], settings)[0, 0]
-    after = pool2d(shift_image(x, shift)[None, None], settings)[0, 0]
-    return float(np.mean(np.isclose(before, after, rtol=1e-12, atol=1e-12)))
+    return shift_comparison(x, settings, shift).unchanged

@@ -212,21 +212,18 @@ def show_im2col(page: str, run: ConvRun) -> None:
     """The unfolded matrix, the GEMM, the identical result, and how much larger the matrix is."""
     s = run.controls.settings
     kh, kw = run.kernel.shape
-    cols = ops.im2col(run.padded[None], (kh, kw), s.stride, s.dilation)  # (KH*KW, OH*OW)
-    bias = np.array([run.controls.bias])
-    gemm = ops.conv2d_gemm(run.x[None, None], run.kernel[None, None], bias, s)[0, 0]
-    direct = ops.conv2d(run.x[None, None], run.kernel[None, None], bias, s)[0, 0]
+    cmp = ops.im2col_comparison(run.x, run.kernel, run.controls.bias, s)
+    cols, gemm = cmp.cols, cmp.gemm  # (KH*KW, OH*OW), (OH, OW)
     index = widgets.step_controls(page, len(run.steps))
     labels = [f"({i},{j})" for i in range(kh) for j in range(kw)]
     st.plotly_chart(figures.im2col_figure(run.applied_kernel.reshape(1, -1), cols, gemm.reshape(1, -1), index,
                                           labels, bias=bool(run.controls.bias)), **CHART)
     h, w = run.x.shape
-    ratio = cols.size / run.x.size  # presentation: how many numbers the unfolding writes per input pixel
     st.markdown(
         f"**Unfolded matrix** {cols.shape[0]}×{cols.shape[1]} = {cols.size:,} numbers for a {h}×{w} = "
-        f"{run.x.size:,}-pixel input: **{ratio:.2f}×** as many (every pixel is copied into each window that covers it).  \n"
+        f"{run.x.size:,}-pixel input: **{cmp.size_ratio:.2f}×** as many (every pixel is copied into each window that covers it).  \n"
         f"**Identical result:** the GEMM output reshaped to {gemm.shape[0]}×{gemm.shape[1]} differs from the "
-        f"direct sliding window by at most **{float(np.max(np.abs(gemm - direct))):.1e}**"
+        f"direct sliding window by at most **{cmp.max_abs_diff:.1e}**"
         + (f" (bias {ops.format_number(run.controls.bias)} added to every cell)." if run.controls.bias else "."))
     _arithmetic(run.steps[index], "im2col-arithmetic")
     with st.expander("The code that computed this (playground/ops)"):

@@ -78,11 +78,9 @@ def show_shift(page: str, run: PoolRun) -> None:
     st.subheader("Shift the input by one pixel")
     direction = st.radio("Direction", tuple(SHIFTS), horizontal=True, **state.keep(page, "shift"))
     shift = SHIFTS[direction]
-    shifted = ops.shift_image(run.x, shift)
-    pooled = ops.pool2d(run.x[None, None], run.settings)[0, 0]
-    pooled_shifted = ops.pool2d(shifted[None, None], run.settings)[0, 0]
-    same = ops.pooled_overlap(run.x, run.settings, shift)
+    cmp = ops.shift_comparison(run.x, run.settings, shift)
+    same = cmp.unchanged
     with st.container(key="pool-overlap"):
         st.markdown(f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel "
                     f"{direction} (edge pixels repeated into the gap). Changed cells have a dotted purple outline.")
-    st.plotly_chart(figures.shift_figure(run.x, shifted, pooled, pooled_shifted, shift), **CHART)
+    st.plotly_chart(figures.shift_figure(run.x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), **CHART)
