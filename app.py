@@ -5,7 +5,8 @@ import streamlit as st
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 
 pages = [
-    st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution", default=True),
+    st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", default=True),
+    st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution"),
     st.Page("playground/pages/pooling.py", title="Pooling", url_path="pooling"),
 ]
 st.navigation(pages).run()

@@ -184,18 +184,19 @@ def test_drawn_digit_is_downsampled_and_kept_bad_drawing_refused():
     rerun(at.selectbox(key="conv.source").set_value(inputs.DRAW))
     at.select_slider(key="conv.size").set_value(14)
     rerun(at)
-    assert at.get("bidi_component")[0].key == "conv.canvas"
+    assert at.get("bidi_component")[0].key == "conv.canvas.0"
     drawing = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(drawing).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=24)
-    at.session_state["conv.canvas"] = canvas_payload(png(drawing))
+    at.session_state["conv.canvas.0"] = canvas_payload(png(drawing))
     rerun(at)
     grid = inputs.drawing_to_grid(png(drawing), 14)
     assert grid.max() > 0.5 and np.array_equal(trace_z(chart(at), "input"), grid)
     wrong = png(Image.new("RGBA", (100, 100)))
-    at.session_state["conv.canvas"] = canvas_payload(wrong)
+    at.session_state["conv.canvas.0"] = canvas_payload(wrong)
     rerun(at)
     assert any(engine_error(images.decode_canvas, wrong) in e for e in errors(at))
     assert np.array_equal(trace_z(chart(at), "input"), grid)  # the last good drawing stays
+    assert at.get("bidi_component")[0].key == "conv.canvas.1"  # and a fresh canvas replaced the bad one
 
 
 def upload_files() -> dict[str, bytes]:

@@ -15,7 +15,7 @@ import streamlit as st
 from PIL import Image
 
 from playground import images, kernels, samples
-from playground.ui import state
+from playground.ui import handoff, state
 
 WORKED_3X3 = "Worked example 3×3"
 WORKED_4X4 = "Worked example 4×4 (1 … 16)"
@@ -52,7 +52,10 @@ def load_upload(data: bytes, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
 def drawing_to_grid(png: bytes, size: int) -> np.ndarray:
     """The canvas's PNG (280×280, white strokes) -> (size, size) grey grid in [0, 1] (area averages).
     Raises ``images.ImageError`` for anything but a 280×280 PNG."""
-    rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX))
+    return _grid(images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)), size)
+
+
+def _grid(rgba: np.ndarray, size: int) -> np.ndarray:
     grey = images.to_gray(Image.fromarray(rgba, mode="RGBA"))
     return np.round(samples.area_downsample(grey, (size, size)), 2)
 
@@ -62,25 +65,54 @@ def _size(page: str, label: str = "Grid size (pixels per side)") -> int:
                                 help="Smaller grids show their numbers; 28 is MNIST's size."))
 
 
-def _drawn(page: str) -> InputChoice:
+def _reset_canvas(page: str, message: str) -> None:
+    """Throw the drawing away and mount a fresh canvas (a new key), keeping ``message`` for the next run."""
+    state.put(page, "canvas_gen", state.get(page, "canvas_gen", 0) + 1)
+    state.drop(page, "drawing")
+    state.put(page, "canvas_error", message)
+
+
+def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
+    """The 280×280 canvas (white strokes on black, mouse or finger): the drawing as (280, 280, 4) uint8,
+    or None before anything was drawn.
+
+    The drawing survives page switches: its strokes are kept here and handed back as ``initial_drawing``
+    only after a remount. Data that is not a 280×280 PNG (checked from the header before decoding)
+    resets the canvas and the message is shown under it.
+    """
     from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
 
-    size = _size(page)
-    remounted = not state.has(page, "canvas")  # the canvas left the page (e.g. page switch) and is back
-    st.caption("Draw with the mouse or a finger; the input panel shows the grid the convolution sees.")
-    st.space("medium")  # the canvas toolbar floats above the canvas
-    result = st_canvas(stroke_width=26, stroke_color="#ffffff", background_color="#000000", width=CANVAS_PX,
-                       height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
+    name = f"canvas.{state.get(page, 'canvas_gen', 0)}"
+    remounted = not state.has(page, name)  # the canvas left the page (e.g. page switch) and is back
+    st.space("medium")  # the canvas toolbar (undo, redo, clear) floats above the canvas
+    result = st_canvas(stroke_width=stroke_width, stroke_color="#ffffff", background_color="#000000",
+                       width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
                        initial_drawing=state.get(page, "drawing", None) if remounted else None,
-                       key=state.key(page, "canvas"))
+                       key=state.key(page, name))
+    message = state.get(page, "canvas_error", "")
+    if message:
+        state.drop(page, "canvas_error")
+        st.error(message)
+    try:
+        png = result.image_bytes
+        rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)) if png else None
+    except images.ImageError as e:
+        _reset_canvas(page, str(e))
+        st.rerun()
+    except (ValueError, TypeError):  # not a base64 data URL at all
+        _reset_canvas(page, "The drawing data is not a PNG image: the canvas was reset, draw again.")
+        st.rerun()
     if result.json_data is not None and result.json_data.get("objects") is not None:
         state.put(page, "drawing", result.json_data)
-    png = result.image_bytes
-    if png:
-        try:
-            state.put(page, "drawn", drawing_to_grid(png, size))
-        except images.ImageError as e:
-            st.error(str(e))
+    return rgba
+
+
+def _drawn(page: str) -> InputChoice:
+    size = _size(page)
+    st.caption("Draw with the mouse or a finger; the input panel shows the grid the convolution sees.")
+    rgba = drawing_canvas(page)
+    if rgba is not None:
+        state.put(page, "drawn", _grid(rgba, size))
     grid = state.get(page, "drawn", None)
     if grid is None or grid.shape != (size, size):
         grid = np.zeros((size, size))
@@ -147,7 +179,12 @@ def _typed(page: str) -> InputChoice:
 
 def input_chooser(page: str, default: str = WORKED_3X3) -> InputChoice:
     """Pick the input image; returns the array the engine will use (the last valid one on errors)."""
-    source = st.selectbox("Input", SOURCES, index=SOURCES.index(default), **state.keep(page, "source"))
+    given = handoff.held() if page == handoff.PAGE else None
+    options = ((handoff.FROM_DRAW,) if given is not None else ()) + SOURCES
+    source = st.selectbox("Input", options, index=options.index(default), **state.keep(page, "source"))
+    if given is not None and source == handoff.FROM_DRAW:
+        st.caption(f"The input of {given.label}, as the network computed it for your drawing.")
+        return InputChoice(given.image, f"the input of {given.label} ({given.image.shape[0]}×{given.image.shape[1]})")
     if source == WORKED_3X3:
         return InputChoice(samples.WORKED_3X3, "the worked example [[1, 2, 3], [4, 5, 6], [7, 8, 9]]")
     if source == WORKED_4X4:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from playground import kernels, ops, samples
-from playground.ui import state
+from playground.ui import handoff, state
 
 WORKED_KERNEL = "Worked example [[1, 2], [3, 4]]"
 CUSTOM_GRID = "Custom: edit a grid"
@@ -74,7 +74,12 @@ def _custom_grid(page: str) -> np.ndarray:
 
 def kernel_chooser(page: str) -> KernelChoice:
     """A preset (with its one-sentence description), the worked example, or a custom 1×1..7×7 kernel."""
-    choice = st.selectbox("Kernel", KERNEL_OPTIONS, **state.keep(page, "kernel"))
+    given = handoff.held() if page == handoff.PAGE else None
+    options = ((handoff.FROM_DRAW,) if given is not None else ()) + KERNEL_OPTIONS
+    choice = st.selectbox("Kernel", options, **state.keep(page, "kernel"))
+    if given is not None and choice == handoff.FROM_DRAW:
+        st.caption(f"The learned kernel of {given.label}; bias {given.bias:.4g}.")
+        return KernelChoice(given.kernel, f"the learned kernel of {given.label}", "A kernel the network learned.")
     if choice == WORKED_KERNEL:
         return KernelChoice(samples.WORKED_KERNEL_2X2, "worked example", "The 2×2 kernel of the worked example.")
     if choice in kernels.PRESETS:

@@ -1,0 +1,167 @@
+"""Figures of the Draw & Predict page: the ten probabilities, every layer's feature maps as one
+clickable overview, a map opened large beside its kernel, the first-layer kernels, and the pictures
+(preprocessing stages, saliency overlay) as small RGB arrays.
+
+Numpy in, plotly dicts / arrays out. Feature maps travel as one byte per cell (each map scaled to
+its own largest magnitude): 16 maps of 28×28 cost 12 KB, so a stroke stays cheap on slow Wi-Fi.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from playground.figures.common import (
+    CHOSEN, DIVERGING, FONT, WINDOW, Canvas, PrebuiltFigure, grid_ranges, outline,
+    symmetric_range,
+)
+from playground.figures.conv import feature_map_figure
+
+GAP = 255                 # byte value of the gaps between tiles (drawn light grey)
+MOSAIC_CELLS = 240        # about this many cells across each layer's mosaic
+CELL_PX = 2.65            # screen pixels per feature-map cell in the overview
+LABEL_PX = 26             # room above each layer for its name and shape
+BAR = "#9ca3af"           # the other nine probabilities
+# the diverging scale on bytes 0..254 (127 = zero), then the gap colour at 255
+_BYTE_SCALE = [[p * 254 / 255, c] for p, c in DIVERGING] + [[254.5 / 255, "#e5e7eb"], [1.0, "#e5e7eb"]]
+
+
+def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False) -> go.Figure:
+    """Bar chart of the softmax probabilities, the predicted class highlighted, the values printed."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    colors = [(WINDOW if unsure else CHOSEN) if k == label else BAR for k in range(len(p))]
+    spec = {
+        "data": [dict(type="bar", x=[str(k) for k in range(len(p))], y=p.tolist(), marker=dict(color=colors),
+                      text=[f"{v:.1%}" if v >= 0.001 else "" for v in p], textposition="outside",
+                      textfont=dict(size=14), cliponaxis=False, hovertemplate="digit %{x}: %{y:.2%}<extra></extra>", name="probability")],
+        "layout": dict(height=260, margin=dict(l=40, r=10, t=24, b=36), font=FONT, template={},
+                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
+                       xaxis=dict(title=dict(text="digit"), type="category", fixedrange=True),
+                       yaxis=dict(range=[0, 1.12], tickformat=".0%", fixedrange=True, gridcolor="#e5e7eb")),
+    }
+    return PrebuiltFigure(spec)
+
+
+def map_bytes(maps: np.ndarray) -> np.ndarray:
+    """(C, H, W) maps -> uint8 0..254 with 127 = 0, each map scaled by its own largest magnitude."""
+    m = np.asarray(maps, dtype=np.float64)
+    peak = np.abs(m).reshape(len(m), -1).max(axis=1)
+    peak[peak == 0] = 1.0
+    return np.rint(127 + 127 * m / peak[:, None, None]).astype(np.uint8)
+
+
+def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CELLS) -> tuple[int, int]:
+    """(rows, columns) of tiles for ``channels`` maps of height×width in a mosaic about ``across`` cells wide."""
+    cols = max(1, min(channels, across // (width + 1)))
+    rows = -(-channels // cols)
+    return rows, -(-channels // rows)      # as even as possible: no half-empty last row
+
+
+def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Tile (C, H, W) byte maps row-major into one (rows·(H+1)−1, cols·(W+1)−1) grid with GAP between tiles."""
+    c, h, w = maps_u8.shape
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), GAP, np.uint8)
+    for i in range(c):
+        r, q = divmod(i, cols)
+        out[r * (h + 1): r * (h + 1) + h, q * (w + 1): q * (w + 1) + w] = maps_u8[i]
+    return out
+
+
+def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
+                    selected: tuple[int, int] | None = None) -> go.Figure:
+    """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
+
+    ``layers``: (name, (C, H, W), maps). Each tile carries ``customdata = [layer index, channel]`` on an
+    invisible marker at its centre, so a click selects it. ``selected`` gets the orange outline.
+    """
+    plans = []
+    for name, shape, maps in layers:
+        c, h, w = shape
+        rows, cols = tile_layout(c, h, w)
+        plans.append((name, shape, rows, cols, mosaic(map_bytes(maps), rows, cols)))
+    heights = [grid.shape[0] * CELL_PX + LABEL_PX for *_, grid in plans]
+    total = sum(heights) + 10
+    width_cells = max((grid.shape[1] for *_, grid in plans), default=1)
+    canvas, top = Canvas(height=int(total)), 1.0
+    px, py, cd, hover = [], [], [], []
+    for li, ((name, (c, h, w), rows, cols, grid), hpx) in enumerate(zip(plans, heights)):
+        y1 = top - LABEL_PX / total
+        y0 = top - hpx / total
+        top = y0
+        xr, yr = grid_ranges(*grid.shape)
+        refs = canvas.axes((0.0, grid.shape[1] / width_cells), (y0, y1), x_range=xr, y_range=yr)
+        canvas.annotations.append(dict(text=f"<b>{name}</b> · {c} × {h} × {w}", xref=f"{refs[0]} domain",
+                                       yref="paper", x=0.0, y=y1, xanchor="left", yanchor="bottom",
+                                       showarrow=False, font=dict(size=15, color=FONT["color"])))
+        canvas.data.append(dict(type="heatmap", z=grid, xaxis=refs[0], yaxis=refs[1], colorscale=_BYTE_SCALE,
+                                zmin=0, zmax=255, showscale=False, hoverinfo="skip", name=name))
+        xs, ys = [], []
+        for ch in range(c):
+            r, q = divmod(ch, cols)
+            xs.append(q * (w + 1) + (w - 1) / 2)
+            ys.append(r * (h + 1) + (h - 1) / 2)
+            cd.append([li, ch])
+            hover.append(f"{name} map {ch + 1} of {c}: click to open it")
+        canvas.data.append(dict(type="scatter", mode="markers", x=xs, y=ys, xaxis=refs[0], yaxis=refs[1],
+                                marker=dict(size=max(8, w * CELL_PX), symbol="square", opacity=0.0),
+                                customdata=cd[-c:], hovertext=hover[-c:], hoverinfo="text", name=name))
+        if selected is not None and selected[0] == li and 0 <= selected[1] < c:
+            r, q = divmod(selected[1], cols)
+            canvas.shapes += outline(refs, r * (h + 1), r * (h + 1) + h - 1, q * (w + 1), q * (w + 1) + w - 1,
+                                     width=3)
+    spec = canvas.to_dict(margin=dict(l=4, r=4, t=4, b=4), dragmode=False, clickmode="event+select",
+                          hovermode="closest")
+    return PrebuiltFigure(spec)
+
+
+def kernels_figure(kernels: np.ndarray, per_row: int = 8, cell_px: float = 14.0) -> go.Figure:
+    """First-layer kernels (F, C, KH, KW) side by side on one diverging scale (channel 0 of each),
+    numbered; hover gives every weight (open a map to see its kernel's numbers)."""
+    k = np.asarray(kernels, dtype=np.float64)[:, 0]
+    f, kh, kw = k.shape
+    rows, cols = tile_layout(f, kh, kw, across=per_row * (kw + 1))
+    grid = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan)
+    for i in range(f):
+        r, q = divmod(i, cols)
+        grid[r * (kh + 1): r * (kh + 1) + kh, q * (kw + 1): q * (kw + 1) + kw] = k[i]
+    scale = 560 / grid.shape[1]     # px per cell in a half-width column
+    canvas = Canvas(height=int(grid.shape[0] * scale + rows * cell_px + 30))
+    xr, (y_bottom, _) = grid_ranges(*grid.shape)
+    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=(y_bottom, -1.6))   # room for the numbers
+    lo, hi = symmetric_range(k)
+    canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False,
+                hover="weight")
+    for i in range(f):
+        r, q = divmod(i, cols)
+        canvas.annotations.append(dict(text=f"{i + 1}", x=q * (kw + 1) + (kw - 1) / 2, y=r * (kh + 1) - 0.7,
+                                       xref=refs[0], yref=refs[1], showarrow=False, font=dict(size=12)))
+    return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=18, b=4)))
+
+
+def large_map_figure(values: np.ndarray, title: str) -> go.Figure:
+    """One feature map opened large: its real values on the diverging scale (hover for each)."""
+    return feature_map_figure(values, title=title, height=420)
+
+
+def kernel_figure(kernel: np.ndarray, title: str) -> go.Figure:
+    """The (KH, KW) weights that produced a map, with their numbers."""
+    return feature_map_figure(kernel, title=title, height=260)
+
+
+# ---------------------------------------------------------------- pictures (RGB arrays for st.image)
+def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
+    """(H, W) in [0, 1] -> (≈size, ≈size) uint8 with hard pixel edges (browsers blur small images)."""
+    a = np.asarray(img, dtype=np.float64)
+    k = max(1, size // max(a.shape))
+    return np.rint(np.clip(np.kron(a, np.ones((k, k))), 0, 1) * 255).astype(np.uint8)
+
+
+def saliency_overlay(image: np.ndarray, sal: np.ndarray, size: int = 224) -> np.ndarray:
+    """The digit in grey with the saliency (both (H, W) in [0, 1]) laid over it in red-yellow: (size, size, 3)."""
+    g = np.clip(np.asarray(image, dtype=np.float64), 0, 1) * 0.55
+    s = np.clip(np.asarray(sal, dtype=np.float64), 0, 1)
+    rgb = np.stack([g + s * (1 - g), g + np.clip(s - 0.5, 0, 1) * 2 * (1 - g), g * (1 - s)], axis=-1)
+    k = max(1, size // max(g.shape))
+    return np.rint(np.kron(rgb, np.ones((k, k, 1))) * 255).astype(np.uint8)

@@ -1,0 +1,34 @@
+"""Draw & Predict: draw a digit, see what the network sees, what it answers and what every layer does."""
+
+import streamlit as st
+
+from playground.ui import draw_view
+
+st.title("Draw & Predict")
+st.markdown(
+    "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
+    "28 × 28 picture the network was trained on; then every layer turns it into **feature maps**: the "
+    "convolutions detect strokes and edges, ReLU keeps the positive answers, pooling halves the size. "
+    "The last layer scores the ten digits and softmax turns the scores into probabilities."
+)
+
+with st.sidebar:
+    st.header("Model")
+    choice = draw_view.model_picker()
+
+draw_col, seen_col, answer_col = st.columns([1.15, 1, 1.25])
+with draw_col:
+    img, background = draw_view.picture()
+result = None
+if img is not None and choice is not None:
+    result = draw_view.analyse(choice, img, background)
+with answer_col:
+    draw_view.prediction(result, "" if choice is not None else "No model is loaded: see the message in the sidebar.")
+if result is not None:
+    with seen_col:
+        draw_view.seen(result)
+
+if result is not None and result.prediction is not None:
+    st.header("Inside the network")
+    draw_view.inside(choice, result)
+    draw_view.why(choice, result)

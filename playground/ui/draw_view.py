@@ -1,0 +1,179 @@
+"""The Draw & Predict page's parts: the model picker, the drawing or upload, and the panels that show
+what the network makes of it. All numbers come from ``playground.insight``; this module only lays
+them out, remembers the user's choices (through ``state``) and turns problems into one sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from playground import images, insight
+from playground.figures import draw as fig
+from playground.preprocess import STAGES
+from playground.ui import handoff, inputs, models, state
+
+PAGE = "draw"
+DRAW, UPLOAD = "Draw", "Upload an image"
+STROKE_PX = 20   # on the 280 px canvas: after scaling to 20 px the strokes are MNIST-thick
+
+
+def model_picker() -> models.ModelChoice | None:
+    """The model in use, named; None (with the reason shown) when it cannot be loaded."""
+    names = models.names()
+    if len(names) > 1:
+        name = st.radio("Model", names, index=names.index(models.chosen_name()), key=state.key(PAGE, "model"),
+                        on_change=lambda: models.choose(state.get(PAGE, "model", models.SHIPPED)))
+    else:
+        name = names[0]
+    try:
+        choice = models.get(name)
+    except models.ModelUnavailable as e:
+        st.error(str(e))
+        return None
+    st.caption(f"**{choice.name}**: {choice.about}")
+    return choice
+
+
+def picture() -> tuple[np.ndarray | None, str]:
+    """The user's digit as an image array and its background kind ("dark" canvas, "auto" upload)."""
+    source = st.segmented_control("Input", (DRAW, UPLOAD), default=DRAW, **state.keep(PAGE, "source"),
+                                  label_visibility="collapsed") or DRAW
+    if source == DRAW:
+        st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and clear are above the canvas.")
+        return inputs.drawing_canvas(PAGE, stroke_width=STROKE_PX), "dark"
+    file = st.file_uploader("A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)",
+                            type=inputs.UPLOAD_TYPES, key=state.key(PAGE, "upload"))
+    if file is not None:
+        data = file.getvalue()
+        try:
+            rgba = state.memo(PAGE, "upload", hashlib.sha256(data).hexdigest(),
+                              lambda: np.asarray(images.open_image(data)))
+            state.put(PAGE, "upload_last", (rgba, file.name))
+        except images.ImageError as e:
+            st.error(str(e))
+    last = state.get(PAGE, "upload_last", None)
+    if last is None:
+        st.info("Upload a picture of a digit: dark ink on light paper or light on dark both work.")
+        return None, "auto"
+    if file is None or file.name != last[1]:
+        st.caption(f"Showing the last image that could be read: {last[1]}.")
+    return last[0], "auto"
+
+
+def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> insight.DigitAnalysis:
+    """The engine's analysis, computed once per (model, picture) in this session."""
+    h = hashlib.sha1(np.ascontiguousarray(img).tobytes())
+    h.update(f"{choice.name}|{id(choice.model)}|{background}|{img.shape}".encode())
+    return state.memo(PAGE, "analysis", h.hexdigest(), lambda: insight.analyse(choice.model, choice.spec, img,
+                                                                               background=background))
+
+
+def prediction(result: insight.DigitAnalysis | None, problem: str = "") -> None:
+    """The answer in large type with its confidence, the notice, the ten probabilities."""
+    with st.container(key=state.key(PAGE, "prediction")):
+        pred = result.prediction if result is not None else None
+        if pred is None:
+            st.markdown("### Prediction: none yet")
+            st.info(problem or (result.problem if result is not None else "Draw a digit from 0 to 9."))
+            return
+        st.markdown(f"### Prediction: {pred.label}")
+        st.markdown(f"Confidence **{'more than 99.9 %' if pred.confidence >= 0.9995 else f'{pred.confidence:.1%}'}**")
+        if pred.unsure:
+            st.warning(pred.notice)
+        st.plotly_chart(fig.probability_figure(pred.probabilities, pred.label, pred.unsure),
+                        key=state.key(PAGE, "probabilities"), config={"displayModeBar": False})
+
+
+def seen(result: insight.DigitAnalysis) -> None:
+    """The 28×28 picture the network sees, with the preprocessing steps small beside it."""
+    st.image(fig.upscale(result.prep.image, 196), caption="What the network sees: 28 × 28")
+    cells = st.columns(len(STAGES) - 1)
+    for cell, stage in zip(cells, STAGES[1:]):
+        a = result.prep.stages[stage]
+        cell.image(fig.upscale(a if a.size else np.zeros((1, 1)), 84), caption=stage)
+    st.caption("Crop to the ink → scale the longer side to 20 px → place by centre of mass in 28 × 28, as "
+               "MNIST was made. That is why a digit drawn small or in a corner still works."
+               + (" Dark ink on light paper was detected and inverted." if result.prep.inverted else ""))
+
+
+def _pick_from_chart() -> None:
+    """A click on a feature map in the overview opens it (sets the layer and map selectors)."""
+    event = state.get(PAGE, "maps", None) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    data = points[0].get("customdata") if points else None
+    if isinstance(data, (list, tuple)) and len(data) == 2:
+        state.put(PAGE, "open_layer", int(data[0]))
+        state.put(PAGE, "open_map", int(data[1]) + 1)
+
+
+def _open_in_convolution(choice: models.ModelChoice, result: insight.DigitAnalysis, conv: str, ch: int) -> None:
+    handoff.preload(insight.handoff(choice.model, choice.spec, result, conv, ch))
+    state.put(PAGE, "go_convolution", True)
+
+
+def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
+    """Every convolution, activation and pooling layer's maps; one opened large with its kernel."""
+    if state.get(PAGE, "go_convolution", False):   # set by the button's callback in this run
+        state.put(PAGE, "go_convolution", False)
+        st.switch_page("playground/pages/convolution.py")
+    layers = result.layers
+    n = len(layers)
+    li = min(max(int(state.get(PAGE, "open_layer", 0)), 0), n - 1)
+    state.seed_widget(PAGE, "open_layer", li)
+    a, b = st.columns(2)
+    li = a.selectbox("Layer", range(n), format_func=lambda i: f"{layers[i].name} ({' × '.join(map(str, layers[i].shape))})",
+                     key=state.key(PAGE, "open_layer"))
+    count = layers[li].shape[0]
+    state.seed_widget(PAGE, "open_map", min(max(int(state.get(PAGE, "open_map", 1)), 1), count))
+    ch = int(b.number_input(f"Map (1 to {count})", min_value=1, max_value=count, step=1,
+                            key=state.key(PAGE, "open_map"))) - 1
+    over, large = st.columns([3, 2])
+    with over:
+        st.caption("Each map is scaled to its own largest value: red positive, blue negative, white zero. "
+                   "Click a map to open it.")
+        st.plotly_chart(fig.overview_figure([(m.name, m.shape, m.maps) for m in layers], (li, ch)),
+                        key=state.key(PAGE, "maps"), on_select=_pick_from_chart, selection_mode="points",
+                        config={"displayModeBar": False})
+    layer = layers[li]
+    with large, st.container(key=state.key(PAGE, "opened")):
+        st.plotly_chart(fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values"),
+                        key=state.key(PAGE, "large"), config={"displayModeBar": False})
+        if not layer.source:
+            return
+        weights, biases = insight.conv_weights(choice.model, layer.source)
+        made = "" if layer.kind == "conv" else f" ({layer.name} is computed from {layer.source}'s map {ch + 1})"
+        if weights.shape[1] == 1:
+            st.plotly_chart(fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias "
+                                              f"{biases[ch]:.3g}"), key=state.key(PAGE, "kernel"),
+                            config={"displayModeBar": False})
+            st.caption(f"The kernel that produced this map{made}.")
+        else:
+            st.caption(f"{layer.source} map {ch + 1} sums {weights.shape[1]} input channels, each with its own "
+                       f"{weights.shape[2]}×{weights.shape[3]} kernel, plus bias {biases[ch]:.3g}{made}.")
+        st.button("Step through it on the Convolution page", key=state.key(PAGE, "to_conv"),
+                  on_click=_open_in_convolution, args=(choice, result, layer.source, ch),
+                  help="Opens the Convolution page with this map's input and kernel loaded.")
+
+
+def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
+    """Saliency, first-layer kernels and the softmax + cross-entropy arithmetic."""
+    pred = result.prediction
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Which strokes mattered")
+        st.image(fig.saliency_overlay(result.prep.image, result.saliency), width=336,
+                 caption=f"Gradient × input for the class {pred.label}: yellow and red pixels pushed the "
+                         "network towards it.")
+    with right:
+        st.subheader("First-layer kernels")
+        st.plotly_chart(fig.kernels_figure(insight.first_layer_kernels(choice.model)),
+                        key=state.key(PAGE, "kernels"), config={"displayModeBar": False})
+        st.caption("The filters the first convolution learned; each makes one of its maps above.")
+    st.subheader("From scores to probabilities")
+    sm = result.softmax
+    st.markdown("The last layer gives one score (logit) per digit; softmax turns them into probabilities "
+                "and the training loss is the cross-entropy.")
+    st.code(sm.text, language=None, wrap_lines=True)

@@ -1,0 +1,32 @@
+"""Open one feature map's convolution on the Convolution page: the Draw & Predict page hands over the
+input channel, the kernel, the bias, padding and stride; the Convolution page's input and kernel
+choosers then offer it as "From Draw & Predict" and its settings are set to match the network's layer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from playground.ui import state
+
+if TYPE_CHECKING:  # the Convolution page must not pull torch in just to read the hand-over
+    from playground.insight import ConvHandoff
+
+PAGE = "conv"
+FROM_DRAW = "From Draw & Predict"
+
+
+def held() -> ConvHandoff | None:
+    """What the Draw page handed over in this session, if anything."""
+    return state.get(PAGE, "handoff", None)
+
+
+def preload(h: ConvHandoff) -> None:
+    """Store ``h`` and set the Convolution page's widgets so its output equals the network's map.
+    Call from a callback or before switching page (the Convolution widgets are not on screen then)."""
+    state.put(PAGE, "handoff", h)
+    for name, value in (("source", FROM_DRAW), ("kernel", FROM_DRAW), ("stride_rows", h.stride),
+                        ("stride_cols", h.stride), ("padding_kind", "number"), ("padding", h.padding),
+                        ("padding_mode", "zeros"), ("dilation", 1), ("bias", h.bias), ("flip", False),
+                        ("activation", "none"), ("view", "Step by step"), ("step", 0)):
+        state.put(PAGE, name, value)

@@ -1,0 +1,123 @@
+"""Which network the Draw & Predict page uses: the shipped pretrained model, loaded once per server
+and shared read-only by every session, or a model trained or loaded in this browser session.
+
+Session models live in this session's state only: another user never sees them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from torch import nn
+
+from playground.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.model import ModelSpec
+from playground.ui import state
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_PATH = ROOT / "assets" / "models" / "playground-mnist.safetensors"
+SHIPPED = "Pretrained: playground-mnist"
+PAGE = "models"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model ready for inference (eval mode, weights frozen) with what the page says about it."""
+
+    name: str
+    model: nn.Module
+    spec: ModelSpec
+    about: str          # one sentence: where it comes from and how good it is
+
+
+class ModelUnavailable(Exception):
+    """The chosen model cannot be used; str(e) says which file and how to restore it."""
+
+
+def shipped_path() -> Path:
+    """The pretrained model's file: $PLAYGROUND_MODEL when set (a lecturer's own model), else the shipped one."""
+    return Path(os.environ.get("PLAYGROUND_MODEL") or SHIPPED_PATH)
+
+
+def _freeze(model: nn.Module) -> nn.Module:
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)   # shared by all sessions: nothing may train it or keep gradients on it
+    return model
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_shared(path: str, stamp: tuple[int, int]) -> LoadedModel:
+    """One copy per server (per file version): loading raises, and nothing is cached, when the file is bad."""
+    loaded = load_checkpoint(path)
+    _freeze(loaded.model)
+    return loaded
+
+
+def _restore_hint(path: Path) -> str:
+    if path.resolve() == SHIPPED_PATH.resolve():
+        rel = SHIPPED_PATH.relative_to(ROOT)
+        return (f"Restore it with `git checkout -- {rel}`, or train a new one with "
+                f"`python -m playground train --dataset mnist --augment --out {rel}`.")
+    return "Point PLAYGROUND_MODEL at a .safetensors model saved by this playground, or unset it."
+
+
+def shipped() -> ModelChoice:
+    """The pretrained model; ModelUnavailable naming the file and the fix when it is missing or unreadable."""
+    path = shipped_path()
+    try:
+        st_ = path.stat()
+    except OSError:
+        raise ModelUnavailable(f"The model file {path} is missing. {_restore_hint(path)}") from None
+    try:
+        loaded = _load_shared(str(path), (st_.st_mtime_ns, st_.st_size))
+    except CheckpointError as err:
+        raise ModelUnavailable(f"The model file {path} cannot be used: {err} {_restore_hint(path)}") from None
+    metrics = loaded.metadata.get("metrics", {})
+    acc = metrics.get("val_acc") if isinstance(metrics, dict) else None
+    about = f"{loaded.spec.name} architecture, loaded from {path.name}"
+    if isinstance(acc, (int, float)):
+        about += f", {acc:.2%} accuracy on its validation images"
+    return ModelChoice(SHIPPED, loaded.model, loaded.spec, about + ".")
+
+
+# ---------------------------------------------------------------- this session's models
+def add_session_model(name: str, model: nn.Module, spec: ModelSpec, about: str, *, use_on_draw: bool = True) -> None:
+    """Keep a model trained or loaded in this session (pass a copy, not a module still training)."""
+    models = dict(state.get(PAGE, "session", {}))
+    models[name] = ModelChoice(name, _freeze(model), spec, about)
+    state.put(PAGE, "session", models)
+    if use_on_draw:
+        state.put(PAGE, "draw_choice", name)
+
+
+def session_models() -> dict[str, ModelChoice]:
+    return dict(state.get(PAGE, "session", {}))
+
+
+def names() -> list[str]:
+    """Every model the Draw page can use, the pretrained one first."""
+    return [SHIPPED, *session_models()]
+
+
+def chosen_name() -> str:
+    """The model picked for the Draw page (falls back to the pretrained one if it went away)."""
+    name = state.get(PAGE, "draw_choice", SHIPPED)
+    return name if name in names() else SHIPPED
+
+
+def choose(name: str) -> None:
+    state.put(PAGE, "draw_choice", name)
+
+
+def get(name: str) -> ModelChoice:
+    """The model called ``name``; ModelUnavailable when it cannot be loaded."""
+    if name == SHIPPED:
+        return shipped()
+    try:
+        return session_models()[name]
+    except KeyError:
+        raise ModelUnavailable(f"The model {name!r} is not in this session any more; pick another.") from None
