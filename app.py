@@ -8,5 +8,6 @@ pages = [
     st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", default=True),
     st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution"),
     st.Page("playground/pages/pooling.py", title="Pooling", url_path="pooling"),
+    st.Page("playground/pages/build.py", title="Build", url_path="build"),
 ]
 st.navigation(pages).run()

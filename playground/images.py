@@ -96,4 +96,8 @@ def decode_canvas(data: bytes, size: tuple[int, int] = CANVAS_SIZE) -> np.ndarra
             f"The drawing is {declared[0]}×{declared[1]} {fmt or 'data'}, not the {size[0]}×{size[1]} PNG "
             "the canvas makes: the canvas was reset, draw again."
         )
-    return np.asarray(open_image(data, max_pixels=size[0] * size[1]))
+    try:
+        return np.asarray(open_image(data, max_pixels=size[0] * size[1]))
+    except ImageError:
+        raise ImageError("The drawing data is damaged (truncated or corrupt): the canvas was reset, "
+                         "draw again.") from None

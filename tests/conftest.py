@@ -121,9 +121,16 @@ def page(browser, request):
     out = ARTIFACTS / request.node.name
     out.mkdir(parents=True, exist_ok=True)
 
-    def shot(name: str) -> Path:
+    def shot(name: str, height: int | None = None) -> Path:
+        """Save a screenshot; ``height`` first grows the window so a long page is captured whole
+        (Streamlit scrolls inside the app, so a full-page shot alone stops at the window)."""
         path = out / f"{name}.png"
+        if height:
+            pg.set_viewport_size({"width": 1400, "height": height})
+            pg.wait_for_timeout(800)
         pg.screenshot(path=str(path), full_page=True)
+        if height:
+            pg.set_viewport_size({"width": 1400, "height": 1000})
         return path
 
     pg.shot = shot

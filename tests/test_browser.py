@@ -20,7 +20,10 @@ def open_page(page, url: str) -> None:
 
 def choose(page, key: str, option: str) -> None:
     """Pick ``option`` in the selectbox whose widget key is ``key`` ('conv.kernel')."""
-    page.locator(f".st-key-{key.replace('.', '-')} [role=combobox]").click()
+    box = page.locator(f".st-key-{key.replace('.', '-')} [role=combobox]")
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.type(option)   # filter the list: a long list may not render options scrolled out of view
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(200)
     wait_for_app(page)
@@ -57,7 +60,7 @@ def cell_text(step) -> str:
 
 
 def sobel_on_sample(page, url: str):
-    open_page(page, url)
+    open_page(page, url + "/convolution")
     choose(page, "conv.source", "Sample image")
     expect_text(page, "[data-testid=stMain]", "the digit 3 sample (14×14)")
     choose(page, "conv.kernel", "Sobel x")
@@ -88,7 +91,7 @@ def test_keyboard_shortcuts_step_forward_and_back(page, app_url):
 
 
 def test_drawing_on_the_canvas_feeds_the_convolution(page, app_url):
-    open_page(page, app_url)
+    open_page(page, app_url + "/convolution")
     choose(page, "conv.source", "Draw a digit")
     canvas = page.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=30_000)
@@ -105,7 +108,7 @@ def test_drawing_on_the_canvas_feeds_the_convolution(page, app_url):
     # to Pooling and back: the drawing, the input choice and the kernel are all still there
     page.locator("[data-testid=stSidebarNav] a[href$='pooling']").click()
     expect_text(page, "[data-testid=stMain]", "Pooling slides a window")
-    page.locator("[data-testid=stSidebarNav] a").first.click()
+    page.locator("[data-testid=stSidebarNav] a[href$='convolution']").click()
     expect_text(page, "[data-testid=stMain]", "Input: your drawing (14×14). Kernel: Sobel y.")
     page.wait_for_function(INPUT_HAS_INK, timeout=30_000)
     page.locator("canvas.upper-canvas").wait_for(timeout=30_000)
@@ -114,7 +117,7 @@ def test_drawing_on_the_canvas_feeds_the_convolution(page, app_url):
 
 
 def test_play_runs_in_the_browser(page, app_url):
-    open_page(page, app_url)
+    open_page(page, app_url + "/convolution")
     page.get_by_text("Play", exact=True).click()
     page.wait_for_selector(".updatemenu-button", timeout=30_000)
     page.evaluate("() => { window._frames = 0; document.querySelector('.js-plotly-plot')"

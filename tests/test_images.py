@@ -112,3 +112,5 @@ def test_canvas_must_be_the_canvas_size_png():
         decode_canvas(encode(Image.new("RGB", (280, 280)), "JPEG"))
     with pytest.raises(ImageError, match="empty"):
         decode_canvas(b"")
+    with pytest.raises(ImageError, match="damaged .* canvas was reset"):
+        decode_canvas(encode(Image.new("RGBA", (280, 280)))[:60])

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from playground import images, kernels, ops, samples
 from playground.ui import inputs, widgets
 from apptest_support import (
+    upload_files,
     app, arithmetic, cell_of, chart, engine_error, errors, png, rerun, shown, trace_z,
 )
 
@@ -197,29 +198,6 @@ def test_drawn_digit_is_downsampled_and_kept_bad_drawing_refused():
     assert any(engine_error(images.decode_canvas, wrong) in e for e in errors(at))
     assert np.array_equal(trace_z(chart(at), "input"), grid)  # the last good drawing stays
     assert at.get("bidi_component")[0].key == "conv.canvas.1"  # and a fresh canvas replaced the bad one
-
-
-def upload_files() -> dict[str, bytes]:
-    good = Image.fromarray(np.tile(np.linspace(0, 255, 40, dtype=np.uint8), (20, 1)), mode="L")
-    frames = [Image.new("P", (16, 16), i) for i in (10, 200)]
-    gif = io.BytesIO()
-    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90° clockwise on display
-    good_png = png(good)
-    return {
-        "good.png": good_png,
-        "palette.png": png(good.convert("P")),
-        "cmyk.jpg": png(Image.new("CMYK", (30, 20), (0, 0, 0, 40)), "JPEG"),
-        "sixteen.png": png(Image.fromarray((np.arange(600).reshape(20, 30) * 100).astype(np.uint16))),
-        "animated.gif": gif.getvalue(),
-        "rotated.jpg": png(Image.new("RGB", (30, 10), "white"), "JPEG", exif=exif.tobytes()),
-        "text.png": b"this is a text file, not an image",
-        "empty.png": b"",
-        "truncated.png": good_png[: len(good_png) // 2],
-        "corrupt.png": good_png[:16] + bytes(range(256)) * 4,
-        "huge.png": png(Image.new("L", (2100, 2100))),
-    }
 
 
 @pytest.mark.parametrize("name,data", upload_files().items())

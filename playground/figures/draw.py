@@ -152,9 +152,13 @@ def kernel_figure(kernel: np.ndarray, title: str) -> go.Figure:
 
 # ---------------------------------------------------------------- pictures (RGB arrays for st.image)
 def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
-    """(H, W) in [0, 1] -> (≈size, ≈size) uint8 with hard pixel edges (browsers blur small images)."""
+    """(H, W) in [0, 1] -> square (≈size, ≈size) uint8 with hard pixel edges (browsers blur small images)."""
     a = np.asarray(img, dtype=np.float64)
-    k = max(1, size // max(a.shape))
+    h, w = a.shape
+    side = max(h, w)
+    if h != w:      # a thin crop (a "1") is padded to a square so every thumbnail has the same shape
+        a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
+    k = max(1, size // side)
     return np.rint(np.clip(np.kron(a, np.ones((k, k))), 0, 1) * 255).astype(np.uint8)
 
 

@@ -128,8 +128,10 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
                      key=state.key(PAGE, "open_layer"))
     count = layers[li].shape[0]
     state.seed_widget(PAGE, "open_map", min(max(int(state.get(PAGE, "open_map", 1)), 1), count))
-    ch = int(b.number_input(f"Map (1 to {count})", min_value=1, max_value=count, step=1,
-                            key=state.key(PAGE, "open_map"))) - 1
+    # no max_value: a bound that changes with the layer would make a new widget and lose the number
+    ch = min(int(b.number_input("Map", min_value=1, step=1, key=state.key(PAGE, "open_map"),
+                                help="Which map of the layer to open (or click one in the overview).")), count) - 1
+    b.caption(f"{layers[li].name} has {count} maps.")
     over, large = st.columns([3, 2])
     with over:
         st.caption("Each map is scaled to its own largest value: red positive, blue negative, white zero. "

@@ -69,6 +69,7 @@ def _reset_canvas(page: str, message: str) -> None:
     """Throw the drawing away and mount a fresh canvas (a new key), keeping ``message`` for the next run."""
     state.put(page, "canvas_gen", state.get(page, "canvas_gen", 0) + 1)
     state.drop(page, "drawing")
+    state.drop(page, "image")
     state.put(page, "canvas_error", message)
 
 
@@ -104,7 +105,9 @@ def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
         st.rerun()
     if result.json_data is not None and result.json_data.get("objects") is not None:
         state.put(page, "drawing", result.json_data)
-    return rgba
+    if rgba is not None:
+        state.put(page, "image", rgba)
+    return state.get(page, "image", None)  # a remounted canvas shows the strokes but sends no image
 
 
 def _drawn(page: str) -> InputChoice:

@@ -1,0 +1,541 @@
+"""A load client that speaks Streamlit's own websocket protocol: many simulated users, no browsers.
+
+What a browser tab does, and what this module does in its place (checked against the frames
+Chromium sends to Streamlit 1.67; see ``Session``):
+
+1. open ``ws://HOST:PORT/_stcore/stream`` with subprotocol ``streamlit``;
+2. send ``BackMsg.rerun_script`` (a ``ClientState``): the first one carries ``page_name`` (the URL
+   path, "" for the default page) and the query string; later ones carry the ``page_script_hash``
+   the server announced (``navigation``, else ``new_session``), the value of every widget the user has set
+   (``WidgetStates``) and the hashes of the cacheable messages already received;
+3. read ``ForwardMsg``s until ``script_finished``. Widget ids come from the deltas
+   (``delta.new_element.<kind>.id``); a keyed widget's id is ``$$ID-<md5>-<user key>``.
+
+Interactions: a selectbox sends ``string_value`` (the option's text), a button a one-off
+``trigger_value``, the drawing canvas (streamlit-drawable-canvas 0.13, a Components v2
+``bidi_component``) a ``json_value`` ``{"drawing": {"raw": {"version", "objects": [...],
+"background"}, "data": "data:image/png;base64,..."}}``.
+
+Use it from a script::
+
+    proc, url = start_app()
+    try:
+        print(run_load(url, users=30, interval_s=2, duration_s=30))
+    finally:
+        stop_app(proc)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websockets
+from PIL import Image, ImageDraw
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import mnist_dir, start_server, stop_server  # noqa: E402  (the tests' own server helpers)
+
+CANVAS_PX = 280
+STROKE_WIDTH = 20
+MAX_MESSAGE_BYTES = 256 * 2**20  # Streamlit's own server.maxMessageSize default is 200 MB
+CACHE_ENTRIES = 256  # the browser's cache of big cacheable messages, bounded here
+
+
+# ----------------------------------------------------------------------------------------------
+# The app server
+# ----------------------------------------------------------------------------------------------
+def start_app(extra_env: dict[str, str] | None = None):
+    """Start ``streamlit run app.py`` headless on a free loopback port; return (process, base_url)."""
+    env = {"PLAYGROUND_DATA_DIR": str(mnist_dir() or "")}
+    env.update(extra_env or {})
+    return start_server(extra_env=env)
+
+
+def stop_app(proc) -> None:
+    """Stop the server started by ``start_app`` (by its process, nothing else)."""
+    stop_server(proc)
+
+
+# ----------------------------------------------------------------------------------------------
+# One browser tab
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Element:
+    """One element the script drew: ``kind`` is the Element oneof name (``selectbox``,
+    ``button``, ``bidi_component``, ``plotly_chart``, ...); ``id`` the widget id ("" for
+    non-widgets); ``key`` the user key parsed from the id (None when the widget has none)."""
+
+    kind: str
+    id: str
+    key: str | None
+    label: str
+    proto: Any
+
+
+@dataclass
+class Run:
+    """The outcome of one script run as the client saw it."""
+
+    status: str  # FINISHED_SUCCESSFULLY, FINISHED_WITH_COMPILE_ERROR, PAGE_NOT_FOUND, ...
+    latency_ms: float  # from sending rerun_script to receiving script_finished
+    elements: list[Element]
+    exceptions: list[str] = field(default_factory=list)  # exception elements (not warnings)
+    error_alerts: list[str] = field(default_factory=list)  # st.error bodies
+    messages: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "FINISHED_SUCCESSFULLY" and not self.exceptions and not self.error_alerts
+
+    def problem(self) -> str:
+        """One line saying what went wrong ("" when the run is ``ok``)."""
+        if self.ok:
+            return ""
+        parts = [] if self.status == "FINISHED_SUCCESSFULLY" else [self.status]
+        parts += [f"exception: {e}" for e in self.exceptions] + [f"st.error: {a}" for a in self.error_alerts]
+        return "; ".join(parts)
+
+
+def key_of(widget_id: str) -> str | None:
+    """The user key inside a widget id ``$$ID-<hash>-<key>`` (None for unkeyed widgets)."""
+    parts = widget_id.split("-", 2)
+    if len(parts) == 3 and parts[0] == "$$ID" and parts[2] != "None":
+        return parts[2]
+    return None
+
+
+def _element(el) -> Element:
+    kind = el.WhichOneof("type") or ""
+    sub = getattr(el, kind, None) if kind else None
+    wid = getattr(sub, "id", "") if sub is not None and hasattr(sub, "id") else ""
+    label = getattr(sub, "label", "") if sub is not None and hasattr(sub, "label") else ""
+    return Element(kind, wid, key_of(wid) if wid else None, label if isinstance(label, str) else "", sub)
+
+
+class ProtocolError(RuntimeError):
+    """The server said something the client cannot go on from (closed, page not found, time-out)."""
+
+
+class Session:
+    """One simulated browser tab on ``base_url`` (``http://127.0.0.1:PORT``) at page ``path``.
+
+    Use ``async with Session(url) as s: run = await s.rerun()``. Every wait is bounded by
+    ``timeout_s``. Widget values set through ``select``/``set_value``/``draw`` are remembered and
+    re-sent on every later rerun, as the browser does; button triggers are sent once.
+    """
+
+    def __init__(self, base_url: str, path: str = "", query: str = "", timeout_s: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.path = path.strip("/")
+        self.query = query
+        self.timeout_s = timeout_s
+        self.ws = None
+        self.page_script_hash = ""
+        self.elements: list[Element] = []  # from the last finished run
+        self.last: Run | None = None
+        self._values: dict[str, WidgetState] = {}
+        self._cache: OrderedDict[str, ForwardMsg] = OrderedDict()
+
+    async def __aenter__(self) -> Session:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        ws_url = self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        self.ws = await websockets.connect(
+            ws_url + "/_stcore/stream", subprotocols=["streamlit"], max_size=MAX_MESSAGE_BYTES,
+            open_timeout=self.timeout_s, proxy=None, compression=None,
+        )
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 5)
+            except Exception:
+                pass
+            self.ws = None
+
+    # -- finding elements ----------------------------------------------------------------------
+    def find(self, kind: str | None = None, key: str | None = None, label: str | None = None) -> Element | None:
+        """The first element of the last run matching ``kind``, ``key`` (an exact user key wins,
+        else the first whose key contains ``key``) and ``label``."""
+        found = [e for e in self.elements if (kind is None or e.kind == kind)
+                 and (label is None or e.label == label)]
+        if key is not None:
+            exact = [e for e in found if e.key == key]
+            found = exact or [e for e in found if e.key is not None and key in e.key]
+        return found[0] if found else None
+
+    def widget(self, key: str, kind: str | None = None) -> Element:
+        el = self.find(kind=kind, key=key)
+        if el is None or not el.id:
+            shown = sorted({e.key for e in self.elements if e.key})
+            raise LookupError(f"no widget with key {key!r} (kind {kind}) on the page; keyed widgets: {shown}")
+        return el
+
+    def canvas(self, key: str | None = None) -> Element | None:
+        """The drawing canvas: the bidi_component whose key contains ``key``, else the first
+        bidi_component whose key contains "canvas", else the first bidi_component."""
+        if key is not None:
+            return self.find("bidi_component", key=key)
+        return self.find("bidi_component", key="canvas") or self.find("bidi_component")
+
+    # -- talking to the server -----------------------------------------------------------------
+    async def rerun(self, triggers: Iterable[WidgetState] = ()) -> Run:
+        """Send ``rerun_script`` with the remembered widget values plus one-off ``triggers``;
+        read until the script finishes. Raises ``ProtocolError`` on close or time-out."""
+        if self.ws is None:
+            raise ProtocolError("not connected")
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = self.query
+        if self.page_script_hash:
+            cs.page_script_hash = self.page_script_hash
+        else:
+            cs.page_name = self.path
+        states = {**self._values, **{t.id: t for t in triggers}}
+        cs.widget_states.widgets.extend(states.values())
+        cs.cached_message_hashes.extend(self._cache.keys())
+        ci = cs.context_info
+        ci.timezone, ci.timezone_offset, ci.locale = "UTC", 0, "en-US"
+        ci.url = f"{self.base_url}/{self.path}"
+        data = msg.SerializeToString()
+        t0 = time.perf_counter()
+        await self.ws.send(data)
+        try:
+            run = await asyncio.wait_for(self._read_run(t0), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise ProtocolError(f"no script_finished within {self.timeout_s:g} s") from None
+        except websockets.ConnectionClosed as e:
+            raise ProtocolError(f"connection closed: {e}") from None
+        self.last = run
+        if run.status == "FINISHED_SUCCESSFULLY":
+            self.elements = run.elements
+            live = {e.id for e in run.elements if e.id}
+            self._values = {k: v for k, v in self._values.items() if k in live}  # as the browser does
+        return run
+
+    async def _read_run(self, t0: float) -> Run:
+        elements: list[Element] = []
+        exceptions: list[str] = []
+        alerts: list[str] = []
+        count = 0
+        while True:
+            raw = await self.ws.recv()
+            count += 1
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            kind = fm.WhichOneof("type")
+            if kind == "ref_hash":
+                cached = self._cache.get(fm.ref_hash)
+                if cached is None:
+                    raise ProtocolError(f"server referred to a message the client never cached ({fm.ref_hash})")
+                self._cache.move_to_end(fm.ref_hash)
+                fm, kind = cached, cached.WhichOneof("type")
+            elif fm.metadata.cacheable and fm.hash:
+                self._cache[fm.hash] = fm
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+            if kind == "new_session":
+                self.page_script_hash = fm.new_session.page_script_hash
+            elif kind == "navigation":  # st.navigation apps: the page actually running
+                self.page_script_hash = fm.navigation.page_script_hash
+            elif kind == "page_info_changed":
+                self.query = fm.page_info_changed.query_string
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = _element(fm.delta.new_element)
+                elements.append(el)
+                if el.kind == "exception" and not el.proto.is_warning:
+                    exceptions.append(f"{el.proto.type}: {el.proto.message}".strip(": "))
+                elif el.kind == "alert" and el.proto.format == Alert.ERROR:
+                    alerts.append(el.proto.body)
+            elif kind == "page_not_found":
+                return Run("PAGE_NOT_FOUND", (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
+            elif kind == "script_finished":
+                status = ForwardMsg.ScriptFinishedStatus.Name(fm.script_finished)
+                if status in ("FINISHED_EARLY_FOR_RERUN", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
+                    continue  # not the full run this client asked for
+                return Run(status, (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
+
+    # -- interactions --------------------------------------------------------------------------
+    def remember(self, widget_id: str, field_name: str, value: Any) -> None:
+        """Set a widget value to be sent on every later rerun (``field_name`` is a WidgetState
+        field: string_value, int_value, double_value, bool_value, json_value, ...)."""
+        ws = WidgetState(id=widget_id)
+        if field_name.endswith("_array_value"):
+            getattr(ws, field_name).data.extend(value)
+        else:
+            setattr(ws, field_name, value)
+        self._values[widget_id] = ws
+
+    async def set_value(self, key: str, field_name: str, value: Any, kind: str | None = None) -> Run:
+        self.remember(self.widget(key, kind).id, field_name, value)
+        return await self.rerun()
+
+    async def select(self, key: str, option: str) -> Run:
+        """Choose ``option`` (its text) in the selectbox keyed ``key``."""
+        el = self.widget(key, "selectbox")
+        if el.proto.options and option not in el.proto.options:
+            raise ValueError(f"{option!r} is not an option of {key!r}: {list(el.proto.options)}")
+        self.remember(el.id, "string_value", option)
+        return await self.rerun()
+
+    async def click(self, key: str) -> Run:
+        """Press the button keyed ``key`` (a one-off trigger, as the browser sends it)."""
+        el = self.widget(key, "button")
+        return await self.rerun([WidgetState(id=el.id, trigger_value=True)])
+
+    def canvas_value(self, png: bytes, objects: list[dict], key: str | None = None) -> str:
+        el = self.canvas(key)
+        if el is None:
+            raise LookupError("no drawing canvas (bidi_component) on the page")
+        value = {"drawing": {"raw": {"version": "7.4.0", "objects": objects, "background": "#000000"},
+                             "data": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}}
+        self.remember(el.id, "json_value", json.dumps(value))
+        return el.id
+
+    async def draw(self, png: bytes, objects: list[dict], key: str | None = None) -> Run:
+        """Send a drawing the way the canvas does on mouse-up: ``png`` is the whole canvas."""
+        self.canvas_value(png, objects, key)
+        return await self.rerun()
+
+
+async def open_canvas(session: Session, canvas_key: str | None = None) -> Element:
+    """Make the page show a drawing canvas and return it: if there is none, pick the first
+    selectbox option that starts with "Draw" (the Convolution page's input chooser) and rerun."""
+    if session.canvas(canvas_key) is None:
+        for el in [e for e in session.elements if e.kind == "selectbox" and e.key]:
+            option = next((o for o in el.proto.options if o.lower().startswith("draw")), None)
+            if option is not None:
+                run = await session.select(el.key, option)
+                if not run.ok:
+                    raise ProtocolError(f"choosing {option!r} failed: {run.problem()}")
+                break
+    el = session.canvas(canvas_key)
+    if el is None:
+        raise LookupError("no drawing canvas on the page")
+    return el
+
+
+# ----------------------------------------------------------------------------------------------
+# Strokes
+# ----------------------------------------------------------------------------------------------
+# Digit-like polylines on a 280×280 canvas, drawn one segment per stroke.
+DIGITS: dict[str, list[tuple[float, float]]] = {
+    "0": [(140, 50), (95, 80), (85, 140), (95, 200), (140, 230), (185, 200), (195, 140), (185, 80), (140, 50)],
+    "1": [(115, 80), (145, 50), (145, 140), (145, 230)],
+    "2": [(90, 90), (130, 55), (180, 75), (180, 120), (95, 225), (195, 225)],
+    "3": [(90, 70), (180, 65), (130, 130), (185, 175), (150, 225), (90, 215)],
+    "4": [(170, 230), (170, 50), (80, 170), (205, 170)],
+    "5": [(190, 55), (100, 55), (95, 125), (170, 130), (180, 195), (130, 230), (85, 210)],
+    "6": [(180, 60), (120, 90), (90, 170), (120, 225), (175, 200), (170, 145), (95, 160)],
+    "7": [(80, 60), (195, 60), (150, 140), (125, 230)],
+    "8": [(140, 135), (95, 95), (140, 50), (185, 95), (140, 135), (90, 185), (140, 230), (190, 185), (140, 135)],
+    "9": [(185, 100), (140, 55), (95, 95), (130, 135), (185, 100), (175, 230)],
+}
+
+
+def stroke_png(segments: Iterable[list[tuple[float, float]]], size: int = CANVAS_PX, width: int = STROKE_WIDTH) -> bytes:
+    """A size×size RGBA PNG like the canvas sends: opaque black, white round-capped strokes."""
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(img)
+    r = width / 2
+    for seg in segments:
+        pts = [(float(x), float(y)) for x, y in seg]
+        if len(pts) > 1:
+            draw.line(pts, fill=(255, 255, 255, 255), width=width, joint="curve")
+        for x, y in pts:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def fabric_path(points: list[tuple[float, float]], width: int = STROKE_WIDTH) -> dict:
+    """One freehand stroke as the canvas's Fabric.js JSON describes it (the fields it sends)."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    path = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
+    return {"type": "Path", "version": "7.4.0", "originX": "center", "originY": "center",
+            "left": (min(xs) + max(xs)) / 2, "top": (min(ys) + max(ys)) / 2,
+            "width": max(xs) - min(xs), "height": max(ys) - min(ys), "fill": None, "stroke": "#ffffff",
+            "strokeWidth": width, "strokeLineCap": "round", "strokeLineJoin": "round", "scaleX": 1,
+            "scaleY": 1, "angle": 0, "opacity": 1, "visible": True, "path": path}
+
+
+class Scribbler:
+    """Digit-like drawings one stroke at a time: each ``next()`` adds one segment of the current
+    digit (so every rerun sends a different image); a finished digit is cleared and the next
+    begins. ``seed`` picks the digit order and a small per-user jitter."""
+
+    def __init__(self, seed: int = 0, width: int = STROKE_WIDTH):
+        self.rng = random.Random(seed)
+        self.width = width
+        self.order = list(DIGITS)
+        self.rng.shuffle(self.order)
+        self.digit_index = -1
+        self.segments: list[list[tuple[float, float]]] = []
+        self._points: list[tuple[float, float]] = []
+        self._start_digit()
+
+    def _start_digit(self) -> None:
+        self.digit_index = (self.digit_index + 1) % len(self.order)
+        dx, dy, scale = self.rng.uniform(-15, 15), self.rng.uniform(-15, 15), self.rng.uniform(0.85, 1.05)
+        self._points = [(140 + (x - 140) * scale + dx, 140 + (y - 140) * scale + dy)
+                        for x, y in DIGITS[self.order[self.digit_index]]]
+        self.segments = []
+
+    @property
+    def digit(self) -> str:
+        return self.order[self.digit_index]
+
+    def next(self) -> tuple[bytes, list[dict]]:
+        """(PNG bytes of the whole canvas, Fabric objects) after one more stroke."""
+        if len(self.segments) >= len(self._points) - 1:
+            self._start_digit()
+        i = len(self.segments)
+        a, b = self._points[i], self._points[i + 1]
+        steps = max(2, int(math.dist(a, b) // 12))  # a hand stroke is many short moves
+        seg = [(round(a[0] + (b[0] - a[0]) * t / steps, 2), round(a[1] + (b[1] - a[1]) * t / steps, 2))
+               for t in range(steps + 1)]
+        self.segments.append(seg)
+        return stroke_png(self.segments, width=self.width), [fabric_path(s, self.width) for s in self.segments]
+
+
+# ----------------------------------------------------------------------------------------------
+# Many users
+# ----------------------------------------------------------------------------------------------
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+
+
+Prepare = Callable[[Session], Awaitable[Any]]
+
+
+async def run_load_async(url: str, users: int, interval_s: float, duration_s: float, path: str = "",
+                         canvas_key: str | None = None, prepare: Prepare | None = None,
+                         timeout_s: float = 30.0, seed: int = 0) -> dict:
+    """See ``run_load``."""
+    if users < 1 or interval_s <= 0 or duration_s <= 0:
+        raise ValueError("users must be >= 1, interval_s and duration_s > 0")
+    strokes_each = max(1, int(duration_s // interval_s))
+    latencies: list[float] = []
+    errors: list[str] = []
+    sessions: list[Session | None] = [None] * users
+
+    async def setup(i: int) -> None:
+        s = Session(url, path, timeout_s=timeout_s)
+        try:
+            await s.connect()
+            run = await s.rerun()
+            if not run.ok:
+                raise ProtocolError(f"first run: {run.problem()}")
+            await (prepare(s) if prepare else open_canvas(s, canvas_key))
+            sessions[i] = s
+        except Exception as e:
+            errors.append(f"user {i} setup: {type(e).__name__}: {e}")
+        finally:
+            if sessions[i] is None:
+                await s.close()
+
+    t_setup = time.perf_counter()
+    setup_bound = timeout_s * 3 + users
+    try:
+        await asyncio.wait_for(asyncio.gather(*(setup(i) for i in range(users))), setup_bound)
+    except asyncio.TimeoutError:
+        errors.append(f"opening the sessions took over {setup_bound:g} s")
+        for i, s in enumerate(sessions):
+            if s is not None:
+                await s.close()
+                sessions[i] = None
+    setup_s = time.perf_counter() - t_setup
+
+    start = time.perf_counter() + 0.2
+    cpu0 = time.process_time()
+    late: list[float] = []
+
+    async def user(i: int, s: Session) -> None:
+        scribbler = Scribbler(seed * 100_003 + i)
+        offset = interval_s * i / users  # staggered, like students who do not draw in step
+        try:
+            for k in range(strokes_each):
+                png, objects = scribbler.next()
+                due = start + offset + k * interval_s
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                else:
+                    late.append(-wait)
+                try:
+                    run = await s.draw(png, objects, canvas_key)
+                except (ProtocolError, LookupError) as e:
+                    errors.append(f"user {i} stroke {k}: {e}")
+                    return  # the session's state is unknown now: this user stops
+                if run.ok:
+                    latencies.append(run.latency_ms)
+                else:
+                    errors.append(f"user {i} stroke {k}: {run.problem()}")
+        finally:
+            await s.close()
+
+    live = [(i, s) for i, s in enumerate(sessions) if s is not None]
+    bound = duration_s + interval_s + timeout_s + 5
+    try:
+        await asyncio.wait_for(asyncio.gather(*(user(i, s) for i, s in live)), bound)
+    except asyncio.TimeoutError:
+        errors.append(f"the run did not end within {bound:g} s")
+    wall = max(time.perf_counter() - start, 1e-9)
+    client_cpu = 100 * (time.process_time() - cpu0) / wall
+    return {
+        "users": users, "interval_s": interval_s, "duration_s": duration_s, "path": path,
+        "strokes_planned": strokes_each * users, "count": len(latencies), "errors": len(errors),
+        "p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1),
+        "max": round(max(latencies), 1) if latencies else float("nan"),
+        "mean": round(statistics.fmean(latencies), 1) if latencies else float("nan"),
+        "late_sends": len(late), "setup_s": round(setup_s, 2), "client_cpu_pct": round(client_cpu, 1),
+        "error_samples": errors[:5],
+    }
+
+
+def run_load(url: str, users: int, interval_s: float, duration_s: float, path: str = "",
+             canvas_key: str | None = None, prepare: Prepare | None = None, timeout_s: float = 30.0,
+             seed: int = 0) -> dict:
+    """``users`` sessions on ``url``/``path`` each send a new stroke every ``interval_s`` seconds
+    (staggered across the interval) for ``duration_s`` seconds; latency is send -> script_finished.
+
+    All sessions connect, load the page and open the canvas first (``prepare``, default
+    ``open_canvas``); the timed phase starts after that. Any exception, time-out, exception
+    element or st.error in a run counts as an error. Returns a dict with ``count`` (timed strokes
+    that finished cleanly), ``errors``, ``p50``/``p95``/``max``/``mean`` in ms, ``late_sends``
+    (strokes sent late because the user's previous one had not come back), ``setup_s``,
+    ``client_cpu_pct`` (this process's CPU during the timed phase, % of one core) and
+    ``error_samples``.
+    """
+    return asyncio.run(run_load_async(url, users, interval_s, duration_s, path, canvas_key, prepare,
+                                      timeout_s, seed))

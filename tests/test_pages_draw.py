@@ -1,0 +1,248 @@
+"""Draw & Predict in AppTest: drawings injected into the canvas's session state, every bad input, the
+model picker and the hand-over to the Convolution page. Every number checked against the engine."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from playground import images, insight, ops
+from playground.checkpoints import load_checkpoint
+from playground.ui import models
+from apptest_support import ROOT, chart, errors, png, rerun, shown, trace_z, upload_files
+
+DRAW = str(ROOT / "playground" / "pages" / "draw.py")
+CANVAS = "draw.canvas.0"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_checkpoint(models.SHIPPED_PATH)
+
+
+def stroke_png(kind: str) -> bytes:
+    """A drawn digit as the canvas sends it: 280×280 RGBA PNG, white strokes (20 px) on black."""
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    d = ImageDraw.Draw(img)
+    white = (255, 255, 255, 255)
+    if kind == "1":
+        d.line([(140, 40), (140, 240)], fill=white, width=20)
+    elif kind == "0":
+        d.ellipse([85, 40, 195, 240], outline=white, width=20)
+    elif kind == "white":
+        d.rectangle([0, 0, 279, 279], fill=white)
+    elif kind == "dot":
+        d.ellipse([138, 138, 141, 141], fill=white)
+    return png(img)
+
+
+def payload(data: bytes | str) -> dict:
+    url = data if isinstance(data, str) else "data:image/png;base64," + base64.b64encode(data).decode()
+    return {"drawing": {"raw": {"objects": [{}]}, "data": url}}
+
+
+def draw(at: AppTest, data: bytes | str, key: str = CANVAS) -> AppTest:
+    at.session_state[key] = payload(data)
+    return rerun(at)
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(DRAW, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def headline(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("### Prediction"))
+
+
+def expected(shipped, data: bytes) -> insight.DigitAnalysis:
+    return insight.analyse(shipped.model, shipped.spec, images.decode_canvas(data), background="dark")
+
+
+# ---------------------------------------------------------------- drawings
+def test_landing_page_asks_for_a_digit_and_names_the_model():
+    at = page()
+    assert at.get("bidi_component")[0].key == CANVAS
+    assert headline(at) == "### Prediction: none yet"
+    assert "Draw a digit from 0 to 9." in shown(at)
+    assert "Pretrained: playground-mnist" in shown(at) and "99.60% accuracy on its validation images" in shown(at)
+    assert not at.get("plotly_chart")     # nothing predicted, nothing drawn about it
+
+
+@pytest.mark.parametrize("digit", ["1", "0"])
+def test_drawn_digit_is_predicted_with_the_engines_numbers(shipped, digit):
+    at = draw(page(), stroke_png(digit))
+    want = expected(shipped, stroke_png(digit))
+    assert want.prediction.label == int(digit)
+    assert headline(at) == f"### Prediction: {digit}"
+    bars = chart(at, 0)["data"][0]
+    probs = np.array(bars["y"], dtype=float)
+    assert probs.sum() == pytest.approx(1.0) and np.allclose(probs, want.prediction.probabilities)
+    assert int(np.argmax(probs)) == int(digit)
+    # the overview holds every conv / activation / pooling layer, named with its shape
+    overview = chart(at, 1)
+    titles = [a["text"] for a in overview["layout"]["annotations"]]
+    assert titles == [f"<b>{m.name}</b> · {' × '.join(map(str, m.shape))}" for m in want.layers]
+    assert [m.kind for m in want.layers].count("conv") == 4 and {m.kind for m in want.layers} == {"conv", "act", "pool"}
+    # the opened map (conv1, map 1) shows the network's real values; the kernel beside it is conv1's
+    assert np.allclose(trace_z(chart(at, 2), "conv1 map 1: real values"), want.layers[0].maps[0], atol=1e-6)
+    weights, bias = insight.conv_weights(shipped.model, "conv1")
+    kernel = next(t for t in chart(at, 3)["data"] if t["type"] == "heatmap")
+    assert np.allclose(trace_z(chart(at, 3), kernel["name"]), weights[0, 0])
+    assert f"bias {bias[0]:.3g}" in kernel["name"]
+    assert want.softmax.text in [c.value for c in at.code]
+
+
+def test_choosing_another_layer_and_map_opens_it(shipped):
+    at = draw(page(), stroke_png("1"))
+    want = expected(shipped, stroke_png("1"))
+    names = [m.name for m in want.layers]
+    at.selectbox(key="draw.open_layer").set_value(names.index("relu3"))
+    rerun(at)
+    at.number_input(key="draw.open_map").set_value(7)
+    rerun(at)
+    relu3 = want.layers[names.index("relu3")]
+    assert np.allclose(trace_z(chart(at, 2), "relu3 map 7: real values"), relu3.maps[6], atol=1e-6)
+    assert "conv3 map 7 sums 16 input channels" in shown(at)
+    # a smaller layer clamps the map number instead of failing
+    at.selectbox(key="draw.open_layer").set_value(names.index("conv1"))
+    rerun(at)
+    assert at.number_input(key="draw.open_map").value == 7
+    at.selectbox(key="draw.open_layer").set_value(names.index("pool2"))
+    at.number_input(key="draw.open_map").set_value(32)
+    rerun(at)
+    at.selectbox(key="draw.open_layer").set_value(names.index("conv1"))
+    rerun(at)
+    assert at.number_input(key="draw.open_map").value == 16
+
+
+def test_drawing_survives_a_rerun_and_a_new_stroke_updates_it():
+    at = draw(page(), stroke_png("1"))
+    rerun(at)
+    assert headline(at) == "### Prediction: 1"
+    draw(at, stroke_png("0"))
+    assert headline(at) == "### Prediction: 0"
+
+
+# ---------------------------------------------------------------- bad input
+def test_empty_canvas_asks_for_a_digit_and_predicts_nothing():
+    at = draw(page(), stroke_png("empty"))       # what Clear sends: an all-black image
+    assert headline(at) == "### Prediction: none yet"
+    assert "The canvas is empty: draw a digit from 0 to 9." in shown(at)
+    at = draw(page(), stroke_png("dot"))
+    assert "The canvas is empty" in shown(at) and headline(at) == "### Prediction: none yet"
+
+
+def test_covered_canvas_says_so_instead_of_guessing():
+    at = draw(page(), stroke_png("white"))
+    assert headline(at) == "### Prediction: none yet"
+    assert "Most of the canvas is covered" in shown(at)
+    assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("name,data", [
+    ("not base64", "data:image/png;base64,!!!not-base64!!!"),
+    ("no data url", "hello"),
+    ("jpeg", "data:image/jpeg;base64," + base64.b64encode(png(Image.new("RGB", (280, 280)), "JPEG")).decode()),
+    ("wrong size", png(Image.new("RGBA", (100, 100)))),
+    ("declares 10000x10000", png(Image.new("1", (10000, 10000)))),
+    ("truncated", stroke_png("1")[:200]),
+])
+def test_malformed_or_oversized_canvas_data_resets_the_canvas(name, data):
+    at = draw(page(), stroke_png("1"))
+    draw(at, data)
+    assert any("canvas was reset" in e for e in errors(at)), (name, errors(at))
+    assert at.get("bidi_component")[0].key == "draw.canvas.1"      # a fresh, empty canvas
+    assert headline(at) == "### Prediction: none yet"
+    draw(at, stroke_png("0"), key="draw.canvas.1")                  # and it works again
+    assert headline(at) == "### Prediction: 0" and not errors(at)
+
+
+def test_uploads_every_good_and_bad_file(shipped):
+    at = page()
+    at.button_group(key="draw.source").set_value("Upload an image")
+    rerun(at)
+    assert "Upload a picture of a digit" in shown(at)
+    digit = Image.new("L", (120, 160), 235)                         # dark ink on light paper, like a photo
+    ImageDraw.Draw(digit).line([(60, 20), (60, 140)], fill=20, width=14)
+    at.file_uploader(key="draw.upload").set_value(("one.png", png(digit), "image/png"))
+    rerun(at)
+    assert headline(at) == "### Prediction: 1"
+    assert "Dark ink on light paper was detected and inverted." in shown(at)
+    last, last_headline = "one.png", headline(at)
+    for name, data in upload_files().items():
+        at.file_uploader(key="draw.upload").set_value((name, data, "image/png"))
+        rerun(at)
+        try:
+            rgba = np.asarray(images.open_image(data))
+        except images.ImageError as e:
+            assert str(e) in errors(at), name
+            assert headline(at) == last_headline, name                  # the last readable image stays
+            assert f"Showing the last image that could be read: {last}." in shown(at), name
+            continue
+        assert not errors(at), name
+        want = insight.analyse(shipped.model, shipped.spec, rgba, background="auto")
+        last = name
+        last_headline = "### Prediction: " + ("none yet" if want.prediction is None else str(want.prediction.label))
+        assert headline(at) == last_headline, name
+        if want.prediction is None:
+            assert want.problem in shown(at), name
+
+
+def test_missing_or_broken_model_file_says_which_file_and_how_to_restore(tmp_path, monkeypatch):
+    missing = tmp_path / "gone.safetensors"
+    monkeypatch.setenv("PLAYGROUND_MODEL", str(missing))
+    at = draw(page(), stroke_png("1"))
+    assert any(f"The model file {missing} is missing." in e for e in errors(at))
+    assert headline(at) == "### Prediction: none yet"
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x80\x04not a model")
+    monkeypatch.setenv("PLAYGROUND_MODEL", str(broken))
+    at = draw(page(), stroke_png("1"))
+    assert any(f"The model file {broken} cannot be used" in e and "PLAYGROUND_MODEL" in e for e in errors(at))
+    monkeypatch.delenv("PLAYGROUND_MODEL")
+    assert "git checkout -- assets/models/playground-mnist.safetensors" in models._restore_hint(models.SHIPPED_PATH)
+
+
+# ---------------------------------------------------------------- models and the Convolution page
+def test_a_session_model_can_be_chosen_and_named(shipped):
+    at = page()
+    from playground.model import build, get_preset
+    untrained = build(get_preset("keras-mnist"), seed=1)
+    at.session_state["models.session"] = {"untrained keras-mnist": models.ModelChoice(
+        "untrained keras-mnist", untrained, get_preset("keras-mnist"), "random weights, never trained.")}
+    at.session_state["models.draw_choice"] = "untrained keras-mnist"
+    draw(at, stroke_png("1"))
+    assert at.radio(key="draw.model").value == "untrained keras-mnist"
+    assert "**untrained keras-mnist**: random weights, never trained." in shown(at)
+    titles = [a["text"] for a in chart(at, 1)["layout"]["annotations"]]
+    assert titles == ["<b>conv1</b> · 32 × 26 × 26", "<b>relu1</b> · 32 × 26 × 26", "<b>pool1</b> · 32 × 13 × 13"]
+    at.radio(key="draw.model").set_value(models.SHIPPED)
+    rerun(at)
+    assert headline(at) == "### Prediction: 1" and "**Pretrained: playground-mnist**" in shown(at)
+
+
+def test_step_through_a_map_on_the_convolution_page(shipped):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    draw(at, stroke_png("1"))
+    at.number_input(key="draw.open_map").set_value(4)
+    rerun(at)
+    at.button(key="draw.to_conv").click()
+    rerun(at)
+    assert at.title[0].value == "Convolution"
+    assert "Input: the input of conv1 map 4 (28×28). Kernel: the learned kernel of conv1 map 4." in shown(at)
+    want = expected(shipped, stroke_png("1"))
+    h = insight.handoff(shipped.model, shipped.spec, want, "conv1", 3)
+    out = ops.conv2d(h.image[None, None], h.kernel[None, None], np.array([h.bias]),
+                     ops.ConvSettings(padding=h.padding))[0, 0]
+    assert np.allclose(out, want.layers[0].maps[3], atol=1e-5)   # the page's engine gives the network's map
+    at.button(key="conv.last").click()
+    rerun(at)
+    assert np.allclose(trace_z(chart(at), "output"), out, atol=1e-9)
