@@ -1,6 +1,6 @@
 """Draw & Predict in a real browser: time from mouse-up to the updated prediction on screen.
 
-Run: python benchmarks/draw_browser.py [--strokes 20] [--path ""] [--goal-ms 300] [--url URL]
+Run: python benchmarks/draw_browser.py [--strokes 20] [--path ""] [--goal-ms 800] [--url URL]
 
 Starts ``streamlit run app.py`` headless (or uses ``--url``), opens the page at ``--path`` ("" = the
 default page, Draw & Predict) in Debian's Chromium through Playwright and draws ``--strokes``
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strokes", type=int, default=20)
     ap.add_argument("--path", default="", help='page URL path ("" = default page)')
     ap.add_argument("--selector", default=PREDICTION, help="element whose text shows the answer")
-    ap.add_argument("--goal-ms", type=float, default=300.0)
+    ap.add_argument("--goal-ms", type=float, default=800.0)  # the issue: p95 <= 800 ms over 20 strokes
     ap.add_argument("--url", default=None, help="use a running server instead of starting one")
     ap.add_argument("--shots", type=Path, default=None, help="save a screenshot after every stroke here")
     args = ap.parse_args(argv)

@@ -221,6 +221,11 @@ def test_a_session_model_can_be_chosen_and_named(shipped):
     draw(at, stroke_png("1"))
     assert at.radio(key="draw.model").value == "untrained keras-mnist"
     assert "**untrained keras-mnist**: random weights, never trained." in shown(at)
+    # random weights: the page says the network is unsure instead of giving a confident answer
+    want = insight.analyse(untrained, get_preset("keras-mnist"), images.decode_canvas(stroke_png("1")))
+    assert want.prediction.unsure and want.prediction.confidence < insight.UNSURE_BELOW
+    assert [w.value for w in at.warning] == [want.prediction.notice]
+    assert want.prediction.notice.startswith("The network is unsure:")
     titles = [a["text"] for a in chart(at, 1)["layout"]["annotations"]]
     assert titles == ["<b>conv1</b> · 32 × 26 × 26", "<b>relu1</b> · 32 × 26 × 26", "<b>pool1</b> · 32 × 13 × 13"]
     at.radio(key="draw.model").set_value(models.SHIPPED)
