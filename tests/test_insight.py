@@ -80,3 +80,57 @@ def test_softmax_arithmetic_equals_torch():
     assert np.allclose(exp.probabilities, torch.softmax(t, 0).numpy(), atol=1e-12)
     assert exp.loss == pytest.approx(F.cross_entropy(t[None], torch.tensor([3])).item(), abs=1e-12)
     assert f"= {exp.probabilities[3]:.4f}" in exp.text and f"= {exp.loss:.4f}" in exp.text
+
+
+def canvas_digit(img28: np.ndarray) -> np.ndarray:
+    """A 28×28 MNIST digit blown up to the 280×280 canvas, white on black, as uint8 RGBA."""
+    big = np.kron(img28, np.ones((10, 10), np.uint8))
+    return np.dstack([big, big, big, np.full_like(big, 255)])
+
+
+def test_analyse_runs_the_page_pipeline_and_matches_the_pieces(loaded, digits):
+    a = insight.analyse(loaded.model, loaded.spec, canvas_digit(digits.images[0]), background="dark")
+    x = torch.from_numpy(normalise(a.prep.image))
+    with torch.no_grad():
+        logits = loaded.model.eval()(x)[0].double().numpy()
+    assert a.problem == "" and a.prediction.label == digits.labels[0]
+    assert np.allclose(a.prediction.probabilities, torch.softmax(torch.tensor(logits), 0).numpy(), atol=1e-9)
+    assert np.allclose(a.saliency, insight.saliency(loaded.model, x, a.prediction.label))
+    assert a.softmax.target == a.prediction.label and np.allclose(a.softmax.logits, logits, atol=1e-6)
+    kinds = {i.name: i.kind for i in infer_shapes(loaded.spec)}
+    assert [m.name for m in a.layers] == [n for n, k in kinds.items()
+                                          if k in insight.SHOWN_KINDS and n not in ("dense1", "relu5")]
+    assert {m.name: m.source for m in a.layers} == {
+        "conv1": "conv1", "relu1": "conv1", "conv2": "conv2", "relu2": "conv2", "pool1": "conv2",
+        "conv3": "conv3", "relu3": "conv3", "conv4": "conv4", "relu4": "conv4", "pool2": "conv4"}
+    assert set(a.conv_inputs) == {"conv1", "conv2", "conv3", "conv4"}
+    assert np.allclose(a.conv_inputs["conv1"][0], x[0, 0].numpy())
+
+
+def test_analyse_refuses_empty_and_covered_pictures(loaded):
+    blank = np.zeros((280, 280), np.uint8)
+    assert insight.analyse(loaded.model, loaded.spec, blank).problem.startswith("The canvas is empty")
+    white = np.full((280, 280), 255, np.uint8)
+    covered = insight.analyse(loaded.model, loaded.spec, white)
+    assert covered.prediction is None and covered.problem.startswith("Most of the canvas is covered")
+    assert insight.analyse(loaded.model, loaded.spec, blank, background="auto").problem.startswith("No digit")
+
+
+@pytest.mark.parametrize("conv,channel", [("conv1", 3), ("conv2", 0), ("conv3", 5), ("conv4", 31)])
+def test_handoff_reproduces_the_networks_map(loaded, digits, conv, channel):
+    """The Convolution page's numpy engine, fed the hand-over, gives the network's own numbers."""
+    from playground import ops
+    a = insight.analyse(loaded.model, loaded.spec, canvas_digit(digits.images[1]))
+    h = insight.handoff(loaded.model, loaded.spec, a, conv, channel)
+    weights, bias = insight.conv_weights(loaded.model, conv)
+    inp = a.conv_inputs[conv]
+    parts = [ops.conv2d(inp[c][None, None].astype(np.float64), weights[channel, c][None, None],
+                        settings=ops.ConvSettings(padding=h.padding, stride=h.stride))[0, 0]
+             for c in range(inp.shape[0])]
+    full = np.sum(parts, axis=0) + bias[channel]
+    net = dict(insight.forward_all(loaded.model, torch.from_numpy(normalise(a.prep.image))))[conv][0, channel]
+    assert np.allclose(full, net.detach().numpy(), atol=1e-4)        # the sum of the per-channel parts
+    assert h.n_in == inp.shape[0] and np.array_equal(h.image, inp[h.in_channel])
+    assert h.in_channel == int(np.argmax([np.abs(p).sum() for p in parts]))
+    assert h.bias == (float(bias[channel]) if h.n_in == 1 else 0.0)
+    assert np.array_equal(h.kernel, weights[channel, h.in_channel])

@@ -24,11 +24,14 @@ RULES = {
     "playground.synthetic": ("streamlit", "torch", "plotly"),
     "playground.train_setup": ("streamlit", "plotly"),
     "playground.figures": ("streamlit", "torch"),
+    "playground.figures.draw": ("streamlit", "torch"),
     "playground.model": ("streamlit", "plotly"),
     "playground.train": ("streamlit", "plotly"),
     "playground.checkpoints": ("streamlit", "plotly"),
     "playground.insight": ("streamlit", "plotly"),
     "playground.cli": ("streamlit", "torch", "plotly"),
+    "playground.jobs": ("streamlit", "torch", "plotly"),
+    "playground.figures.training": ("streamlit", "torch"),
 }
 
 

@@ -1,0 +1,73 @@
+"""The Draw page's figures: valid Plotly specs that carry the engine's numbers unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from playground.figures import draw as fig
+
+
+def test_probability_bars_show_the_ten_probabilities():
+    p = np.array([0.01, 0.02, 0.6, 0.05, 0.02, 0.1, 0.05, 0.05, 0.05, 0.05])
+    spec = go.Figure(fig.probability_figure(p, 2).to_dict()).to_dict()   # validates in full
+    bar = spec["data"][0]
+    assert np.allclose(np.array(bar["y"], dtype=float), p) and list(bar["x"]) == [str(k) for k in range(10)]
+    assert bar["marker"]["color"][2] != bar["marker"]["color"][0] and bar["text"][2] == "60.0%"
+
+
+def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_127():
+    maps = np.stack([np.array([[-2.0, 0.0], [1.0, 2.0]]), np.zeros((2, 2)), np.array([[0.5, 0.25], [0, 0]])])
+    b = fig.map_bytes(maps)
+    assert b.dtype == np.uint8 and b.max() <= 254
+    assert b[0].tolist() == [[0, 127], [190, 254]] and (b[1] == 127).all() and b[2].tolist() == [[254, 190], [127, 127]]
+
+
+@pytest.mark.parametrize("channels,h,w", [(16, 28, 28), (32, 14, 14), (32, 7, 7), (1, 5, 5), (3, 40, 300)])
+def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
+    rows, cols = fig.tile_layout(channels, h, w)
+    assert rows * cols >= channels and (rows - 1) * cols < channels and cols - 1 < channels / rows + 1
+    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250
+    grid = fig.mosaic(maps.astype(np.uint8), rows, cols)
+    for i in range(channels):
+        r, q = divmod(i, cols)
+        assert np.array_equal(grid[r * (h + 1): r * (h + 1) + h, q * (w + 1): q * (w + 1) + w], maps[i])
+    assert (grid == fig.GAP).sum() == grid.size - channels * h * w
+
+
+def test_overview_has_one_named_mosaic_and_clickable_tiles_per_layer():
+    rng = np.random.default_rng(0)
+    layers = [("conv1", (4, 6, 6), rng.normal(size=(4, 6, 6))), ("pool1", (4, 3, 3), rng.normal(size=(4, 3, 3)))]
+    spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()
+    heat = [t for t in spec["data"] if t["type"] == "heatmap"]
+    dots = [t for t in spec["data"] if t["type"] == "scatter"]
+    assert [t["name"] for t in heat] == ["conv1", "pool1"]
+    assert [a["text"] for a in spec["layout"]["annotations"]] == ["<b>conv1</b> · 4 × 6 × 6", "<b>pool1</b> · 4 × 3 × 3"]
+    assert [list(map(list, t["customdata"])) for t in dots] == [[[0, c] for c in range(4)], [[1, c] for c in range(4)]]
+    assert len(spec["layout"]["shapes"]) == 2          # the orange outline (over a black one) on pool1 map 3
+    outline = spec["layout"]["shapes"][1]
+    rows, cols = fig.tile_layout(4, 3, 3)
+    r, q = divmod(2, cols)
+    assert outline["xref"] == "x2" and outline["x0"] < q * 4 < outline["x1"] and outline["y0"] < r * 4 < outline["y1"]
+
+
+def test_kernels_figure_keeps_every_weight():
+    k = np.random.default_rng(1).normal(size=(6, 1, 3, 3))
+    raw = fig.kernels_figure(k, per_row=3).to_dict()
+    go.Figure(raw)                                      # a valid spec
+    z = np.asarray(raw["data"][0]["z"], dtype=float)
+    shown = sorted(v for v in z.ravel() if not np.isnan(v))
+    assert np.allclose(shown, sorted(k.ravel()))
+
+
+def test_pictures_are_square_with_hard_edges():
+    thin = np.zeros((20, 4))
+    thin[:, 1:3] = 1.0
+    up = fig.upscale(thin, 84)
+    assert up.shape == (80, 80) and up.dtype == np.uint8 and set(np.unique(up)) == {0, 255}
+    over = fig.saliency_overlay(np.eye(28), np.eye(28)[::-1], size=56)
+    assert over.shape == (56, 56, 3) and over.dtype == np.uint8
+    assert tuple(over[0, 0]) == (140, 140, 140)      # ink, no saliency: grey
+    assert tuple(over[0, 55]) == (255, 255, 0)       # no ink, full saliency: yellow
+    assert tuple(over[20, 30]) == (0, 0, 0)          # neither: black
