@@ -60,6 +60,7 @@ def picture() -> tuple[np.ndarray | None, str]:
         return None, "auto"
     if file is None or file.name != last[1]:
         st.caption(f"Showing the last image that could be read: {last[1]}.")
+    st.image(last[0], caption=last[1], width=280)
     return last[0], "auto"
 
 
