@@ -17,18 +17,18 @@ def test_probability_bars_show_the_ten_probabilities():
     assert bar["marker"]["color"][2] != bar["marker"]["color"][0] and bar["text"][2] == "60.0%"
 
 
-def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_127():
+def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_128():
     maps = np.stack([np.array([[-2.0, 0.0], [1.0, 2.0]]), np.zeros((2, 2)), np.array([[0.5, 0.25], [0, 0]])])
     b = fig.map_bytes(maps)
-    assert b.dtype == np.uint8 and b.max() <= 254
-    assert b[0].tolist() == [[0, 127], [190, 254]] and (b[1] == 127).all() and b[2].tolist() == [[254, 190], [127, 127]]
+    assert b.dtype == np.uint8 and b.min() >= 1 and fig.GAP == 0      # byte 0 is only ever a gap
+    assert b[0].tolist() == [[1, 128], [192, 255]] and (b[1] == 128).all() and b[2].tolist() == [[255, 192], [128, 128]]
 
 
 @pytest.mark.parametrize("channels,h,w", [(16, 28, 28), (32, 14, 14), (32, 7, 7), (1, 5, 5), (3, 40, 300)])
 def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     rows, cols = fig.tile_layout(channels, h, w)
     assert rows * cols >= channels and (rows - 1) * cols < channels and cols - 1 < channels / rows + 1
-    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250
+    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 1   # never the gap byte
     grid = fig.mosaic(maps.astype(np.uint8), rows, cols)
     for i in range(channels):
         r, q = divmod(i, cols)

@@ -8,6 +8,7 @@ its own largest magnitude): 16 maps of 28×28 cost 12 KB, so a stroke stays chea
 
 from __future__ import annotations
 
+import base64
 from typing import Sequence
 
 import numpy as np
@@ -19,13 +20,14 @@ from playground.figures.common import (
 )
 from playground.figures.conv import feature_map_figure
 
-GAP = 255                 # byte value of the gaps between tiles (drawn light grey)
+GAP = 0                   # byte value of the gaps between tiles (drawn light grey); runs of 0 stay short in
+                          # base64 ("AAAA"), where 255 would be "////" and JSON escapes every "/" as 6 bytes
 MOSAIC_CELLS = 240        # about this many cells across each layer's mosaic
 CELL_PX = 2.65            # screen pixels per feature-map cell in the overview
 LABEL_PX = 26             # room above each layer for its name and shape
 BAR = "#9ca3af"           # the other nine probabilities
-# the diverging scale on bytes 0..254 (127 = zero), then the gap colour at 255
-_BYTE_SCALE = [[p * 254 / 255, c] for p, c in DIVERGING] + [[254.5 / 255, "#e5e7eb"], [1.0, "#e5e7eb"]]
+# the gap colour at byte 0, then the diverging scale on bytes 1..255 (128 = zero)
+_BYTE_SCALE = [[0.0, "#e5e7eb"], [0.5 / 255, "#e5e7eb"]] + [[(1 + p * 254) / 255, c] for p, c in DIVERGING]
 
 
 def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False) -> go.Figure:
@@ -45,11 +47,18 @@ def probability_figure(probabilities: Sequence[float], label: int, unsure: bool 
 
 
 def map_bytes(maps: np.ndarray) -> np.ndarray:
-    """(C, H, W) maps -> uint8 0..254 with 127 = 0, each map scaled by its own largest magnitude."""
+    """(C, H, W) maps -> uint8 1..255 with 128 = 0, each map scaled by its own largest magnitude."""
     m = np.asarray(maps, dtype=np.float64)
     peak = np.abs(m).reshape(len(m), -1).max(axis=1)
     peak[peak == 0] = 1.0
-    return np.rint(127 + 127 * m / peak[:, None, None]).astype(np.uint8)
+    return np.rint(128 + 127 * m / peak[:, None, None]).astype(np.uint8)
+
+
+def typed_array(a: np.ndarray) -> dict:
+    """A uint8 grid as Plotly's typed-array spec: one byte per cell on the wire (a plain list costs ~4)."""
+    a = np.ascontiguousarray(a, dtype=np.uint8)
+    return {"dtype": "u1", "bdata": base64.b64encode(a.tobytes()).decode("ascii"),
+            "shape": ", ".join(map(str, a.shape))}
 
 
 def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CELLS) -> tuple[int, int]:
@@ -95,7 +104,7 @@ def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
         canvas.annotations.append(dict(text=f"<b>{name}</b> · {c} × {h} × {w}", xref=f"{refs[0]} domain",
                                        yref="paper", x=0.0, y=y1, xanchor="left", yanchor="bottom",
                                        showarrow=False, font=dict(size=15, color=FONT["color"])))
-        canvas.data.append(dict(type="heatmap", z=grid, xaxis=refs[0], yaxis=refs[1], colorscale=_BYTE_SCALE,
+        canvas.data.append(dict(type="heatmap", z=typed_array(grid), xaxis=refs[0], yaxis=refs[1], colorscale=_BYTE_SCALE,
                                 zmin=0, zmax=255, showscale=False, hoverinfo="skip", name=name))
         xs, ys = [], []
         for ch in range(c):
