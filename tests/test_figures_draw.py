@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from PIL import Image
 
 from playground.figures import draw as fig
 
@@ -36,20 +40,33 @@ def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     assert (grid == fig.GAP).sum() == grid.size - channels * h * w
 
 
-def test_overview_has_one_named_mosaic_and_clickable_tiles_per_layer():
+def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     rng = np.random.default_rng(0)
     layers = [("conv1", (4, 6, 6), rng.normal(size=(4, 6, 6))), ("pool1", (4, 3, 3), rng.normal(size=(4, 3, 3)))]
-    spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()
-    heat = [t for t in spec["data"] if t["type"] == "heatmap"]
-    dots = [t for t in spec["data"] if t["type"] == "scatter"]
-    assert [t["name"] for t in heat] == ["conv1", "pool1"]
+    spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()   # validates in full
+    image, dots = spec["data"]
+    assert image["type"] == "image" and dots["type"] == "scatter"
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["<b>conv1</b> · 4 × 6 × 6", "<b>pool1</b> · 4 × 3 × 3"]
-    assert [list(map(list, t["customdata"])) for t in dots] == [[[0, c] for c in range(4)], [[1, c] for c in range(4)]]
-    assert len(spec["layout"]["shapes"]) == 2          # the orange outline (over a black one) on pool1 map 3
+    assert [list(c) for c in dots["customdata"]] == [[0, c] for c in range(4)] + [[1, c] for c in range(4)]
+    # the picture holds every map's bytes, in palette colours, where the click targets say
+    png = base64.b64decode(image["source"].split(",", 1)[1])
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    for (name, (c, h, w), maps), li in zip(layers, range(2)):
+        want = fig.PALETTE[fig.map_bytes(maps)]
+        for ch in range(c):
+            i = 4 * li + ch
+            r0, c0 = int(dots["y"][i] - (h - 1) / 2), int(dots["x"][i] - (w - 1) / 2)
+            assert np.array_equal(rgb[r0:r0 + h, c0:c0 + w], want[ch]), (name, ch)
+    # pool1 map 3 is outlined (orange over black) around its tile
     outline = spec["layout"]["shapes"][1]
-    rows, cols = fig.tile_layout(4, 3, 3)
-    r, q = divmod(2, cols)
-    assert outline["xref"] == "x2" and outline["x0"] < q * 4 < outline["x1"] and outline["y0"] < r * 4 < outline["y1"]
+    x, y = dots["x"][6], dots["y"][6]
+    assert outline["x0"] < x < outline["x1"] and outline["y0"] < y < outline["y1"]
+    assert outline["x1"] - outline["x0"] == pytest.approx(3 + 2 * 0.06)
+
+
+def test_palette_is_white_at_zero_grey_for_gaps():
+    assert tuple(fig.PALETTE[128]) == (247, 247, 247) and tuple(fig.PALETTE[fig.GAP]) == (229, 231, 235)
+    assert fig.PALETTE[255][0] > fig.PALETTE[255][2] and fig.PALETTE[1][2] > fig.PALETTE[1][0]   # red +, blue −
 
 
 def test_kernels_figure_keeps_every_weight():

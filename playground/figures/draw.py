@@ -2,17 +2,20 @@
 clickable overview, a map opened large beside its kernel, the first-layer kernels, and the pictures
 (preprocessing stages, saliency overlay) as small RGB arrays.
 
-Numpy in, plotly dicts / arrays out. Feature maps travel as one byte per cell (each map scaled to
-its own largest magnitude): 16 maps of 28×28 cost 12 KB, so a stroke stays cheap on slow Wi-Fi.
+Numpy in, plotly dicts / arrays out. The overview of all feature maps (each map scaled to its own
+largest magnitude, one byte per cell) travels as a single PNG picture under invisible click targets:
+about 60 KB per stroke for the shipped model's 10 layers, and one image for the browser to draw.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from playground.figures.common import (
     CHOSEN, DIVERGING, FONT, WINDOW, Canvas, PrebuiltFigure, grid_ranges, outline,
@@ -20,14 +23,11 @@ from playground.figures.common import (
 )
 from playground.figures.conv import feature_map_figure
 
-GAP = 0                   # byte value of the gaps between tiles (drawn light grey); runs of 0 stay short in
-                          # base64 ("AAAA"), where 255 would be "////" and JSON escapes every "/" as 6 bytes
+GAP = 0                   # byte value of the gaps between tiles (drawn light grey)
 MOSAIC_CELLS = 240        # about this many cells across each layer's mosaic
 CELL_PX = 2.65            # screen pixels per feature-map cell in the overview
 LABEL_PX = 26             # room above each layer for its name and shape
 BAR = "#9ca3af"           # the other nine probabilities
-# the gap colour at byte 0, then the diverging scale on bytes 1..255 (128 = zero)
-_BYTE_SCALE = [[0.0, "#e5e7eb"], [0.5 / 255, "#e5e7eb"]] + [[(1 + p * 254) / 255, c] for p, c in DIVERGING]
 
 
 def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False) -> go.Figure:
@@ -54,13 +54,6 @@ def map_bytes(maps: np.ndarray) -> np.ndarray:
     return np.rint(128 + 127 * m / peak[:, None, None]).astype(np.uint8)
 
 
-def typed_array(a: np.ndarray) -> dict:
-    """A uint8 grid as Plotly's typed-array spec: one byte per cell on the wire (a plain list costs ~4)."""
-    a = np.ascontiguousarray(a, dtype=np.uint8)
-    return {"dtype": "u1", "bdata": base64.b64encode(a.tobytes()).decode("ascii"),
-            "shape": ", ".join(map(str, a.shape))}
-
-
 def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CELLS) -> tuple[int, int]:
     """(rows, columns) of tiles for ``channels`` maps of height×width in a mosaic about ``across`` cells wide."""
     cols = max(1, min(channels, across // (width + 1)))
@@ -78,50 +71,78 @@ def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
+def _palette() -> np.ndarray:
+    """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging scale (128 = white = zero)."""
+    stops = np.array([p for p, _ in DIVERGING])
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in DIVERGING], dtype=np.float64)
+    t = (np.arange(256) - 1) / 254
+    out = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=1)
+    out[0] = (229, 231, 235)
+    return np.rint(out).astype(np.uint8)
+
+
+PALETTE = _palette()
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    """(H, W, 3) uint8 -> a PNG data URL (what a Plotly image trace's ``source`` takes)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), mode="RGB").save(buf, "PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
                     selected: tuple[int, int] | None = None) -> go.Figure:
     """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
 
-    ``layers``: (name, (C, H, W), maps). Each tile carries ``customdata = [layer index, channel]`` on an
+    ``layers``: (name, (C, H, W), maps). All mosaics are one PNG picture (cheap to send and to draw,
+    even for a few hundred maps); each tile carries ``customdata = [layer index, channel]`` on an
     invisible marker at its centre, so a click selects it. ``selected`` gets the orange outline.
     """
     plans = []
-    for name, shape, maps in layers:
-        c, h, w = shape
+    for name, (c, h, w), maps in layers:
         rows, cols = tile_layout(c, h, w)
-        plans.append((name, shape, rows, cols, mosaic(map_bytes(maps), rows, cols)))
-    heights = [grid.shape[0] * CELL_PX + LABEL_PX for *_, grid in plans]
-    total = sum(heights) + 10
-    width_cells = max((grid.shape[1] for *_, grid in plans), default=1)
-    canvas, top = Canvas(height=int(total)), 1.0
-    px, py, cd, hover = [], [], [], []
-    for li, ((name, (c, h, w), rows, cols, grid), hpx) in enumerate(zip(plans, heights)):
-        y1 = top - LABEL_PX / total
-        y0 = top - hpx / total
-        top = y0
-        xr, yr = grid_ranges(*grid.shape)
-        refs = canvas.axes((0.0, grid.shape[1] / width_cells), (y0, y1), x_range=xr, y_range=yr)
-        canvas.annotations.append(dict(text=f"<b>{name}</b> · {c} × {h} × {w}", xref=f"{refs[0]} domain",
-                                       yref="paper", x=0.0, y=y1, xanchor="left", yanchor="bottom",
-                                       showarrow=False, font=dict(size=15, color=FONT["color"])))
-        canvas.data.append(dict(type="heatmap", z=typed_array(grid), xaxis=refs[0], yaxis=refs[1], colorscale=_BYTE_SCALE,
-                                zmin=0, zmax=255, showscale=False, hoverinfo="skip", name=name))
-        xs, ys = [], []
+        plans.append((name, (c, h, w), cols, mosaic(map_bytes(maps), rows, cols)))
+    width = max((grid.shape[1] for *_, grid in plans), default=1)
+    band = int(round(LABEL_PX / CELL_PX))                      # rows of white above each mosaic for its title
+    picture = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), -1, dtype=np.int16)
+    xs, ys, cd, hover, sizes, annotations, shapes, top = [], [], [], [], [], [], [], 0
+    refs = ("x", "y")
+    for li, (name, (c, h, w), cols, grid) in enumerate(plans):
+        annotations.append(dict(text=f"<b>{name}</b> · {c} × {h} × {w}", x=-0.5, y=top + band - 1.5,
+                                xref="x", yref="y", xanchor="left", yanchor="bottom", showarrow=False,
+                                font=dict(size=15, color=FONT["color"])))
+        top += band
+        picture[top: top + grid.shape[0], :grid.shape[1]] = grid
         for ch in range(c):
             r, q = divmod(ch, cols)
             xs.append(q * (w + 1) + (w - 1) / 2)
-            ys.append(r * (h + 1) + (h - 1) / 2)
+            ys.append(top + r * (h + 1) + (h - 1) / 2)
             cd.append([li, ch])
             hover.append(f"{name} map {ch + 1} of {c}: click to open it")
-        canvas.data.append(dict(type="scatter", mode="markers", x=xs, y=ys, xaxis=refs[0], yaxis=refs[1],
-                                marker=dict(size=max(8, w * CELL_PX), symbol="square", opacity=0.0),
-                                customdata=cd[-c:], hovertext=hover[-c:], hoverinfo="text", name=name))
+            sizes.append(max(8.0, 0.9 * min(h, w) * CELL_PX))       # the whole tile is the click target
         if selected is not None and selected[0] == li and 0 <= selected[1] < c:
             r, q = divmod(selected[1], cols)
-            canvas.shapes += outline(refs, r * (h + 1), r * (h + 1) + h - 1, q * (w + 1), q * (w + 1) + w - 1,
-                                     width=3)
-    spec = canvas.to_dict(margin=dict(l=4, r=4, t=4, b=4), dragmode=False, clickmode="event+select",
-                          hovermode="closest")
+            r0, c0 = top + r * (h + 1), q * (w + 1)
+            shapes += outline(refs, r0, r0 + h - 1, c0, c0 + w - 1, width=3)
+        top += grid.shape[0]
+    rgb = np.where(picture[..., None] < 0, np.uint8(255), PALETTE[np.clip(picture, 0, 255)])
+    height_px = int(picture.shape[0] * CELL_PX) + 10
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
+    spec = {
+        "data": [dict(type="image", source=png_data_url(rgb), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip",
+                      name="feature maps"),
+                 dict(type="scatter", mode="markers", x=xs, y=ys, customdata=cd, hovertext=hover,
+                      hoverinfo="text", name="maps",
+                      marker=dict(size=sizes, symbol="square", opacity=0.0))],
+        "layout": dict(height=height_px, margin=dict(l=4, r=4, t=4, b=4), font=FONT, template={},
+                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
+                       xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain"),
+                       yaxis=dict(axis, range=[picture.shape[0] - 0.5, -0.5], scaleanchor="x", scaleratio=1,
+                                  constrain="domain"),
+                       annotations=annotations, shapes=shapes, dragmode=False, clickmode="event+select",
+                       hovermode="closest"),
+    }
     return PrebuiltFigure(spec)
 
 
