@@ -9,5 +9,6 @@ pages = [
     st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution"),
     st.Page("playground/pages/pooling.py", title="Pooling", url_path="pooling"),
     st.Page("playground/pages/build.py", title="Build", url_path="build"),
+    st.Page("playground/pages/train.py", title="Train", url_path="train"),
 ]
 st.navigation(pages).run()
