@@ -251,3 +251,19 @@ def test_step_through_a_map_on_the_convolution_page(shipped):
     at.button(key="conv.last").click()
     rerun(at)
     assert np.allclose(trace_z(chart(at), "output"), out, atol=1e-9)
+
+
+def test_a_fashion_model_names_its_classes():
+    from playground.data import FASHION
+    from playground.model import build, get_preset
+    at = page()
+    spec = get_preset("keras-mnist")
+    models_held = {"fashion": models.ModelChoice("fashion", build(spec, seed=2).eval(), spec, "a Fashion-MNIST model.",
+                                                 FASHION)}
+    at.session_state["models.session"] = models_held
+    at.session_state["models.draw_choice"] = "fashion"
+    draw(at, stroke_png("1"))
+    bars = chart(at, 0)["data"][0]
+    label = int(np.argmax(np.array(bars["y"], dtype=float)))
+    assert headline(at) == f"### Prediction: {label} ({FASHION[label]})"
+    assert list(bars["x"]) == list(FASHION)

@@ -30,17 +30,21 @@ LABEL_PX = 26             # room above each layer for its name and shape
 BAR = "#9ca3af"           # the other nine probabilities
 
 
-def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False) -> go.Figure:
-    """Bar chart of the softmax probabilities, the predicted class highlighted, the values printed."""
+def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False,
+                       names: Sequence[str] | None = None) -> go.Figure:
+    """Bar chart of the softmax probabilities, the predicted class highlighted, the values printed;
+    ``names`` label the bars (default: the class numbers)."""
     p = np.asarray(probabilities, dtype=np.float64)
+    names = [str(k) for k in range(len(p))] if names is None else list(names)
     colors = [(WINDOW if unsure else CHOSEN) if k == label else BAR for k in range(len(p))]
     spec = {
-        "data": [dict(type="bar", x=[str(k) for k in range(len(p))], y=p.tolist(), marker=dict(color=colors),
+        "data": [dict(type="bar", x=names, y=p.tolist(), marker=dict(color=colors),
                       text=[f"{v:.1%}" if v >= 0.001 else "" for v in p], textposition="outside",
-                      textfont=dict(size=14), constraintext="none", cliponaxis=False, hovertemplate="digit %{x}: %{y:.2%}<extra></extra>", name="probability")],
+                      textfont=dict(size=14), constraintext="none", cliponaxis=False, hovertemplate="%{x}: %{y:.2%}<extra></extra>", name="probability")],
         "layout": dict(height=260, margin=dict(l=40, r=10, t=24, b=36), font=FONT, template={},
                        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-                       xaxis=dict(title=dict(text="digit"), type="category", fixedrange=True),
+                       xaxis=dict(title=dict(text="class" if names != [str(k) for k in range(len(p))] else "digit"),
+                                  type="category", fixedrange=True),
                        yaxis=dict(range=[0, 1.12], tickformat=".0%", fixedrange=True, gridcolor="#e5e7eb")),
     }
     return PrebuiltFigure(spec)

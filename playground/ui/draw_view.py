@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from playground import images, insight
+from playground.data import DIGITS
 from playground.figures import draw as fig
 from playground.preprocess import STAGES
 from playground.ui import handoff, inputs, models, state
@@ -72,19 +73,22 @@ def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> ins
                                                                                background=background))
 
 
-def prediction(result: insight.DigitAnalysis | None, problem: str = "") -> None:
-    """The answer in large type with its confidence, the notice, the ten probabilities."""
+def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes: tuple[str, ...] = DIGITS) -> None:
+    """The answer in large type with its confidence, the notice, the ten probabilities (``classes``
+    name them when the model is not a digit model, e.g. one trained on Fashion-MNIST)."""
     with st.container(key=state.key(PAGE, "prediction")):
         pred = result.prediction if result is not None else None
         if pred is None:
             st.markdown("### Prediction: none yet")
             st.info(problem or (result.problem if result is not None else "Draw a digit from 0 to 9."))
             return
-        st.markdown(f"### Prediction: {pred.label}")
+        named = "" if classes == DIGITS else f" ({classes[pred.label]})"
+        st.markdown(f"### Prediction: {pred.label}{named}")
         st.markdown(f"Confidence **{'more than 99.9 %' if pred.confidence >= 0.9995 else f'{pred.confidence:.1%}'}**")
         if pred.unsure:
             st.warning(pred.notice)
-        st.plotly_chart(fig.probability_figure(pred.probabilities, pred.label, pred.unsure),
+        st.plotly_chart(fig.probability_figure(pred.probabilities, pred.label, pred.unsure,
+                                               None if classes == DIGITS else classes),
                         key=state.key(PAGE, "probabilities"), config={"displayModeBar": False})
 
 

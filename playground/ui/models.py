@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from playground.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.data import DIGITS
 from playground.model import ModelSpec
 from playground.ui import state
 
@@ -32,6 +33,7 @@ class ModelChoice:
     model: nn.Module
     spec: ModelSpec
     about: str          # one sentence: where it comes from and how good it is
+    classes: tuple[str, ...] = DIGITS   # what each output means (Fashion-MNIST: "T-shirt/top", ...)
 
 
 class ModelUnavailable(Exception):
@@ -86,10 +88,11 @@ def shipped() -> ModelChoice:
 
 
 # ---------------------------------------------------------------- this session's models
-def add_session_model(name: str, model: nn.Module, spec: ModelSpec, about: str, *, use_on_draw: bool = True) -> None:
+def add_session_model(name: str, model: nn.Module, spec: ModelSpec, about: str, *, use_on_draw: bool = True,
+                      classes: tuple[str, ...] = DIGITS) -> None:
     """Keep a model trained or loaded in this session (pass a copy, not a module still training)."""
     models = dict(state.get(PAGE, "session", {}))
-    models[name] = ModelChoice(name, _freeze(model), spec, about)
+    models[name] = ModelChoice(name, _freeze(model), spec, about, tuple(classes))
     state.put(PAGE, "session", models)
     if use_on_draw:
         state.put(PAGE, "draw_choice", name)

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from playground.checkpoints import CheckpointError, LoadedModel, load_checkpoint
-from playground.data import Dataset
+from playground.data import DATASETS, DIGITS, Dataset
 from playground.figures.training import (CurveSeries, confusion_figure, curves_figure, gallery_figure,
                                          kernels_figure, maps_figure, per_class_figure)
 from playground.insight import feature_maps, first_layer_kernels
@@ -116,15 +116,17 @@ def results(page: str, sess: TrainingSession) -> None:
     name = f"Trained: run {run.number} ({run.spec.name}, {run.evaluation.accuracy:.1%} on test images)"
     about = (f"{run.spec.name} trained on this page on {run.plan.data.title} ({run.plan.config.subset:,} images, "
              f"{run.final.step:,} steps), {run.evaluation.accuracy:.2%} accuracy on the held-out test images")
-    _use_on_draw(page, b, "use_run", name, run.model, run.spec, about)
+    _use_on_draw(page, b, "use_run", name, run.model, run.spec, about, DATASETS[run.plan.data.name].classes)
 
 
-def _use_on_draw(page: str, cell, key: str, name: str, model, spec, about: str) -> None:
+def _use_on_draw(page: str, cell, key: str, name: str, model, spec, about: str,
+                 classes: tuple[str, ...] = DIGITS) -> None:
     if models.chosen_name() == name:
         cell.success("This model is in use on the Draw page.")
         return
     cell.button("Use this model on the Draw page", key=state.key(page, key), width="stretch",
-                on_click=models.add_session_model, args=(name, model, spec, about + "."))
+                on_click=models.add_session_model, args=(name, model, spec, about + "."),
+                kwargs={"classes": classes})
 
 
 def show_evaluation(ev: EvalResult, test: Dataset, title: str, key: str) -> None:
