@@ -158,7 +158,9 @@ def history(page: str, sess: TrainingSession) -> None:
     labels = [r.label for r in sess.runs]
     chosen = st.multiselect("Compare the curves of", labels, default=labels,
                             key=state.key(page, f"compare.{len(labels)}"))
-    picked = [r for r in sess.runs if r.label in chosen]
+    picked = [r for r in sess.runs if r.label in chosen and r.done]
+    if any(not r.done for r in sess.runs if r.label in chosen):
+        st.caption("A run still in progress joins this comparison when it ends; its live curves are above.")
     if picked:
         st.plotly_chart(curves_figure([series(r) for r in picked]), key="train-overlay", **CHART)
 
