@@ -15,7 +15,7 @@ st.markdown(
 )
 
 builder.preset_controls()
-left, right = st.columns(2, gap="large")
+left, right = st.columns([4, 5], gap="medium")
 with left:
     st.subheader("Layers")
     checked = builder.layer_editor()

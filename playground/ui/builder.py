@@ -374,7 +374,9 @@ def shape_table(checked: Checked) -> None:
              "Multiply-accumulates": info.macs} for info in checked.infos]
     if rows:
         config = {"#": st.column_config.NumberColumn(width=36),
-                  "Layer": st.column_config.TextColumn(width=80),
+                  "Layer": st.column_config.TextColumn(width=70),
+                  "Description": st.column_config.TextColumn(width=190),
+                  "Output shape": st.column_config.TextColumn("Output", width=80),
                   "Parameters": st.column_config.NumberColumn("Params", format="localized",
                                                               help="Trainable weights and biases"),
                   "Multiply-accumulates": st.column_config.NumberColumn("MACs", format="localized",
