@@ -31,6 +31,7 @@ RULES = {
     "playground.insight": ("streamlit", "plotly"),
     "playground.cli": ("streamlit", "torch", "plotly"),
     "playground.jobs": ("streamlit", "torch", "plotly"),
+    "playground.remote": ("streamlit", "plotly"),
     "playground.figures.training": ("streamlit", "torch"),
 }
 

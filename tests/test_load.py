@@ -1,25 +1,29 @@
 """The websocket load client (benchmarks/loadclient.py) against a live server, on the default page.
 
-The quick tests run everywhere; ``test_thirty_users_drawing`` is marked ``load`` (run it with
+The quick tests run everywhere; the tests marked ``load`` (run them with
 ``pytest -m load tests/test_load.py``): 30 users each drawing a stroke every 2 s for 20 s must see
-p95 ≤ 300 ms from stroke to finished rerun, and no errors.
+p95 ≤ 300 ms from stroke to finished rerun, and no errors; and p95 ≤ 600 ms while 4 sessions train
+on the Train page (the server trains its cap at once, the CPU count by default; the rest wait).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import loadclient  # noqa: E402
+from playground import jobs  # noqa: E402  (the server-wide cap the app uses: same environment)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +90,47 @@ def test_an_exception_element_and_st_error_make_the_run_fail():
     assert "bad drawing" in run.problem()
 
 
+def _element(fill) -> loadclient.Element:
+    msg = ForwardMsg()
+    fill(msg.delta.new_element)
+    return loadclient._element(msg.delta.new_element)
+
+
+def test_training_status_is_read_from_what_the_train_page_shows():
+    def progress(el):
+        el.progress.value, el.progress.text = 3, "Epoch 4 of 100 · step 1,234 of 10,900 · 3,900 images/s"
+
+    def caption(el):
+        el.markdown.body = "1,201 training-loss points · 9 validation points · state: running"
+
+    def queued(el):
+        el.alert.format = Alert.INFO
+        el.alert.body = ("You are 2nd in the queue: this server trains 3 models at a time, and your run "
+                         "starts by itself when a place is free.")
+
+    status = loadclient.training_status([_element(progress), _element(caption)])
+    assert (status.state, status.step, status.total_steps) == ("running", 1234, 10900)
+    assert (status.loss_points, status.val_points, status.queue_position) == (1201, 9, None)
+    assert not status.waiting
+
+    def next_up(el):
+        el.alert.format = Alert.INFO
+        el.alert.body = "You are next in the queue: this server trains 1 model at a time, and your run starts"
+
+    def waiting_caption(el):
+        el.markdown.body = "0 training-loss points · 0 validation points · state: queued"
+
+    waiting = loadclient.training_status([_element(queued), _element(progress), _element(waiting_caption)])
+    assert (waiting.state, waiting.queue_position, waiting.cap, waiting.waiting) == ("queued", 2, 3, True)
+    assert loadclient.training_status([_element(next_up), _element(progress)]).queue_position == 1
+    # a fragment run without the progress bar (the kernels) keeps what the last one showed
+    kept = loadclient.training_status([_element(lambda el: setattr(el.markdown, "body", "kernels"))], waiting)
+    assert kept == waiting
+    # the progress fragment ran again without a queue notice: the run left the queue
+    moved = loadclient.training_status([_element(progress)], waiting)
+    assert moved.queue_position is None and moved.step == 1234
+
+
 # -- live server, default page -----------------------------------------------------------------------
 def _output(session: loadclient.Session) -> list[bytes]:
     """What the page shows apart from its widgets' own protos (charts, text, images)."""
@@ -139,6 +184,48 @@ def test_two_users_three_strokes_each_all_finish_cleanly(app):
     assert result["errors"] == 0, result["error_samples"]
     assert result["count"] == 6
     assert 0 < result["p50"] <= result["p95"] <= result["max"] < 20_000
+
+
+@pytest.mark.timeout(90)
+def test_drawing_while_a_session_trains_on_the_train_page(app):
+    trainings = loadclient.start_training(app, 1, epochs=100, timeout_s=20, start_timeout_s=20)
+    try:
+        started = trainings.tabs[0].last
+        assert started.state == "running" and started.step > 0, started
+        assert started.total_steps == 100 * (7_000 // 64)  # all 7,000 images, batch 64, 100 epochs
+        before = trainings.status()[0]
+        result = loadclient.run_load(app, users=2, interval_s=1.0, duration_s=4.0, path="", timeout_s=20)
+        after = trainings.status()[0]
+        assert result["errors"] == 0, result["error_samples"]
+        assert result["count"] == result["strokes_planned"] == 8
+        assert after.state == "running" and after.step > before.step, (before, after)
+        assert after.loss_points > before.loss_points  # the curve the page draws grew too
+        assert trainings.polls > 0 and not trainings.errors, trainings.errors  # the tab's live refreshes
+    finally:
+        final = trainings.stop(timeout_s=30)
+    assert final[0].state == "stopped" and final[0].step >= after.step
+
+
+@pytest.mark.load
+def test_drawing_stays_responsive_while_four_sessions_train(app):
+    cap = jobs.max_trainings()
+    with loadclient.start_training(app, 4) as trainings:
+        before = trainings.status()
+        result = loadclient.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
+        after = trainings.status()
+        errors = trainings.errors
+    final = trainings.stopped
+    steps = [(b.step, a.step) for b, a in zip(before, after)]
+    print(result, [b.state for b in before], steps, f"load average {os.getloadavg()}")
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["count"] == result["strokes_planned"] == 300
+    assert not errors, errors
+    # the server trains `cap` at once; the others wait in its queue, in order
+    assert [b.state for b in before] == ["running"] * min(4, cap) + ["queued"] * (4 - min(4, cap))
+    assert all(b.waiting and b.cap == cap for b in before[cap:])
+    assert sum(a > b for b, a in steps) >= 1
+    assert all(f.state == "stopped" for f in final)
+    assert result["p95"] <= 600, {k: result[k] for k in ("p50", "p95", "max", "late_sends", "client_cpu_pct")}
 
 
 @pytest.mark.load

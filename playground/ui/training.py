@@ -32,6 +32,7 @@ from playground.data import (DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, DataE
 from playground.model import PRESETS, ModelSpec, SpecError, infer_shapes
 from playground.train import (OPTIMIZERS, SCHEDULES, ConfigError, EvalResult, TrainConfig, Trainer, TrainSnapshot,
                               check_data, data_record, evaluate)
+from playground.remote import ProcessTrainer
 from playground.ui import models, state
 from playground.ui.builder import current_design
 
@@ -131,7 +132,7 @@ class Run:
     number: int
     plan: Plan
     spec: ModelSpec                             # as trained (the plan's, with the dropout override applied)
-    trainer: Trainer | None
+    trainer: ProcessTrainer | None
     ticket: jobs.Ticket | None
     pause_requested: bool = False
     final: TrainSnapshot | None = None          # the last snapshot, once the run has ended
@@ -238,7 +239,7 @@ class TrainingSession:
                 raise RuntimeError("This session has ended.")
             if self.active() is not None:
                 raise ConfigError("A run is still training; stop it before starting another.", "model")
-            trainer = Trainer(plan.spec, plan.config, plan.data.train, plan.data.val)
+            trainer = ProcessTrainer(plan.spec, plan.config, plan.data.train, plan.data.val)
             self._numbers += 1
             run = Run(self._numbers, plan, trainer.spec, trainer, None)
             self.runs.append(run)
