@@ -600,7 +600,7 @@ TRAIN_PATH = "train"
 PRESET_SOURCE = "A preset"  # the Train page's model_source radio (playground/ui/training.py)
 FINAL_STATES = ("stopped", "finished", "failed")
 _STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-_POINTS = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points · state: (\w+)")
+_POINTS = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points? · state: (\w+)")
 _QUEUE = re.compile(r"You are (?:(next)|(\d+)\w\w) in the queue: this server trains (\d+) model")
 
 

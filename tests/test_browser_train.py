@@ -15,7 +15,7 @@ from tests.conftest import wait_for_app
 LONG = 60_000                                   # ms: another agent may be loading the machine
 POINTS = ".st-key-train-curve-points"
 CURVES = ".st-key-train-curves .js-plotly-plot"
-POINTS_RE = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points · state: (\w+)")
+POINTS_RE = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points? · state: (\w+)")
 
 # the caption and, read in the same tick, how many points the curves chart holds per trace
 READ_LIVE = """() => {

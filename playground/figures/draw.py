@@ -39,7 +39,7 @@ def probability_figure(probabilities: Sequence[float], label: int, unsure: bool 
     colors = [(WINDOW if unsure else CHOSEN) if k == label else BAR for k in range(len(p))]
     spec = {
         "data": [dict(type="bar", x=names, y=p.tolist(), marker=dict(color=colors),
-                      text=[f"{v:.1%}" if v >= 0.001 else "" for v in p], textposition="outside",
+                      text=[f"{v:.1%}" if v >= 0.02 else "" for v in p], textposition="outside",
                       textfont=dict(size=14), constraintext="none", cliponaxis=False, hovertemplate="%{x}: %{y:.2%}<extra></extra>", name="probability")],
         "layout": dict(height=260, margin=dict(l=40, r=10, t=24, b=36), font=FONT, template={},
                        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,

@@ -91,15 +91,19 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Fig
     empty = not any(len(s.train) or len(s.val) for s in series)
     annotations = [_title("Loss", "x"), _title("Validation accuracy (%)", "x2")]
     if empty:
-        annotations.append(dict(text="The curves appear after the first steps.", xref="paper", yref="paper", x=0.5,
-                                y=0.5, showarrow=False, font=dict(size=15, color="#6b7280")))
+        annotations.append(dict(text="The curves appear after the first steps.", xref="x domain", yref="paper",
+                                x=0.5, y=0.5, showarrow=False, font=dict(size=15, color="#6b7280")))
+    if not any(len(s.val) for s in series):
+        annotations.append(dict(text="Validation points appear<br>after the first check.", xref="x2 domain",
+                                yref="paper", x=0.5, y=0.5, showarrow=False, font=dict(size=15, color="#6b7280")))
     layout = _base_layout(
         height, showlegend=True, annotations=annotations, uirevision="curves",
-        legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"), margin=dict(l=8, r=8, t=36, b=8),
+        legend=dict(orientation="h", x=0, y=-0.38, yanchor="top"), margin=dict(l=8, r=8, t=36, b=8),
         xaxis=dict(_AXIS, domain=[0.0, 0.46], title=dict(text="epoch"), rangemode="tozero", anchor="y"),
         yaxis=dict(_AXIS, title=dict(text="cross-entropy"), rangemode="tozero", anchor="x"),
-        xaxis2=dict(_AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2"),
-        yaxis2=dict(_AXIS, title=dict(text="%"), anchor="x2"))
+        xaxis2=dict(_AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2",
+                    matches="x"),                   # the same epoch at the same place in both plots
+        yaxis2=dict(_AXIS, title=dict(text="%"), anchor="x2", showticklabels=any(len(s.val) for s in series)))
     return _figure(data, layout)
 
 

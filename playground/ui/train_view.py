@@ -44,16 +44,17 @@ def live(page: str, sess: TrainingSession) -> None:
 
 def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
     snap = run.snapshot()
-    if polling and not run.polling:
-        st.rerun()       # ended or paused: the whole page (results, buttons), and no more refreshing
+    if polling and (run.done or not run.polling):
+        st.rerun()       # ended or paused: the whole page (results, buttons); it wraps the run up
     ticket = run.ticket
     if snap.state == "queued" and ticket is not None:
         st.info(queue_text(sess.queue.position(ticket), sess.queue.cap), icon="⏳")
     st.progress(snap.progress, text=progress_text(snap))
     st.plotly_chart(curves_figure([series(run, snap)]), key="train-curves", **CHART)
     with st.container(key="train-curve-points"):
-        st.caption(f"{len(snap.train_loss):,} training-loss points · {len(snap.val):,} validation points · "
-                   f"state: {snap.state}")
+        n_val = len(snap.val)
+        st.caption(f"{len(snap.train_loss):,} training-loss points · {n_val:,} validation "
+                   f"point{'' if n_val == 1 else 's'} · state: {snap.state}")
     if snap.state == "failed" and snap.diverged_at is not None:
         st.error(f"{snap.message} The NaN guard stopped this run: a loss that is not a number means the steps "
                  f"were too large.", icon="⚠️")

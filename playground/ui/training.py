@@ -155,8 +155,10 @@ class Run:
 
     @property
     def polling(self) -> bool:
-        """Whether the page should refresh this run's curves: until it ends, except once a pause took hold."""
-        return not self.done and not (self.pause_requested and self.snapshot().state == "paused")
+        """Whether the page should keep refreshing: until the ended run has been wrapped up (scored, weights
+        kept) by a full rerun, except while a pause holds. Stopping only when the trainer reports "done"
+        left a run that ended during a rerun unscored, with nothing to rerun the page."""
+        return self.final is None and not (self.pause_requested and self.snapshot().state == "paused")
 
     def finalize(self) -> bool:
         """On the script thread, once the run has ended: keep the snapshot, a copy of the weights and the
@@ -205,14 +207,16 @@ class Run:
         """One row of the run table: the settings and what came of them."""
         c, snap = self.plan.config, self.snapshot()
         val_acc = snap.val[-1][2] if snap.val else None
-        return {"Run": self.label, "Model": self.plan.model_label, "Data": self.plan.data.title,
+        # what came of the run first (a narrow table shows those), then every setting
+        return {"Run": self.label, "State": snap.state,
+                "Test accuracy": None if self.evaluation is None else round(100 * self.evaluation.accuracy, 2),
+                "Validation accuracy": None if val_acc is None else round(100 * val_acc, 2),
+                "Steps": snap.step, "Training time (s)": round(snap.elapsed_s, 1),
+                "Model": self.plan.model_label, "Data": self.plan.data.title,
                 "Images": c.subset, "Optimizer": OPTIMIZER_LABELS[c.optimizer], "Learning rate": c.lr,
                 "Batch": c.batch_size, "Epochs": c.epochs, "Weight decay": c.weight_decay,
                 "Dropout": "model's own" if c.dropout is None else c.dropout, "Augment": "yes" if c.augment else "no",
-                "Schedule": c.lr_schedule, "Seed": c.seed, "State": snap.state, "Steps": snap.step,
-                "Validation accuracy": None if val_acc is None else round(100 * val_acc, 2),
-                "Test accuracy": None if self.evaluation is None else round(100 * self.evaluation.accuracy, 2),
-                "Training time (s)": round(snap.elapsed_s, 1)}
+                "Schedule": c.lr_schedule, "Seed": c.seed}
 
 
 class TrainingSession:
