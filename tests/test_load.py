@@ -12,6 +12,7 @@ import asyncio
 import io
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,37 @@ def test_thirty_users_drawing(app):
     assert result["errors"] == 0, result["error_samples"]
     assert result["count"] == result["strokes_planned"] == 300
     assert result["p95"] <= 300, {k: result[k] for k in ("p50", "p95", "max", "late_sends", "client_cpu_pct")}
+
+
+@pytest.mark.timeout(120)
+def test_closing_a_training_tab_stops_its_run_and_frees_the_place():
+    """Two tabs train with room for one: the second waits. Closing the first tab (its websocket) must stop
+    that run — Streamlit releases the session, the session stops its training — so the waiting one starts."""
+    proc, url = loadclient.start_app({"PLAYGROUND_MAX_TRAININGS": "1"})
+
+    async def scenario() -> tuple[str, str | None, float]:
+        first = loadclient.TrainingTab(url, epochs=100, name="first")
+        second = loadclient.TrainingTab(url, epochs=100, name="second")
+        running = await first.start(start_timeout_s=30)
+        waiting = await second.start(start_timeout_s=30)
+        assert running.state == "running" and waiting.waiting, (running, waiting)
+        closed_at = time.monotonic()
+        await first.session.close()                     # the tab goes away, without pressing Stop
+        state = None
+        while time.monotonic() - closed_at < 10:
+            state = (await second.status()).state
+            if state == "running":
+                break
+            await asyncio.sleep(0.1)
+        took = time.monotonic() - closed_at
+        await second.stop()
+        return running.state, state, took
+
+    try:
+        before, after, took = asyncio.run(scenario())
+    finally:
+        loadclient.stop_app(proc)
+    assert after == "running", after
+    # release (~0.1 s) + the run's stop after its current step + the next run's process start
+    print(f"closed tab -> next run training after {took:.2f} s")
+    assert took < 3.0, took
