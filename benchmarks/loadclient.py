@@ -37,6 +37,7 @@ page's ``run_every`` fragments as a browser tab does, until ``stop()``::
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import base64
 import io
 import json
@@ -75,6 +76,17 @@ CACHE_ENTRIES = 256  # the browser's cache of big cacheable messages, bounded he
 # ----------------------------------------------------------------------------------------------
 # The app server
 # ----------------------------------------------------------------------------------------------
+def run_async(coro):
+    """``asyncio.run(coro)``, also from a thread that already runs an event loop (a test session that
+    holds Playwright's sync API has one): then the coroutine runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def start_app(extra_env: dict[str, str] | None = None):
     """Start ``streamlit run app.py`` headless on a free loopback port; return (process, base_url)."""
     env = {"PLAYGROUND_DATA_DIR": str(mnist_dir() or "")}
@@ -589,7 +601,7 @@ def run_load(url: str, users: int, interval_s: float, duration_s: float, path: s
     ``client_cpu_pct`` (this process's CPU during the timed phase, % of one core) and
     ``error_samples``.
     """
-    return asyncio.run(run_load_async(url, users, interval_s, duration_s, path, canvas_key, prepare,
+    return run_async(run_load_async(url, users, interval_s, duration_s, path, canvas_key, prepare,
                                       timeout_s, seed))
 
 

@@ -81,11 +81,11 @@ def test_an_exception_element_and_st_error_make_the_run_fail():
     session = loadclient.Session("http://127.0.0.1:1")
 
     session.ws = _FakeSocket([warn, done])
-    clean = asyncio.run(session._read_run(0.0))
+    clean = loadclient.run_async(session._read_run(0.0))
     assert clean.ok and clean.status == "FINISHED_SUCCESSFULLY"
 
     session.ws = _FakeSocket([boom, alert, done])
-    run = asyncio.run(session._read_run(0.0))
+    run = loadclient.run_async(session._read_run(0.0))
     assert not run.ok
     assert run.exceptions == ["ValueError: bad drawing"] and run.error_alerts == ["That is not a PNG."]
     assert "bad drawing" in run.problem()
@@ -154,7 +154,7 @@ def test_a_drawing_reaches_the_default_page_and_changes_what_it_shows(app):
                 shown.append(_output(s))
             return shown
 
-    shown = asyncio.run(asyncio.wait_for(go(), 60))
+    shown = loadclient.run_async(asyncio.wait_for(go(), 60))
     # every stroke changed what the page shows: the app decoded each new image
     assert all(a != b for a, b in zip(shown, shown[1:]))
 
@@ -175,7 +175,7 @@ def test_select_and_click_drive_the_convolution_page(app):
                 await s.select("conv.source", "no such option")
             return before, _output(s)
 
-    before, after = asyncio.run(asyncio.wait_for(go(), 60))
+    before, after = loadclient.run_async(asyncio.wait_for(go(), 60))
     assert before != after  # Next moved the kernel one cell on
 
 
@@ -263,7 +263,7 @@ def test_closing_a_training_tab_stops_its_run_and_frees_the_place():
         return running.state, state, took
 
     try:
-        before, after, took = asyncio.run(scenario())
+        before, after, took = loadclient.run_async(scenario())
     finally:
         loadclient.stop_app(proc)
     assert after == "running", after
