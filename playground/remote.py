@@ -62,7 +62,7 @@ def _context():
     with _CONTEXT_LOCK:
         if _CONTEXT is None:
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["playground.remote"])
+            ctx.set_forkserver_preload(["playground.remote", "playground.forkserver_warm"])
             _CONTEXT = ctx
         return _CONTEXT
 

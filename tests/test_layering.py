@@ -32,6 +32,7 @@ RULES = {
     "playground.cli": ("streamlit", "torch", "plotly"),
     "playground.jobs": ("streamlit", "torch", "plotly"),
     "playground.remote": ("streamlit", "plotly"),
+    "playground.forkserver_warm": ("streamlit", "plotly"),
     "playground.figures.training": ("streamlit", "torch"),
 }
 
