@@ -25,7 +25,7 @@ from playground.figures.conv import feature_map_figure
 
 GAP = 0                   # byte value of the gaps between tiles (drawn light grey)
 MOSAIC_CELLS = 240        # about this many cells across each layer's mosaic
-CELL_PX = 2.65            # screen pixels per feature-map cell in the overview
+CELL_PX = 2.35            # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
 LABEL_PX = 26             # room above each layer for its name and shape
 BAR = "#9ca3af"           # the other nine probabilities
 
@@ -141,9 +141,9 @@ def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
                       marker=dict(size=sizes, symbol="square", opacity=0.0))],
         "layout": dict(height=height_px, margin=dict(l=4, r=4, t=4, b=4), font=FONT, template={},
                        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-                       xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain"),
+                       xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
                        yaxis=dict(axis, range=[picture.shape[0] - 0.5, -0.5], scaleanchor="x", scaleratio=1,
-                                  constrain="domain"),
+                                  constrain="domain", constraintoward="top"),
                        annotations=annotations, shapes=shapes, dragmode=False, clickmode="event+select",
                        hovermode="closest"),
     }
