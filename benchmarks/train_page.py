@@ -42,7 +42,7 @@ from playground.insight import feature_maps, first_layer_kernels  # noqa: E402
 from playground.model import PRESETS, build, infer_shapes, summary_totals  # noqa: E402
 from playground.remote import ProcessTrainer  # noqa: E402
 from playground.train import images_to_tensor  # noqa: E402
-from playground.ui import train_view, training  # noqa: E402
+from playground.ui import train_runs, train_view, training  # noqa: E402
 
 GOALS = {"ratio": 0.9, "refresh_ms": 20.0}
 
@@ -51,7 +51,7 @@ def page_settings(n: int, epochs: int) -> dict:
     """The Train page's default settings (ui.training.settings_controls) for n images and `epochs`."""
     return dict(subset=n, optimizer="adam", lr=1e-3, batch_size=64, epochs=epochs, weight_decay=0.0, dropout=None,
                 augment=False, lr_schedule="constant", seed=0, threads=1,
-                val_every_steps=training.validation_interval(n, 64, epochs))
+                val_every_steps=train_runs.validation_interval(n, 64, epochs))
 
 
 def thread_cpu(name: str) -> float:
@@ -60,10 +60,10 @@ def thread_cpu(name: str) -> float:
     return 0.0 if thread is None else time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def page_path(queue: jobs.JobQueue, plan: training.Plan, poll: bool) -> tuple[float, float, training.Run]:
+def page_path(queue: jobs.JobQueue, plan: train_runs.Plan, poll: bool) -> tuple[float, float, train_runs.Run]:
     """(wall s, CPU s) from Start to the run's end through TrainingSession + the queue, polled like the page.
     CPU: this (polling) thread's only: the training itself runs in a child process."""
-    sess = training.TrainingSession(queue)
+    sess = train_runs.TrainingSession(queue)
     probe = images_to_tensor(plan.data.val.images[:1])
     worker = f"{queue.name}-1"
     t0, c0, w0 = time.perf_counter(), time.thread_time(), thread_cpu(worker)
@@ -79,7 +79,7 @@ def page_path(queue: jobs.JobQueue, plan: training.Plan, poll: bool) -> tuple[fl
     return wall, cpu, run
 
 
-def bare_loop(plan: training.Plan) -> tuple[float, float, int]:
+def bare_loop(plan: train_runs.Plan) -> tuple[float, float, int]:
     """The same training and validation passes, written by hand: (wall s, CPU s, steps)."""
     cfg, data = plan.config, plan.data
     t0, c0 = time.perf_counter(), time.thread_time()
@@ -117,13 +117,13 @@ def bare_loop(plan: training.Plan) -> tuple[float, float, int]:
     return time.perf_counter() - t0, time.thread_time() - c0, step
 
 
-def refresh_times(run: training.Run, count: int) -> list[float]:
+def refresh_times(run: train_runs.Run, count: int) -> list[float]:
     """ms per progress-fragment run (bare mode: elements built and serialised, nothing sent)."""
     from streamlit import config
     config.set_option("global.showWarningOnDirectExecution", False)       # no "run it with streamlit" notice
     for name in ("streamlit", "streamlit.runtime.scriptrunner_utils.script_run_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    sess = training.TrainingSession(jobs.JobQueue(1))
+    sess = train_runs.TrainingSession(jobs.JobQueue(1))
     times = []
     for _ in range(count):
         t = time.perf_counter()
@@ -144,9 +144,9 @@ def main() -> None:
     ap.add_argument("--data-dir", help="folder with the MNIST files (default: $PLAYGROUND_DATA_DIR, ../shared/data)")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.page_threads)      # the page's script thread: training.one_thread()
+    torch.set_num_threads(args.page_threads)      # the page's script thread: train_runs.one_thread()
     root = args.data_dir or os.environ.get("PLAYGROUND_DATA_DIR") or str(ROOT.parent / "shared" / "data")
-    bundle = training.load_bundle("mnist", root)
+    bundle = train_runs.load_bundle("mnist", root)
     spec = PRESETS[args.preset]
     plan = training.make_plan(spec, f"preset {args.preset}", page_settings(len(bundle.train), args.epochs), bundle)
     params, macs = summary_totals(infer_shapes(spec))

@@ -25,7 +25,7 @@ from playground.checkpoints import CheckpointError, checkpoint_bytes, load_check
 from playground.data import DataError, load_dataset
 from playground.model import PRESETS, Conv, Flatten, Dense, ModelSpec, build
 from playground.train import ConfigError, TrainConfig, Trainer, evaluate
-from playground.ui import training
+from playground.ui import train_runs, training
 from apptest_support import ROOT, errors, rerun, shown
 
 TRAIN = str(ROOT / "playground" / "pages" / "train.py")
@@ -170,15 +170,15 @@ def test_the_build_pages_design_trains(mnist_env):
 @pytest.mark.parametrize("n,batch,epochs", [(7000, 64, 1), (7000, 64, 3), (7000, 32, 5), (256, 64, 1),
                                              (5000, 100, 2), (7000, 64, 4)])
 def test_validation_points_are_spread_and_clear_of_epoch_ends(n, batch, epochs):
-    every = training.validation_interval(n, batch, epochs)
+    every = train_runs.validation_interval(n, batch, epochs)
     per_epoch = n // batch
     total = per_epoch * epochs
     mid = [s for s in range(every, total, every) if s % per_epoch]          # the engine's mid-epoch validations
     points = len(mid) + epochs
-    assert min(training.VALIDATIONS_PER_RUN, total) <= points <= 2 * training.VALIDATIONS_PER_RUN + epochs
+    assert min(train_runs.VALIDATIONS_PER_RUN, total) <= points <= 2 * train_runs.VALIDATIONS_PER_RUN + epochs
     if every > 2:
         assert min(min(s % per_epoch, per_epoch - s % per_epoch) for s in mid) >= min(every // 4, 3)
-    assert training.validation_interval(n, batch, training.VALIDATIONS_PER_RUN) is None   # epoch ends suffice
+    assert train_runs.validation_interval(n, batch, train_runs.VALIDATIONS_PER_RUN) is None   # epoch ends suffice
 
 
 @pytest.mark.parametrize("position,words", [(1, "You are next in the queue"), (2, "You are 2nd in the queue"),
@@ -256,8 +256,8 @@ def test_finished_run_matches_the_engine_and_can_be_saved_and_used(mnist_env, mo
     assert run_state(at) == "finished"
 
     # the same run outside the app: same seeds, same weights, same scores
-    bundle = training.load_bundle("mnist")
-    config = TrainConfig(subset=256, epochs=1, threads=1, val_every_steps=training.validation_interval(256, 64, 1))
+    bundle = train_runs.load_bundle("mnist")
+    config = TrainConfig(subset=256, epochs=1, threads=1, val_every_steps=train_runs.validation_interval(256, 64, 1))
     twin = Trainer(PRESETS["keras-mnist"], config, bundle.train, bundle.val)
     twin.run()
     ev = evaluate(twin.model_copy(), bundle.test)
@@ -374,7 +374,7 @@ def test_upload_scores_a_saved_model_and_refuses_bad_files(mnist_env):
     at = open_page()
     at.file_uploader(key="train.upload").set_value(("mine.safetensors", good, "application/octet-stream"))
     rerun(at)
-    ev = evaluate(load_checkpoint(good).model, training.load_bundle("mnist").test)
+    ev = evaluate(load_checkpoint(good).model, train_runs.load_bundle("mnist").test)
     assert "Loaded “keras-mnist”" in [s.value for s in at.success][0]
     assert at.metric[0].value == f"{ev.accuracy:.2%}"
     at.button(key="train.use_upload").click()

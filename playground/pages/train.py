@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import train_view, training
+from playground.ui import train_runs, train_view, training
 
 PAGE = training.PAGE
 
@@ -16,7 +16,7 @@ st.markdown(
     "it is scored once on 2,000 held-out **test** images."
 )
 
-sess = training.session()
+sess = train_runs.session()
 sess.finalize()                                   # runs that ended since the last rerun: keep weights, score them
 slots: dict = {}
 with st.sidebar:

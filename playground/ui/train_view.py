@@ -15,8 +15,8 @@ from playground.figures.training import (CurveSeries, confusion_figure, curves_f
 from playground.insight import feature_maps, first_layer_kernels
 from playground.train import EvalResult, TrainSnapshot, evaluate, images_to_tensor
 from playground.ui import models, state
-from playground.ui.training import (REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread,
-                                    progress_text, queue_text)
+from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread
+from playground.ui.training import progress_text, queue_text
 
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 GALLERY_SIZE = 24
