@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadclient  # noqa: E402  (also puts tests/ on sys.path)
+import strokes as shapes  # noqa: E402  (benchmarks/strokes.py; "strokes" is a count here)
 from conftest import BROWSER_ARGS, wait_for_app  # noqa: E402
 
 PREDICTION = ".st-key-draw-prediction"
@@ -107,7 +108,7 @@ ARM_JS = """([sel, status]) => {
 
 
 def _stroke(page, box: dict, points: list[tuple[float, float]]) -> None:
-    sx, sy = box["width"] / loadclient.CANVAS_PX, box["height"] / loadclient.CANVAS_PX
+    sx, sy = box["width"] / shapes.CANVAS_PX, box["height"] / shapes.CANVAS_PX
     xy = [(box["x"] + x * sx, box["y"] + y * sy) for x, y in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
@@ -126,7 +127,7 @@ def measure(url: str, strokes: int, selector: str = PREDICTION, timeout_s: float
     latencies: list[float] = []
     unchanged, errors, texts, watched = 0, [], [], True
     phases: list[tuple[float, float, float]] = []  # (pointerup->sent, sent->script_finished, ->on screen)
-    scribbler = loadclient.Scribbler(seed)
+    scribbler = shapes.Scribbler(seed)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         try:

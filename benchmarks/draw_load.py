@@ -12,7 +12,7 @@ rerun to receiving ``script_finished``. Prints a table and one JSON line; exits 
 the goal or any rerun failed.
 
 With ``--trainers N`` N sessions first open the Train page, choose the preset on all 7,000 MNIST
-images for ``--train-epochs`` epochs and press Start (``loadclient.start_training``); they stay open
+images for ``--train-epochs`` epochs and press Start (``loadtrain.start_training``); they stay open
 and refresh their live curves as a browser tab does while the users draw, and are stopped at the
 end. The server trains at most its cap at once (``PLAYGROUND_MAX_TRAININGS``, default the CPU
 count), the others wait in its queue: the report says how many ran and waited, and each training's
@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadclient  # noqa: E402
+import loadtrain  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     train: dict | None = None
     try:
         if args.trainers:
-            trainings = loadclient.start_training(url, args.trainers, preset=args.train_preset,
+            trainings = loadtrain.start_training(url, args.trainers, preset=args.train_preset,
                                                   epochs=args.train_epochs, poll=not args.no_train_refresh)
             before, t_before = trainings.status(), time.perf_counter()
             marks = [len(t.poll_latencies) for t in trainings.tabs]
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 final = trainings.stop()
                 if train is not None:
                     train["final_states"] = [f.state for f in final]
-            except loadclient.TrainingError as e:
+            except loadtrain.TrainingError as e:
                 if train is not None:
                     train["errors"].append(f"stopping: {e}")
         if proc is not None:

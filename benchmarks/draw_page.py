@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from benchmarks.loadclient import Scribbler  # noqa: E402
+from benchmarks.strokes import Scribbler  # noqa: E402
 from playground import images, insight  # noqa: E402
 from playground.checkpoints import load_checkpoint  # noqa: E402
 from playground.figures import draw as fig  # noqa: E402

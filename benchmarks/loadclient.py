@@ -24,14 +24,8 @@ Use it from a script::
     finally:
         stop_app(proc)
 
-Trainings meanwhile (``start_training``): sessions on the Train page choose a preset and press
-Start; they stay open (the app stops a session's training when its tab closes) and rerun the
-page's ``run_every`` fragments as a browser tab does, until ``stop()``::
-
-    with start_training(url, count=4) as trainings:   # 2 train, 2 wait on a 2-core server
-        before = trainings.status()
-        print(run_load(url, users=30, interval_s=2, duration_s=20))
-        after = trainings.status()                    # TrainingStatus: state, step, queue_position
+The strokes users draw are in ``strokes.py``; sessions that train on the Train page meanwhile
+(``start_training``) are in ``loadtrain.py``.
 """
 
 from __future__ import annotations
@@ -39,14 +33,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import base64
-import io
 import json
 import math
-import random
-import re
 import statistics
 import sys
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -55,20 +45,22 @@ from pathlib import Path
 from typing import Any
 
 import websockets
-from PIL import Image, ImageDraw
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from strokes import Scribbler  # noqa: E402  (benchmarks/strokes.py)
 
 from conftest import mnist_dir, start_server, stop_server  # noqa: E402  (the tests' own server helpers)
 
-CANVAS_PX = 280
-STROKE_WIDTH = 20
 MAX_MESSAGE_BYTES = 256 * 2**20  # Streamlit's own server.maxMessageSize default is 200 MB
 CACHE_ENTRIES = 256  # the browser's cache of big cacheable messages, bounded here
 
@@ -404,88 +396,6 @@ async def open_canvas(session: Session, canvas_key: str | None = None) -> Elemen
     return el
 
 
-# ----------------------------------------------------------------------------------------------
-# Strokes
-# ----------------------------------------------------------------------------------------------
-# Digit-like polylines on a 280×280 canvas, drawn one segment per stroke.
-DIGITS: dict[str, list[tuple[float, float]]] = {
-    "0": [(140, 50), (95, 80), (85, 140), (95, 200), (140, 230), (185, 200), (195, 140), (185, 80), (140, 50)],
-    "1": [(115, 80), (145, 50), (145, 140), (145, 230)],
-    "2": [(90, 90), (130, 55), (180, 75), (180, 120), (95, 225), (195, 225)],
-    "3": [(90, 70), (180, 65), (130, 130), (185, 175), (150, 225), (90, 215)],
-    "4": [(170, 230), (170, 50), (80, 170), (205, 170)],
-    "5": [(190, 55), (100, 55), (95, 125), (170, 130), (180, 195), (130, 230), (85, 210)],
-    "6": [(180, 60), (120, 90), (90, 170), (120, 225), (175, 200), (170, 145), (95, 160)],
-    "7": [(80, 60), (195, 60), (150, 140), (125, 230)],
-    "8": [(140, 135), (95, 95), (140, 50), (185, 95), (140, 135), (90, 185), (140, 230), (190, 185), (140, 135)],
-    "9": [(185, 100), (140, 55), (95, 95), (130, 135), (185, 100), (175, 230)],
-}
-
-
-def stroke_png(segments: Iterable[list[tuple[float, float]]], size: int = CANVAS_PX, width: int = STROKE_WIDTH) -> bytes:
-    """A size×size RGBA PNG like the canvas sends: opaque black, white round-capped strokes."""
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
-    draw = ImageDraw.Draw(img)
-    r = width / 2
-    for seg in segments:
-        pts = [(float(x), float(y)) for x, y in seg]
-        if len(pts) > 1:
-            draw.line(pts, fill=(255, 255, 255, 255), width=width, joint="curve")
-        for x, y in pts:
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 255))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def fabric_path(points: list[tuple[float, float]], width: int = STROKE_WIDTH) -> dict:
-    """One freehand stroke as the canvas's Fabric.js JSON describes it (the fields it sends)."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    path = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
-    return {"type": "Path", "version": "7.4.0", "originX": "center", "originY": "center",
-            "left": (min(xs) + max(xs)) / 2, "top": (min(ys) + max(ys)) / 2,
-            "width": max(xs) - min(xs), "height": max(ys) - min(ys), "fill": None, "stroke": "#ffffff",
-            "strokeWidth": width, "strokeLineCap": "round", "strokeLineJoin": "round", "scaleX": 1,
-            "scaleY": 1, "angle": 0, "opacity": 1, "visible": True, "path": path}
-
-
-class Scribbler:
-    """Digit-like drawings one stroke at a time: each ``next()`` adds one segment of the current
-    digit (so every rerun sends a different image); a finished digit is cleared and the next
-    begins. ``seed`` picks the digit order and a small per-user jitter."""
-
-    def __init__(self, seed: int = 0, width: int = STROKE_WIDTH):
-        self.rng = random.Random(seed)
-        self.width = width
-        self.order = list(DIGITS)
-        self.rng.shuffle(self.order)
-        self.digit_index = -1
-        self.segments: list[list[tuple[float, float]]] = []
-        self._points: list[tuple[float, float]] = []
-        self._start_digit()
-
-    def _start_digit(self) -> None:
-        self.digit_index = (self.digit_index + 1) % len(self.order)
-        dx, dy, scale = self.rng.uniform(-15, 15), self.rng.uniform(-15, 15), self.rng.uniform(0.85, 1.05)
-        self._points = [(140 + (x - 140) * scale + dx, 140 + (y - 140) * scale + dy)
-                        for x, y in DIGITS[self.order[self.digit_index]]]
-        self.segments = []
-
-    @property
-    def digit(self) -> str:
-        return self.order[self.digit_index]
-
-    def next(self) -> tuple[bytes, list[dict]]:
-        """(PNG bytes of the whole canvas, Fabric objects) after one more stroke."""
-        if len(self.segments) >= len(self._points) - 1:
-            self._start_digit()
-        i = len(self.segments)
-        a, b = self._points[i], self._points[i + 1]
-        steps = max(2, int(math.dist(a, b) // 12))  # a hand stroke is many short moves
-        seg = [(round(a[0] + (b[0] - a[0]) * t / steps, 2), round(a[1] + (b[1] - a[1]) * t / steps, 2))
-               for t in range(steps + 1)]
-        self.segments.append(seg)
-        return stroke_png(self.segments, width=self.width), [fabric_path(s, self.width) for s in self.segments]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -605,311 +515,3 @@ def run_load(url: str, users: int, interval_s: float, duration_s: float, path: s
                                       timeout_s, seed))
 
 
-# ----------------------------------------------------------------------------------------------
-# Trainings on the Train page, kept running while other users draw
-# ----------------------------------------------------------------------------------------------
-TRAIN_PATH = "train"
-PRESET_SOURCE = "A preset"  # the Train page's model_source radio (playground/ui/training.py)
-FINAL_STATES = ("stopped", "finished", "failed")
-_STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-_POINTS = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points? · state: (\w+)")
-_QUEUE = re.compile(r"You are (?:(next)|(\d+)\w\w) in the queue: this server trains (\d+) model")
-
-
-class TrainingError(RuntimeError):
-    """A training session could not be started, stopped or read."""
-
-
-@dataclass
-class TrainingStatus:
-    """What a Train page tab shows about its run (parsed from the page, nothing guessed).
-
-    ``state`` is the engine's (queued, running, paused, stopped, finished, failed) from the caption
-    under the curves; ``step``/``total_steps`` from the progress bar; ``queue_position`` (1 = next)
-    and ``cap`` (trainings the server runs at once) from the queue notice of a waiting run."""
-
-    state: str | None = None
-    step: int | None = None
-    total_steps: int | None = None
-    loss_points: int | None = None
-    val_points: int | None = None
-    queue_position: int | None = None
-    cap: int | None = None
-    progress_text: str = ""
-
-    @property
-    def waiting(self) -> bool:
-        return self.state == "queued" and self.queue_position is not None
-
-
-def _num(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def training_status(elements: Iterable[Element], base: TrainingStatus | None = None) -> TrainingStatus:
-    """The run's status from the elements of a Train page run (a full run, or the progress
-    fragment's run). Fields the elements do not show keep their value from ``base``."""
-    st_ = TrainingStatus(**vars(base)) if base is not None else TrainingStatus()
-    saw_progress = False
-    for el in elements:
-        if el.kind == "progress":
-            m = _STEP.search(el.proto.text)
-            if m:
-                saw_progress = True
-                st_.step, st_.total_steps, st_.progress_text = _num(m[1]), _num(m[2]), el.proto.text
-        elif el.kind == "markdown":
-            m = _POINTS.search(el.proto.body)
-            if m:
-                st_.loss_points, st_.val_points, st_.state = _num(m[1]), _num(m[2]), m[3]
-    if saw_progress:  # the progress fragment ran: its queue notice is there or gone
-        st_.queue_position = None
-        for el in elements:
-            if el.kind == "alert":
-                m = _QUEUE.search(el.proto.body)
-                if m:
-                    st_.queue_position = 1 if m[1] else int(m[2])
-                    st_.cap = int(m[3])
-    return st_
-
-
-class TrainingTab:
-    """One Train page tab that trains a preset: ``await tab.start()``, then ``await tab.poll()``
-    (the page's own live refreshes) or ``await tab.status()``, and ``await tab.stop()``.
-
-    The training runs on the server for as long as this session is open (the app stops a
-    session's training when its tab closes). All traffic of one tab goes through ``lock``."""
-
-    def __init__(self, base_url: str, preset: str = "keras-mnist", epochs: int = 100,
-                 subset: int | None = None, dataset: str | None = None, timeout_s: float = 60.0,
-                 name: str = ""):
-        self.session = Session(base_url, TRAIN_PATH, timeout_s=timeout_s)
-        self.preset, self.epochs, self.subset, self.dataset = preset, epochs, subset, dataset
-        self.name = name
-        self.lock = asyncio.Lock()
-        self.last = TrainingStatus()
-        self.polls = 0
-        self.poll_latencies: list[float] = []
-        self.errors: list[str] = []
-
-    def _check(self, run: Run, what: str) -> Run:
-        if not run.ok:
-            raise TrainingError(f"{self.name} {what}: {run.problem()}".strip())
-        return run
-
-    async def start(self, start_timeout_s: float = 60.0) -> TrainingStatus:
-        """Open the Train page, choose the preset, the data and the settings, press Start and wait
-        (bounded) until the run is training (a step done) or waiting in the server's queue."""
-        s = self.session
-        async with self.lock:
-            await s.connect()
-            self._check(await s.rerun(), "first run")
-            self._check(await s.set_value("train.model_source", "string_value", PRESET_SOURCE), "choosing a preset")
-            self._check(await s.select("train.preset", self.preset), "choosing the preset")
-            if self.dataset is not None:
-                self._check(await s.select("train.dataset", self.dataset), "choosing the data set")
-            subset = s.widget("train.subset", "number_input").proto
-            n = int(subset.max if self.subset is None else self.subset)
-            self._check(await s.set_value("train.subset", "double_value", float(n)), "setting the images")
-            self._check(await s.set_value("train.epochs", "double_value", float(self.epochs)), "setting the epochs")
-            if s.widget("train.start", "button").proto.disabled:
-                raise TrainingError(f"{self.name} Start is disabled with these settings".strip())
-            self._check(await s.click("train.start"), "pressing Start")
-            deadline = time.monotonic() + start_timeout_s
-            while True:
-                self.last = training_status(s.elements)
-                if self.last.state is None:
-                    raise TrainingError(f"{self.name} no run on the page after Start".strip())
-                if self.last.state in FINAL_STATES or self.last.state == "paused":
-                    raise TrainingError(f"{self.name} the run is {self.last.state} right after Start".strip())
-                if (self.last.state == "running" and (self.last.step or 0) > 0) or self.last.waiting:
-                    return self.last
-                if time.monotonic() > deadline:
-                    raise TrainingError(f"{self.name} not training within {start_timeout_s:g} s: "
-                                        f"{self.last}".strip())
-                await asyncio.sleep(0.3)
-                self._check(await s.rerun(), "rerun after Start")
-
-    async def status(self) -> TrainingStatus:
-        """A full rerun of the page (as a click would cause) and what it shows."""
-        async with self.lock:
-            self.last = training_status(self._check(await self.session.rerun(), "rerun").elements)
-            return self.last
-
-    async def poll(self, until: float) -> None:
-        """Until ``time.monotonic()`` reaches ``until``: rerun each ``run_every`` fragment on its
-        own interval, as the open browser tab does while the run trains (curves, kernels, maps).
-        Errors are kept in ``errors``; a failed refresh ends the polling of this tab."""
-        due: dict[str, float] = {}
-        while True:
-            now = time.monotonic()
-            frags = dict(self.session.auto_reruns)
-            if not frags:
-                await asyncio.sleep(min(0.5, max(0.0, until - now)))
-                if time.monotonic() >= until:
-                    return
-                continue
-            for fid in list(due):
-                if fid not in frags:
-                    del due[fid]
-            for fid, interval in frags.items():
-                due.setdefault(fid, now + interval)
-            fid = min(due, key=due.get)
-            if due[fid] >= until:
-                await asyncio.sleep(max(0.0, until - now))
-                return
-            await asyncio.sleep(max(0.0, due[fid] - now))
-            due[fid] = max(due[fid] + frags[fid], time.monotonic())  # a timer does not catch up
-            async with self.lock:
-                if fid not in self.session.auto_reruns:  # a full run in between dropped it
-                    continue
-                try:
-                    run = await self.session.rerun_fragment(fid)
-                except ProtocolError as e:
-                    self.errors.append(f"{self.name} refresh: {e}".strip())
-                    return
-            self.polls += 1
-            self.poll_latencies.append(run.latency_ms)
-            if not run.ok:
-                self.errors.append(f"{self.name} refresh: {run.problem()}".strip())
-                return
-            self.last = training_status(run.elements, self.last)
-
-    async def stop(self, stop_timeout_s: float = 30.0) -> TrainingStatus:
-        """Press Stop (if the run has not ended) and wait, bounded, until the page shows it ended."""
-        s = self.session
-        async with self.lock:
-            run = self._check(await s.rerun(), "rerun before Stop")
-            self.last = training_status(run.elements)
-            stop = s.find("button", key="train.stop")
-            if stop is not None and not stop.proto.disabled:
-                self._check(await s.click("train.stop"), "pressing Stop")
-            deadline = time.monotonic() + stop_timeout_s
-            while True:
-                self.last = training_status(s.elements)
-                if self.last.state in FINAL_STATES:
-                    return self.last
-                if time.monotonic() > deadline:
-                    raise TrainingError(f"{self.name} still {self.last.state} {stop_timeout_s:g} s after Stop".strip())
-                await asyncio.sleep(0.3)
-                self._check(await s.rerun(), "rerun after Stop")
-
-    async def close(self) -> None:
-        await self.session.close()
-
-
-class Trainings:
-    """Training tabs kept open on their own thread and event loop, so a drawing load can run
-    meanwhile (``run_load`` runs its own loop). Made by ``start_training``; use as a context
-    manager or call ``stop()`` (press Stop, wait until each run ended, close the sessions).
-
-    While open, each tab refreshes its live fragments as a browser tab does (``poll=True``)."""
-
-    def __init__(self, tabs: list[TrainingTab], loop: asyncio.AbstractEventLoop, thread, poll: bool):
-        self.tabs, self._loop, self._thread = tabs, loop, thread
-        self._poll_future = None
-        self.stopped: list[TrainingStatus] | None = None
-        if poll:
-            self._poll_future = asyncio.run_coroutine_threadsafe(self._poll_all(), loop)
-
-    async def _poll_all(self) -> None:
-        await asyncio.gather(*(t.poll(float("inf")) for t in self.tabs))
-
-    def _call(self, coro, timeout: float):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
-    def status(self, timeout_s: float = 120.0) -> list[TrainingStatus]:
-        """Every tab's status after a full rerun of its page."""
-        async def all_():
-            return await asyncio.gather(*(t.status() for t in self.tabs))
-        return self._call(all_(), timeout_s)
-
-    @property
-    def errors(self) -> list[str]:
-        return [e for t in self.tabs for e in t.errors]
-
-    @property
-    def polls(self) -> int:
-        return sum(t.polls for t in self.tabs)
-
-    @property
-    def poll_latencies(self) -> list[float]:
-        return [x for t in self.tabs for x in t.poll_latencies]
-
-    def stop(self, timeout_s: float = 120.0) -> list[TrainingStatus]:
-        """Stop polling, press Stop on every tab and wait until each run has ended, then close
-        every session and the thread. Safe to call twice; returns the final statuses."""
-        if self.stopped is not None:
-            return self.stopped
-        if self._poll_future is not None:
-            self._loop.call_soon_threadsafe(self._poll_future.cancel)
-
-        async def stop_all():
-            # the last started first: a waiting run is taken out of the queue before a running
-            # one's end frees its place (else it would start just to be stopped)
-            got: list[Any] = []
-            try:
-                for t in reversed(self.tabs):
-                    try:
-                        got.append(await t.stop())
-                    except Exception as e:  # noqa: BLE001  (reported below; the others still stop)
-                        got.append(e)
-            finally:
-                await asyncio.gather(*(t.close() for t in self.tabs), return_exceptions=True)
-            return got[::-1]
-
-        try:
-            got = self._call(stop_all(), timeout_s)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        problems = [f"{t.name}: {g}" for t, g in zip(self.tabs, got) if isinstance(g, BaseException)]
-        self.stopped = [g if isinstance(g, TrainingStatus) else t.last for t, g in zip(self.tabs, got)]
-        if problems:
-            raise TrainingError("; ".join(problems))
-        return self.stopped
-
-    def __enter__(self) -> Trainings:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self.stop()
-        except TrainingError:
-            if exc[0] is None:
-                raise
-
-
-def start_training(url: str, count: int = 1, preset: str = "keras-mnist", epochs: int = 100,
-                   subset: int | None = None, dataset: str | None = None, poll: bool = True,
-                   timeout_s: float = 60.0, start_timeout_s: float = 60.0) -> Trainings:
-    """Open ``count`` Train page sessions on ``url``, one after another; in each choose "A preset"
-    (``preset``), the data set (``dataset``, its shown title, e.g. "MNIST"; None keeps the page's
-    default), ``subset`` training images (None: all of them, 7,000 for MNIST) and ``epochs``
-    (the page allows 1-100; 100 keeps keras-mnist busy for minutes), then press Start and wait
-    until the run trains (a step done) or waits in the server-wide queue (the server runs at most
-    its cap at once; the rest wait in order). Raises ``TrainingError`` (after closing every
-    session) when a run does not start. The sessions stay open, refreshing like a browser tab
-    when ``poll``, until ``Trainings.stop()``."""
-    if count < 1:
-        raise ValueError("count must be >= 1")
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="loadclient-trainings", daemon=True)
-    thread.start()
-    tabs = [TrainingTab(url, preset, epochs, subset, dataset, timeout_s, name=f"training {i}") for i in range(count)]
-
-    async def start_all():
-        for t in tabs:  # in order, so the queue order is the tabs' order
-            await t.start(start_timeout_s)
-
-    try:
-        asyncio.run_coroutine_threadsafe(start_all(), loop).result(count * (start_timeout_s + 8 * timeout_s))
-    except BaseException:
-        async def close_all():
-            await asyncio.gather(*(t.close() for t in tabs), return_exceptions=True)
-        try:
-            asyncio.run_coroutine_threadsafe(close_all(), loop).result(30)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-        raise
-    return Trainings(tabs, loop, thread, poll)

@@ -24,6 +24,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import loadclient  # noqa: E402
+import loadtrain  # noqa: E402
+import strokes  # noqa: E402
 from playground import jobs  # noqa: E402  (the server-wide cap the app uses: same environment)
 
 
@@ -42,7 +44,7 @@ def test_widget_ids_carry_the_user_key():
 
 
 def test_each_stroke_adds_ink_to_a_canvas_sized_png():
-    s = loadclient.Scribbler(seed=3)
+    s = strokes.Scribbler(seed=3)
     inked, pngs = [], []
     for _ in range(3):
         png, objects = s.next()
@@ -109,7 +111,7 @@ def test_training_status_is_read_from_what_the_train_page_shows():
         el.alert.body = ("You are 2nd in the queue: this server trains 3 models at a time, and your run "
                          "starts by itself when a place is free.")
 
-    status = loadclient.training_status([_element(progress), _element(caption)])
+    status = loadtrain.training_status([_element(progress), _element(caption)])
     assert (status.state, status.step, status.total_steps) == ("running", 1234, 10900)
     assert (status.loss_points, status.val_points, status.queue_position) == (1201, 9, None)
     assert not status.waiting
@@ -121,14 +123,14 @@ def test_training_status_is_read_from_what_the_train_page_shows():
     def waiting_caption(el):
         el.markdown.body = "0 training-loss points · 0 validation points · state: queued"
 
-    waiting = loadclient.training_status([_element(queued), _element(progress), _element(waiting_caption)])
+    waiting = loadtrain.training_status([_element(queued), _element(progress), _element(waiting_caption)])
     assert (waiting.state, waiting.queue_position, waiting.cap, waiting.waiting) == ("queued", 2, 3, True)
-    assert loadclient.training_status([_element(next_up), _element(progress)]).queue_position == 1
+    assert loadtrain.training_status([_element(next_up), _element(progress)]).queue_position == 1
     # a fragment run without the progress bar (the kernels) keeps what the last one showed
-    kept = loadclient.training_status([_element(lambda el: setattr(el.markdown, "body", "kernels"))], waiting)
+    kept = loadtrain.training_status([_element(lambda el: setattr(el.markdown, "body", "kernels"))], waiting)
     assert kept == waiting
     # the progress fragment ran again without a queue notice: the run left the queue
-    moved = loadclient.training_status([_element(progress)], waiting)
+    moved = loadtrain.training_status([_element(progress)], waiting)
     assert moved.queue_position is None and moved.step == 1234
 
 
@@ -146,7 +148,7 @@ def test_a_drawing_reaches_the_default_page_and_changes_what_it_shows(app):
             canvas = await loadclient.open_canvas(s)
             assert canvas.kind == "bidi_component" and "canvas" in (canvas.key or "")
             shown = [_output(s)]
-            scribbler = loadclient.Scribbler(seed=1)
+            scribbler = strokes.Scribbler(seed=1)
             for _ in range(3):
                 run = await s.draw(*scribbler.next())
                 assert run.ok, run.problem()
@@ -166,7 +168,7 @@ def test_select_and_click_drive_the_convolution_page(app):
             assert s.canvas() is None  # the default input is a worked example
             canvas = await loadclient.open_canvas(s)  # picks "Draw a digit" in the input selectbox
             assert canvas.key.startswith("conv.canvas")
-            assert (await s.draw(*loadclient.Scribbler(seed=2).next())).ok
+            assert (await s.draw(*strokes.Scribbler(seed=2).next())).ok
             before = _output(s)
             clicked = await s.click("conv.next")
             assert clicked.ok, clicked.problem()
@@ -189,7 +191,7 @@ def test_two_users_three_strokes_each_all_finish_cleanly(app):
 
 @pytest.mark.timeout(90)
 def test_drawing_while_a_session_trains_on_the_train_page(app):
-    trainings = loadclient.start_training(app, 1, epochs=100, timeout_s=20, start_timeout_s=20)
+    trainings = loadtrain.start_training(app, 1, epochs=100, timeout_s=20, start_timeout_s=20)
     try:
         started = trainings.tabs[0].last
         assert started.state == "running" and started.step > 0, started
@@ -210,7 +212,7 @@ def test_drawing_while_a_session_trains_on_the_train_page(app):
 @pytest.mark.load
 def test_drawing_stays_responsive_while_four_sessions_train(app):
     cap = jobs.max_trainings()
-    with loadclient.start_training(app, 4) as trainings:
+    with loadtrain.start_training(app, 4) as trainings:
         before = trainings.status()
         result = loadclient.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
         after = trainings.status()
@@ -245,8 +247,8 @@ def test_closing_a_training_tab_stops_its_run_and_frees_the_place():
     proc, url = loadclient.start_app({"PLAYGROUND_MAX_TRAININGS": "1"})
 
     async def scenario() -> tuple[str, str | None, float]:
-        first = loadclient.TrainingTab(url, epochs=100, name="first")
-        second = loadclient.TrainingTab(url, epochs=100, name="second")
+        first = loadtrain.TrainingTab(url, epochs=100, name="first")
+        second = loadtrain.TrainingTab(url, epochs=100, name="second")
         running = await first.start(start_timeout_s=30)
         waiting = await second.start(start_timeout_s=30)
         assert running.state == "running" and waiting.waiting, (running, waiting)
