@@ -19,7 +19,6 @@ Prints median and p95 and one JSON line; exits 1 when p95 is over the goal or a 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadclient  # noqa: E402  (also puts tests/ on sys.path)
+import loadrun  # noqa: E402
 import strokes as shapes  # noqa: E402  (benchmarks/strokes.py; "strokes" is a count here)
 from conftest import BROWSER_ARGS, wait_for_app  # noqa: E402
 
@@ -180,7 +180,7 @@ def measure(url: str, strokes: int, selector: str = PREDICTION, timeout_s: float
             browser.close()
     return {"strokes": strokes, "timed": len(latencies), "unchanged": unchanged, "errors": len(errors),
             "median": round(statistics.median(latencies), 1) if latencies else float("nan"),
-            "p95": round(loadclient.percentile(latencies, 95), 1),
+            "p95": round(loadrun.percentile(latencies, 95), 1),
             "max": round(max(latencies), 1) if latencies else float("nan"),
             "script_finished_watched": watched and bool(latencies),
             "median_phases_ms": {name: round(statistics.median(p[i] for p in phases), 1)
@@ -223,11 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  medians of the parts: mouse-up -> rerun sent {ph['mouseup_to_send']:.1f} ms, "
               f"sent -> script_finished {ph['send_to_finished']:.1f} ms, "
               f"script_finished -> on screen {ph['finished_to_screen']:.1f} ms")
-    for line in result["error_samples"]:
-        print(f"  error: {line}")
-    print("PASS" if passed else "FAIL")
-    print(json.dumps(result))
-    return 0 if passed else 1
+    return loadrun.finish(result, passed, result["error_samples"])
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ training tab's refresh failed. The goal defaults to 600 ms with trainers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadclient  # noqa: E402
+import loadrun  # noqa: E402
 import loadtrain  # noqa: E402
 
 
@@ -63,8 +63,8 @@ def training_report(trainings, before, after, seconds: float, marks: list[int]) 
         "steps_per_s": [round((a - b) / seconds, 1) for a, b in zip(steps_a, steps_b)],
         "seconds": round(seconds, 1),
         "refreshes": len(latencies),
-        "refresh_p50": round(loadclient.percentile(latencies, 50), 1),
-        "refresh_p95": round(loadclient.percentile(latencies, 95), 1),
+        "refresh_p50": round(loadrun.percentile(latencies, 50), 1),
+        "refresh_p95": round(loadrun.percentile(latencies, 95), 1),
         "errors": list(trainings.errors),
     }
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             before, t_before = trainings.status(), time.perf_counter()
             marks = [len(t.poll_latencies) for t in trainings.tabs]
         cpu0, t0 = (cpu_seconds(proc.pid) if proc else None), time.perf_counter()
-        result = loadclient.run_load(url, args.users, args.interval, args.duration, path=args.path,
+        result = loadrun.run_load(url, args.users, args.interval, args.duration, path=args.path,
                                      canvas_key=args.canvas_key)
         cpu1 = cpu_seconds(proc.pid) if proc else None
         # the server's CPU over set-up and drawing, % of one core (200 = both cores of a 2-core box)
@@ -164,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    for line in result["error_samples"] + (train["errors"][:5] if train else []):
-        print(f"  error: {line}")
-    print("PASS" if passed else "FAIL")
-    print(json.dumps(result))
-    return 0 if passed else 1
+    return loadrun.finish(result, passed, result["error_samples"] + (train["errors"][:5] if train else []))
 
 
 if __name__ == "__main__":

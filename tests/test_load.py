@@ -24,6 +24,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import loadclient  # noqa: E402
+import loadrun  # noqa: E402
 import loadtrain  # noqa: E402
 import strokes  # noqa: E402
 from playground import jobs  # noqa: E402  (the server-wide cap the app uses: same environment)
@@ -182,7 +183,7 @@ def test_select_and_click_drive_the_convolution_page(app):
 
 
 def test_two_users_three_strokes_each_all_finish_cleanly(app):
-    result = loadclient.run_load(app, users=2, interval_s=1.0, duration_s=3.0, path="", timeout_s=20)
+    result = loadrun.run_load(app, users=2, interval_s=1.0, duration_s=3.0, path="", timeout_s=20)
     assert result["strokes_planned"] == 6
     assert result["errors"] == 0, result["error_samples"]
     assert result["count"] == 6
@@ -197,7 +198,7 @@ def test_drawing_while_a_session_trains_on_the_train_page(app):
         assert started.state == "running" and started.step > 0, started
         assert started.total_steps == 100 * (7_000 // 64)  # all 7,000 images, batch 64, 100 epochs
         before = trainings.status()[0]
-        result = loadclient.run_load(app, users=2, interval_s=1.0, duration_s=4.0, path="", timeout_s=20)
+        result = loadrun.run_load(app, users=2, interval_s=1.0, duration_s=4.0, path="", timeout_s=20)
         after = trainings.status()[0]
         assert result["errors"] == 0, result["error_samples"]
         assert result["count"] == result["strokes_planned"] == 8
@@ -214,7 +215,7 @@ def test_drawing_stays_responsive_while_four_sessions_train(app):
     cap = jobs.max_trainings()
     with loadtrain.start_training(app, 4) as trainings:
         before = trainings.status()
-        result = loadclient.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
+        result = loadrun.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
         after = trainings.status()
         errors = trainings.errors
     final = trainings.stopped
@@ -233,7 +234,7 @@ def test_drawing_stays_responsive_while_four_sessions_train(app):
 
 @pytest.mark.load
 def test_thirty_users_drawing(app):
-    result = loadclient.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
+    result = loadrun.run_load(app, users=30, interval_s=2.0, duration_s=20.0, path="")
     print(result)
     assert result["errors"] == 0, result["error_samples"]
     assert result["count"] == result["strokes_planned"] == 300
