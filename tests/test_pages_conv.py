@@ -7,11 +7,11 @@ exactly what the engine computed or said, with no exception and the last valid s
 from __future__ import annotations
 
 import base64
-import io
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
 
 from playground import images, kernels, ops, samples
 from playground.ui import inputs, widgets
