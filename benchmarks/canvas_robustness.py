@@ -1,6 +1,6 @@
 """Canvas-style robustness of the shipped MNIST model (issue 3; goal: ≥ 98 % accuracy).
 
-Run: python benchmarks/canvas_robustness.py [--data-dir DIR] [--seed S] [--limit N] [--save-examples DIR]
+Run: python -m benchmarks.canvas_robustness [--data-dir DIR] [--seed S] [--limit N] [--save-examples DIR]
 
 Takes the held-out MNIST test digits (t10k images 8,000–9,999) and re-draws each the way people
 draw on the 280×280 drawing canvas: the digit is cropped, upscaled so its height is 35–90 % of
@@ -11,6 +11,7 @@ on black as an RGBA canvas (alpha 255). Each canvas goes through ``preprocess_di
 ``normalise`` and the shipped model ``assets/models/playground-mnist.safetensors``. Prints the
 accuracy overall, by height band and by stroke, and the accuracy on the original 28×28 images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,18 +24,18 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from playground.data.datasets import load_dataset
+from playground.imaging.preprocess import normalise, preprocess_digit
+from playground.nn.checkpoints import load_checkpoint
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from playground.checkpoints import load_checkpoint  # noqa: E402
-from playground.data import load_dataset  # noqa: E402
-from playground.preprocess import normalise, preprocess_digit  # noqa: E402
 
 CANVAS = 280
-PAD = 5                                          # px of margin around the upscaled digit
+PAD = 5  # px of margin around the upscaled digit
 MODEL = ROOT / "assets" / "models" / "playground-mnist.safetensors"
-HEIGHT_RANGE = (0.35, 0.90)                      # digit height as a share of the canvas
+HEIGHT_RANGE = (0.35, 0.90)  # digit height as a share of the canvas
 BANDS = (("small", 0.35, 0.5333), ("medium", 0.5333, 0.7167), ("large", 0.7167, 0.9001))
-STROKES = ("thin", "normal", "thick")            # MinFilter / none / MaxFilter
+STROKES = ("thin", "normal", "thick")  # MinFilter / none / MaxFilter
 
 
 def default_data_dir() -> Path:
@@ -45,7 +46,7 @@ def default_data_dir() -> Path:
 def canvas_digit(img28: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, str, int]:
     """One MNIST digit -> (280×280×4 uint8 canvas, height share, stroke, filter size)."""
     ys, xs = np.nonzero(img28 > 30)
-    crop = img28[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     frac = float(rng.uniform(*HEIGHT_RANGE))
     h = max(1, round(frac * CANVAS))
     w = max(1, min(CANVAS - 2 * PAD, round(crop.shape[1] * h / crop.shape[0])))
@@ -69,7 +70,7 @@ def canvas_digit(img28: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     x = int(rng.integers(0, CANVAS - w + 1))
     y = int(rng.integers(0, CANVAS - h + 1))
     gray = np.zeros((CANVAS, CANVAS), np.uint8)
-    gray[y:y + h, x:x + w] = np.asarray(big)
+    gray[y : y + h, x : x + w] = np.asarray(big)
     rgba = np.empty((CANVAS, CANVAS, 4), np.uint8)
     rgba[..., :3] = gray[..., None]
     rgba[..., 3] = 255
@@ -85,13 +86,15 @@ def band_of(frac: float) -> str:
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: np.ndarray, batch: int = 500) -> np.ndarray:
-    out = [model(torch.from_numpy(x[i:i + batch])).argmax(1).numpy() for i in range(0, len(x), batch)]
+    out = [model(torch.from_numpy(x[i : i + batch])).argmax(1).numpy() for i in range(0, len(x), batch)]
     return np.concatenate(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=None, help="MNIST folder (default: $PLAYGROUND_DATA_DIR or ../shared/data/mnist)")
+    ap.add_argument(
+        "--data-dir", default=None, help="MNIST folder (default: $PLAYGROUND_DATA_DIR or ../shared/data/mnist)"
+    )
     ap.add_argument("--seed", type=int, default=0, help="random seed for sizes, positions and strokes")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N test images")
     ap.add_argument("--save-examples", default=None, help="save the first few canvases as PNGs in this folder")

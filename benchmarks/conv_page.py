@@ -1,7 +1,7 @@
 """Speed of the Convolution page (goals: ≤ 50 ms server side per parameter change on a 28×28 input,
 ≤ 300 ms per step in a real browser, ≥ 15 steps/s animation playback for 3×3 over 28×28).
 
-Run: python benchmarks/conv_page.py [--runs N] [--no-browser]
+Run: python -m benchmarks.conv_page [--runs N] [--no-browser]
 1. Server side: what one rerun after a parameter change costs, using the functions the page calls:
    ``conv_view.compute_conv`` (engine: padding, 676 step records, output, formulas) and
    ``figures.conv_step_figure`` serialised the way ``st.plotly_chart`` does (``to_dict`` + JSON),
@@ -9,6 +9,7 @@ Run: python benchmarks/conv_page.py [--runs N] [--no-browser]
 2. Browser (Playwright + Chromium against ``streamlit run app.py``): ms per step with the Next
    button, and frames/s of the Plotly animation counted from ``plotly_animatingframe`` events.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,18 +17,16 @@ import os
 import platform
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import plotly.io as pio
+
+from playground import figures, ops
+from playground.ops import kernels, samples
+from playground.ui import conv_view, widgets
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-import plotly.io as pio  # noqa: E402
-
-from playground import figures, kernels, ops, samples  # noqa: E402
-from playground.ui import conv_view, widgets  # noqa: E402
 
 GOALS = {"server": 50.0, "step": 300.0, "fps": 15.0}
 
@@ -45,9 +44,13 @@ def server_side(runs: int) -> list[tuple[str, float, float, str]]:
     x = samples.digit(3, 28)
     names = [n for n, p in kernels.PRESETS.items() if p.array.shape == (3, 3)]
     # each run changes a parameter (kernel, stride, padding, bias) so nothing is reused
-    configs = [(kernels.PRESETS[names[i % len(names)]].array,
-                widgets.ConvControls(ops.ConvSettings(stride=1 + i % 2, padding=i % 2), bias=0.1 * i))
-               for i in range(runs)]
+    configs = [
+        (
+            kernels.PRESETS[names[i % len(names)]].array,
+            widgets.ConvControls(ops.ConvSettings(stride=1 + i % 2, padding=i % 2), bias=0.1 * i),
+        )
+        for i in range(runs)
+    ]
 
     def rerun(i: int) -> None:
         k, controls = configs[i]
@@ -64,9 +67,11 @@ def server_side(runs: int) -> list[tuple[str, float, float, str]]:
         fig = figures.conv_animation_figure(fixed.padded, fixed.pads, fixed.applied_kernel, fixed.output, fixed.steps)
         pio.to_json(fig.to_dict(), validate=False)
 
-    rows = [("engine: compute_conv, 28×28, 3×3", *median_ms(engine, runs), ""),
-            ("engine + step figure + JSON (a parameter change)", *median_ms(rerun, runs), f"≤ {GOALS['server']:.0f}"),
-            ("Play view: 676-frame animation + JSON", *median_ms(animation, max(3, runs // 5)), "")]
+    rows = [
+        ("engine: compute_conv, 28×28, 3×3", *median_ms(engine, runs), ""),
+        ("engine + step figure + JSON (a parameter change)", *median_ms(rerun, runs), f"≤ {GOALS['server']:.0f}"),
+        ("Play view: 676-frame animation + JSON", *median_ms(animation, max(3, runs // 5)), ""),
+    ]
     rows.append(("whole page rerun in AppTest (Next button)", *apptest_rerun(max(5, runs // 4)), ""))
     return rows
 
@@ -85,7 +90,7 @@ def apptest_rerun(runs: int) -> tuple[float, float]:
 def browser(steps: int, seconds: float) -> list[tuple[str, float, float, str]]:
     from playwright.sync_api import sync_playwright
 
-    from conftest import BROWSER_ARGS, start_server, stop_server, wait_for_app
+    from benchmarks.harness import BROWSER_ARGS, start_server, stop_server, wait_for_app
 
     proc, url = start_server()
     rows = []
@@ -111,8 +116,9 @@ def browser(steps: int, seconds: float) -> list[tuple[str, float, float, str]]:
             page.get_by_role("option", name="Sobel x", exact=True).click()
             page.wait_for_function("() => document.body.innerText.includes('Kernel: Sobel x')", timeout=30_000)
             wait_for_app(page)
-            run = conv_view.compute_conv(samples.random_integers(28, 0), kernels.PRESETS["Sobel x"].array,
-                                         widgets.ConvControls())
+            run = conv_view.compute_conv(
+                samples.random_integers(28, 0), kernels.PRESETS["Sobel x"].array, widgets.ConvControls()
+            )
             times = []
             for i in range(1, steps + 1):
                 r, c = run.steps[i].out_pos
@@ -121,20 +127,31 @@ def browser(steps: int, seconds: float) -> list[tuple[str, float, float, str]]:
                 page.wait_for_function(
                     "t => { const e = document.querySelector('.st-key-conv-arithmetic');"
                     " return e && e.innerText.includes(t) && !document.querySelector('[data-testid=stStatusWidget]'); }",
-                    arg=f"Output ({r}, {c})", timeout=30_000)
-                page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
-                                       " return gd && gd._fullLayout; }")
+                    arg=f"Output ({r}, {c})",
+                    timeout=30_000,
+                )
+                page.wait_for_function(
+                    "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd._fullLayout; }"
+                )
                 times.append((time.perf_counter() - t) * 1000)
-            rows.append(("browser: one step with the Next button (ms)", statistics.median(times),
-                         sorted(times)[int(0.95 * (len(times) - 1))], f"≤ {GOALS['step']:.0f}"))
+            rows.append(
+                (
+                    "browser: one step with the Next button (ms)",
+                    statistics.median(times),
+                    sorted(times)[int(0.95 * (len(times) - 1))],
+                    f"≤ {GOALS['step']:.0f}",
+                )
+            )
             page.get_by_text("Play", exact=True).click()
             page.wait_for_selector(".updatemenu-button", timeout=60_000)
             page.wait_for_timeout(1000)
             for label in ("▶ 20/s", "▶ 40/s"):
                 page.get_by_text("|◀ Start", exact=True).click()
-                page.evaluate("() => { window._frames = 0; const gd = document.querySelector('.js-plotly-plot');"
-                              " if (!gd._counting) { gd.on('plotly_animatingframe', () => { window._frames += 1; });"
-                              " gd._counting = true; } }")
+                page.evaluate(
+                    "() => { window._frames = 0; const gd = document.querySelector('.js-plotly-plot');"
+                    " if (!gd._counting) { gd.on('plotly_animatingframe', () => { window._frames += 1; });"
+                    " gd._counting = true; } }"
+                )
                 page.get_by_text(label, exact=True).click()
                 t = time.perf_counter()
                 page.wait_for_timeout(seconds * 1000)
@@ -157,8 +174,10 @@ def main() -> None:
     rows = server_side(args.runs)
     if not args.no_browser:
         rows += browser(args.steps, args.seconds)
-    print(f"CNN Playground, Convolution page: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"CNN Playground, Convolution page: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(f"{'measure':52} {'median':>9} {'p95':>9}  goal")
     for name, med, p95, goal in rows:
         print(f"{name:52} {med:9.1f} {p95:9.1f}  {goal}")

@@ -1,6 +1,6 @@
 """Draw & Predict in a real browser: time from mouse-up to the updated prediction on screen.
 
-Run: python benchmarks/draw_browser.py [--strokes 20] [--path ""] [--goal-ms 800] [--url URL]
+Run: python -m benchmarks.draw_browser [--strokes 20] [--path ""] [--goal-ms 800] [--url URL]
 
 Starts ``streamlit run app.py`` headless (or uses ``--url``), opens the page at ``--path`` ("" = the
 default page, Draw & Predict) in Debian's Chromium through Playwright and draws ``--strokes``
@@ -27,12 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import loadclient  # noqa: E402  (also puts tests/ on sys.path)
-import loadrun  # noqa: E402
-import strokes as shapes  # noqa: E402  (benchmarks/strokes.py; "strokes" is a count here)
-from conftest import BROWSER_ARGS, wait_for_app  # noqa: E402
+from benchmarks import loadclient, loadrun
+from benchmarks import strokes as shapes  # "strokes" is a count here
+from benchmarks.harness import BROWSER_ARGS, wait_for_app
 
 PREDICTION = ".st-key-draw-prediction"
 STATUS = '[data-testid="stStatusWidget"]'
@@ -117,8 +114,14 @@ def _stroke(page, box: dict, points: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
-def measure(url: str, strokes: int, selector: str = PREDICTION, timeout_s: float = 15.0, seed: int = 0,
-            shots: Path | None = None) -> dict:
+def measure(
+    url: str,
+    strokes: int,
+    selector: str = PREDICTION,
+    timeout_s: float = 15.0,
+    seed: int = 0,
+    shots: Path | None = None,
+) -> dict:
     """Draw ``strokes`` strokes on the page at ``url``; return latencies (ms) and what happened."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -178,15 +181,25 @@ def measure(url: str, strokes: int, selector: str = PREDICTION, timeout_s: float
             context.close()
         finally:
             browser.close()
-    return {"strokes": strokes, "timed": len(latencies), "unchanged": unchanged, "errors": len(errors),
-            "median": round(statistics.median(latencies), 1) if latencies else float("nan"),
-            "p95": round(loadrun.percentile(latencies, 95), 1),
-            "max": round(max(latencies), 1) if latencies else float("nan"),
-            "script_finished_watched": watched and bool(latencies),
-            "median_phases_ms": {name: round(statistics.median(p[i] for p in phases), 1)
-                                 for i, name in enumerate(("mouseup_to_send", "send_to_finished",
-                                                           "finished_to_screen"))} if phases else None, "latencies_ms": [round(x, 1) for x in latencies], "last_texts": texts[-3:],
-            "error_samples": errors[:5]}
+    return {
+        "strokes": strokes,
+        "timed": len(latencies),
+        "unchanged": unchanged,
+        "errors": len(errors),
+        "median": round(statistics.median(latencies), 1) if latencies else float("nan"),
+        "p95": round(loadrun.percentile(latencies, 95), 1),
+        "max": round(max(latencies), 1) if latencies else float("nan"),
+        "script_finished_watched": watched and bool(latencies),
+        "median_phases_ms": {
+            name: round(statistics.median(p[i] for p in phases), 1)
+            for i, name in enumerate(("mouseup_to_send", "send_to_finished", "finished_to_screen"))
+        }
+        if phases
+        else None,
+        "latencies_ms": [round(x, 1) for x in latencies],
+        "last_texts": texts[-3:],
+        "error_samples": errors[:5],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,8 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
     proc, base = (None, args.url) if args.url else loadclient.start_app()
     try:
-        result = measure(f"{base.rstrip('/')}/{args.path.strip('/')}", args.strokes, args.selector,
-                         shots=args.shots)
+        result = measure(f"{base.rstrip('/')}/{args.path.strip('/')}", args.strokes, args.selector, shots=args.shots)
     finally:
         if proc is not None:
             loadclient.stop_app(proc)
@@ -213,16 +225,19 @@ def main(argv: list[str] | None = None) -> int:
     passed = result["errors"] == 0 and result["timed"] > 0 and result["p95"] <= args.goal_ms
     result["pass"] = passed
     page = f"/{args.path}" if args.path else "/ (default page)"
-    print(f"Mouse-up -> prediction on screen, Chromium, page {page}, {args.strokes} strokes "
-          f"[{result['machine']}]")
+    print(f"Mouse-up -> prediction on screen, Chromium, page {page}, {args.strokes} strokes [{result['machine']}]")
     print(f"  timed {result['timed']}, unchanged {result['unchanged']}, errors {result['errors']}")
-    print(f"  median {result['median']:.1f} ms   p95 {result['p95']:.1f} ms (goal ≤ {args.goal_ms:g})   "
-          f"max {result['max']:.1f} ms")
+    print(
+        f"  median {result['median']:.1f} ms   p95 {result['p95']:.1f} ms (goal ≤ {args.goal_ms:g})   "
+        f"max {result['max']:.1f} ms"
+    )
     if result["median_phases_ms"]:
         ph = result["median_phases_ms"]
-        print(f"  medians of the parts: mouse-up -> rerun sent {ph['mouseup_to_send']:.1f} ms, "
-              f"sent -> script_finished {ph['send_to_finished']:.1f} ms, "
-              f"script_finished -> on screen {ph['finished_to_screen']:.1f} ms")
+        print(
+            f"  medians of the parts: mouse-up -> rerun sent {ph['mouseup_to_send']:.1f} ms, "
+            f"sent -> script_finished {ph['send_to_finished']:.1f} ms, "
+            f"script_finished -> on screen {ph['finished_to_screen']:.1f} ms"
+        )
     return loadrun.finish(result, passed, result["error_samples"])
 
 

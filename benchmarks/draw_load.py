@@ -1,7 +1,7 @@
 """Many students drawing at once (goal: p95 ≤ 300 ms from a stroke to the finished rerun, no errors;
 ≤ 600 ms while trainings run).
 
-Run: python benchmarks/draw_load.py [--users 30] [--interval 2] [--duration 30] [--path ""] [--goal-ms 300]
+Run: python -m benchmarks.draw_load [--users 30] [--interval 2] [--duration 30] [--path ""] [--goal-ms 300]
                                     [--trainers 0] [--train-preset keras-mnist] [--train-epochs 100]
 
 Starts ``streamlit run app.py`` headless on a free loopback port (the repo's .streamlit/config.toml
@@ -29,11 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import loadclient  # noqa: E402
-import loadrun  # noqa: E402
-import loadtrain  # noqa: E402
+from benchmarks import loadclient, loadrun, loadtrain
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -57,8 +53,10 @@ def training_report(trainings, before, after, seconds: float, marks: list[int]) 
         "running": sum(s.state == "running" for s in before),
         "waiting": sum(s.waiting for s in before),
         "cap": cap,
-        "states_before": [s.state for s in before], "states_after": [s.state for s in after],
-        "steps_before": steps_b, "steps_after": steps_a,
+        "states_before": [s.state for s in before],
+        "states_after": [s.state for s in after],
+        "steps_before": steps_b,
+        "steps_after": steps_a,
         "progressed": sum(a > b for a, b in zip(steps_a, steps_b)),
         "steps_per_s": [round((a - b) / seconds, 1) for a, b in zip(steps_a, steps_b)],
         "seconds": round(seconds, 1),
@@ -76,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of drawing")
     ap.add_argument("--path", default="", help='page URL path ("" = default page)')
     ap.add_argument("--canvas-key", default=None, help="key (or part of it) of the canvas widget")
-    ap.add_argument("--goal-ms", type=float, default=None,
-                    help="p95 goal in ms (default 300; 600 with --trainers)")
+    ap.add_argument("--goal-ms", type=float, default=None, help="p95 goal in ms (default 300; 600 with --trainers)")
     ap.add_argument("--trainers", type=int, default=0, help="sessions training on the Train page meanwhile")
     ap.add_argument("--train-preset", default="keras-mnist", help="the preset they train (default keras-mnist)")
     ap.add_argument("--train-epochs", type=int, default=100, help="epochs they are set to (default 100: minutes)")
-    ap.add_argument("--no-train-refresh", action="store_true",
-                    help="training tabs do not refresh their live fragments (a browser tab does)")
+    ap.add_argument(
+        "--no-train-refresh",
+        action="store_true",
+        help="training tabs do not refresh their live fragments (a browser tab does)",
+    )
     ap.add_argument("--url", default=None, help="use a running server instead of starting one")
     args = ap.parse_args(argv)
     if args.users < 1 or args.interval <= 0 or args.duration <= 0:
@@ -100,17 +100,22 @@ def main(argv: list[str] | None = None) -> int:
     train: dict | None = None
     try:
         if args.trainers:
-            trainings = loadtrain.start_training(url, args.trainers, preset=args.train_preset,
-                                                  epochs=args.train_epochs, poll=not args.no_train_refresh)
+            trainings = loadtrain.start_training(
+                url, args.trainers, preset=args.train_preset, epochs=args.train_epochs, poll=not args.no_train_refresh
+            )
             before, t_before = trainings.status(), time.perf_counter()
             marks = [len(t.poll_latencies) for t in trainings.tabs]
         cpu0, t0 = (cpu_seconds(proc.pid) if proc else None), time.perf_counter()
-        result = loadrun.run_load(url, args.users, args.interval, args.duration, path=args.path,
-                                     canvas_key=args.canvas_key)
+        result = loadrun.run_load(
+            url, args.users, args.interval, args.duration, path=args.path, canvas_key=args.canvas_key
+        )
         cpu1 = cpu_seconds(proc.pid) if proc else None
         # the server's CPU over set-up and drawing, % of one core (200 = both cores of a 2-core box)
-        result["server_cpu_pct"] = (round(100 * (cpu1 - cpu0) / (time.perf_counter() - t0), 1)
-                                    if cpu0 is not None and cpu1 is not None else None)
+        result["server_cpu_pct"] = (
+            round(100 * (cpu1 - cpu0) / (time.perf_counter() - t0), 1)
+            if cpu0 is not None and cpu1 is not None
+            else None
+        )
         result["load_average_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
         if trainings is not None:
             after, t_after = trainings.status(), time.perf_counter()
@@ -135,32 +140,45 @@ def main(argv: list[str] | None = None) -> int:
         passed = passed and not train["errors"] and train["progressed"] > 0
     result["pass"] = passed
     page = f"/{args.path}" if args.path else "/ (default page)"
-    print(f"Drawing load on {page}: {args.users} users, a stroke every {args.interval:g} s each, "
-          f"{args.duration:g} s" + (f", while {args.trainers} sessions train {args.train_preset}" if train else "")
-          + f"  [{result['machine']}]")
-    rows = [("reruns finished", f"{result['count']} of {result['strokes_planned']}"),
-            ("errors", str(result["errors"])),
-            ("p50 (ms)", f"{result['p50']:.1f}"),
-            ("p95 (ms)", f"{result['p95']:.1f}   goal ≤ {args.goal_ms:g}"),
-            ("max (ms)", f"{result['max']:.1f}"),
-            ("mean (ms)", f"{result['mean']:.1f}"),
-            ("strokes sent late", str(result["late_sends"])),
-            ("set-up of all sessions (s)", f"{result['setup_s']:.2f}"),
-            ("load client CPU (% of a core)", f"{result['client_cpu_pct']:.1f}"),
-            ("server CPU (% of a core)", str(result["server_cpu_pct"])),
-            ("machine load average (1 min)", str(result["load_average_1min"]))]
+    print(
+        f"Drawing load on {page}: {args.users} users, a stroke every {args.interval:g} s each, "
+        f"{args.duration:g} s"
+        + (f", while {args.trainers} sessions train {args.train_preset}" if train else "")
+        + f"  [{result['machine']}]"
+    )
+    rows = [
+        ("reruns finished", f"{result['count']} of {result['strokes_planned']}"),
+        ("errors", str(result["errors"])),
+        ("p50 (ms)", f"{result['p50']:.1f}"),
+        ("p95 (ms)", f"{result['p95']:.1f}   goal ≤ {args.goal_ms:g}"),
+        ("max (ms)", f"{result['max']:.1f}"),
+        ("mean (ms)", f"{result['mean']:.1f}"),
+        ("strokes sent late", str(result["late_sends"])),
+        ("set-up of all sessions (s)", f"{result['setup_s']:.2f}"),
+        ("load client CPU (% of a core)", f"{result['client_cpu_pct']:.1f}"),
+        ("server CPU (% of a core)", str(result["server_cpu_pct"])),
+        ("machine load average (1 min)", str(result["load_average_1min"])),
+    ]
     if train is not None:
-        rows += [("trainings started", str(train["started"])),
-                 ("  training during the drawing", f"{train['running']}   (the server trains "
-                  f"{train['cap'] if train['cap'] else '?'} at a time)"),
-                 ("  waiting in the server's queue", str(train["waiting"])),
-                 ("  steps before -> after", ", ".join(f"{b} -> {a}" for b, a in
-                                                       zip(train["steps_before"], train["steps_after"]))),
-                 ("  made progress", f"{train['progressed']} of {train['started']}"),
-                 ("  steps/s per training", ", ".join(f"{x:.1f}" for x in train["steps_per_s"])),
-                 ("  live refreshes of their pages", f"{train['refreshes']}  (p50 {train['refresh_p50']:.1f} ms, "
-                  f"p95 {train['refresh_p95']:.1f} ms)"),
-                 ("  training errors", str(len(train["errors"])))]
+        rows += [
+            ("trainings started", str(train["started"])),
+            (
+                "  training during the drawing",
+                f"{train['running']}   (the server trains {train['cap'] if train['cap'] else '?'} at a time)",
+            ),
+            ("  waiting in the server's queue", str(train["waiting"])),
+            (
+                "  steps before -> after",
+                ", ".join(f"{b} -> {a}" for b, a in zip(train["steps_before"], train["steps_after"])),
+            ),
+            ("  made progress", f"{train['progressed']} of {train['started']}"),
+            ("  steps/s per training", ", ".join(f"{x:.1f}" for x in train["steps_per_s"])),
+            (
+                "  live refreshes of their pages",
+                f"{train['refreshes']}  (p50 {train['refresh_p50']:.1f} ms, p95 {train['refresh_p95']:.1f} ms)",
+            ),
+            ("  training errors", str(len(train["errors"]))),
+        ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")

@@ -6,7 +6,7 @@ preprocessing, inference, feature maps, saliency, every figure and image, and th
 into the protobuf messages the browser would receive. Each stroke adds a segment, so no result is
 reused. The engine part alone (``insight.analyse``) and the figures alone are timed too.
 
-    python benchmarks/draw_page.py [--strokes 40]
+    python -m benchmarks.draw_page [--strokes 40]
 """
 
 from __future__ import annotations
@@ -16,20 +16,19 @@ import base64
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
+from benchmarks.strokes import Scribbler
+from playground.figures import draw as fig
+from playground.imaging import images
+from playground.nn import insight
+from playground.nn.checkpoints import load_checkpoint
+from playground.nn.shipped import SHIPPED_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from benchmarks.strokes import Scribbler  # noqa: E402
-from playground import images, insight  # noqa: E402
-from playground.checkpoints import load_checkpoint  # noqa: E402
-from playground.figures import draw as fig  # noqa: E402
-from playground.ui.models import SHIPPED_PATH  # noqa: E402
 
 
 def summary(ms: list[float]) -> dict:
@@ -48,15 +47,16 @@ def main() -> None:
     for i in range(args.strokes + 3):
         png, objects = scribbler.next()
         strokes.append(png)
-        at.session_state["draw.canvas.0"] = {"drawing": {"raw": {"objects": objects},
-                                                         "data": "data:image/png;base64," + base64.b64encode(png).decode()}}
+        at.session_state["draw.canvas.0"] = {
+            "drawing": {"raw": {"objects": objects}, "data": "data:image/png;base64," + base64.b64encode(png).decode()}
+        }
         t = time.perf_counter()
         at.run()
-        if i >= 3:                                    # the first runs warm caches and torch
+        if i >= 3:  # the first runs warm caches and torch
             page_ms.append((time.perf_counter() - t) * 1000)
         assert not at.exception, at.exception
 
-    loaded = load_checkpoint(SHIPPED_PATH)
+    loaded = load_checkpoint(SHIPPED_MODEL)
     engine_ms, figure_ms = [], []
     for png in strokes[3:]:
         t = time.perf_counter()
@@ -72,9 +72,13 @@ def main() -> None:
         fig.saliency_overlay(result.prep.image, result.saliency)
         figure_ms.append((time.perf_counter() - t) * 1000)
 
-    out = {"machine": f"{os.cpu_count()} cores", "strokes": len(page_ms), "page": summary(page_ms),
-           "engine (preprocess + inference + maps + saliency)": summary(engine_ms),
-           "figures (built and serialised)": summary(figure_ms)}
+    out = {
+        "machine": f"{os.cpu_count()} cores",
+        "strokes": len(page_ms),
+        "page": summary(page_ms),
+        "engine (preprocess + inference + maps + saliency)": summary(engine_ms),
+        "figures (built and serialised)": summary(figure_ms),
+    }
     for k, v in out.items():
         print(f"{k:>52}: {v}")
     print(json.dumps(out))

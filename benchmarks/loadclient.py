@@ -24,10 +24,9 @@ strokes they draw in ``strokes.py``, sessions that train on the Train page meanw
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import base64
+import concurrent.futures
 import json
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -41,13 +40,9 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from benchmarks.harness import mnist_dir, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-
-
-from conftest import mnist_dir, start_server, stop_server  # noqa: E402  (the tests' own server helpers)
 
 MAX_MESSAGE_BYTES = 256 * 2**20  # Streamlit's own server.maxMessageSize default is 200 MB
 CACHE_ENTRIES = 256  # the browser's cache of big cacheable messages, bounded here
@@ -182,8 +177,12 @@ class Session:
     async def connect(self) -> None:
         ws_url = self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self.ws = await websockets.connect(
-            ws_url + "/_stcore/stream", subprotocols=["streamlit"], max_size=MAX_MESSAGE_BYTES,
-            open_timeout=self.timeout_s, proxy=None, compression=None,
+            ws_url + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            max_size=MAX_MESSAGE_BYTES,
+            open_timeout=self.timeout_s,
+            proxy=None,
+            compression=None,
         )
 
     async def close(self) -> None:
@@ -198,8 +197,7 @@ class Session:
     def find(self, kind: str | None = None, key: str | None = None, label: str | None = None) -> Element | None:
         """The first element of the last run matching ``kind``, ``key`` (an exact user key wins,
         else the first whose key contains ``key``) and ``label``."""
-        found = [e for e in self.elements if (kind is None or e.kind == kind)
-                 and (label is None or e.label == label)]
+        found = [e for e in self.elements if (kind is None or e.kind == kind) and (label is None or e.label == label)]
         if key is not None:
             exact = [e for e in found if e.key == key]
             found = exact or [e for e in found if e.key is not None and key in e.key]
@@ -267,7 +265,7 @@ class Session:
         await self.ws.send(data)
         try:
             return await asyncio.wait_for(self._read_run(t0, bool(fragment_id)), self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ProtocolError(f"no script_finished within {self.timeout_s:g} s") from None
         except websockets.ConnectionClosed as e:
             raise ProtocolError(f"connection closed: {e}") from None
@@ -318,8 +316,9 @@ class Session:
                 return Run("PAGE_NOT_FOUND", (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
             elif kind == "script_finished":
                 status = ForwardMsg.ScriptFinishedStatus.Name(fm.script_finished)
-                if status == "FINISHED_EARLY_FOR_RERUN" or (status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-                                                            and not fragment):
+                if status == "FINISHED_EARLY_FOR_RERUN" or (
+                    status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" and not fragment
+                ):
                     elements, exceptions, alerts = [], [], []
                     continue  # not the run this client asked for
                 return Run(status, (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
@@ -356,8 +355,12 @@ class Session:
         el = self.canvas(key)
         if el is None:
             raise LookupError("no drawing canvas (bidi_component) on the page")
-        value = {"drawing": {"raw": {"version": "7.4.0", "objects": objects, "background": "#000000"},
-                             "data": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}}
+        value = {
+            "drawing": {
+                "raw": {"version": "7.4.0", "objects": objects, "background": "#000000"},
+                "data": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+            }
+        }
         self.remember(el.id, "json_value", json.dumps(value))
         return el.id
 

@@ -8,6 +8,7 @@ Also the end of the benchmark scripts' reports (errors, PASS/FAIL, one JSON line
     finally:
         stop_app(proc)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loadclient import ProtocolError, Session, open_canvas, run_async
-from strokes import Scribbler
+from benchmarks.loadclient import ProtocolError, Session, open_canvas, run_async
+from benchmarks.strokes import Scribbler
+
 
 # ----------------------------------------------------------------------------------------------
 # Many users
@@ -35,9 +37,17 @@ def percentile(values: list[float], q: float) -> float:
 Prepare = Callable[[Session], Awaitable[Any]]
 
 
-async def run_load_async(url: str, users: int, interval_s: float, duration_s: float, path: str = "",
-                         canvas_key: str | None = None, prepare: Prepare | None = None,
-                         timeout_s: float = 30.0, seed: int = 0) -> dict:
+async def run_load_async(
+    url: str,
+    users: int,
+    interval_s: float,
+    duration_s: float,
+    path: str = "",
+    canvas_key: str | None = None,
+    prepare: Prepare | None = None,
+    timeout_s: float = 30.0,
+    seed: int = 0,
+) -> dict:
     """See ``run_load``."""
     if users < 1 or interval_s <= 0 or duration_s <= 0:
         raise ValueError("users must be >= 1, interval_s and duration_s > 0")
@@ -65,7 +75,7 @@ async def run_load_async(url: str, users: int, interval_s: float, duration_s: fl
     setup_bound = timeout_s * 3 + users
     try:
         await asyncio.wait_for(asyncio.gather(*(setup(i) for i in range(users))), setup_bound)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         errors.append(f"opening the sessions took over {setup_bound:g} s")
         for i, s in enumerate(sessions):
             if s is not None:
@@ -105,24 +115,40 @@ async def run_load_async(url: str, users: int, interval_s: float, duration_s: fl
     bound = duration_s + interval_s + timeout_s + 5
     try:
         await asyncio.wait_for(asyncio.gather(*(user(i, s) for i, s in live)), bound)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         errors.append(f"the run did not end within {bound:g} s")
     wall = max(time.perf_counter() - start, 1e-9)
     client_cpu = 100 * (time.process_time() - cpu0) / wall
     return {
-        "users": users, "interval_s": interval_s, "duration_s": duration_s, "path": path,
-        "strokes_planned": strokes_each * users, "count": len(latencies), "errors": len(errors),
-        "p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1),
+        "users": users,
+        "interval_s": interval_s,
+        "duration_s": duration_s,
+        "path": path,
+        "strokes_planned": strokes_each * users,
+        "count": len(latencies),
+        "errors": len(errors),
+        "p50": round(percentile(latencies, 50), 1),
+        "p95": round(percentile(latencies, 95), 1),
         "max": round(max(latencies), 1) if latencies else float("nan"),
         "mean": round(statistics.fmean(latencies), 1) if latencies else float("nan"),
-        "late_sends": len(late), "setup_s": round(setup_s, 2), "client_cpu_pct": round(client_cpu, 1),
+        "late_sends": len(late),
+        "setup_s": round(setup_s, 2),
+        "client_cpu_pct": round(client_cpu, 1),
         "error_samples": errors[:5],
     }
 
 
-def run_load(url: str, users: int, interval_s: float, duration_s: float, path: str = "",
-             canvas_key: str | None = None, prepare: Prepare | None = None, timeout_s: float = 30.0,
-             seed: int = 0) -> dict:
+def run_load(
+    url: str,
+    users: int,
+    interval_s: float,
+    duration_s: float,
+    path: str = "",
+    canvas_key: str | None = None,
+    prepare: Prepare | None = None,
+    timeout_s: float = 30.0,
+    seed: int = 0,
+) -> dict:
     """``users`` sessions on ``url``/``path`` each send a new stroke every ``interval_s`` seconds
     (staggered across the interval) for ``duration_s`` seconds; latency is send -> script_finished.
 
@@ -134,8 +160,7 @@ def run_load(url: str, users: int, interval_s: float, duration_s: float, path: s
     ``client_cpu_pct`` (this process's CPU during the timed phase, % of one core) and
     ``error_samples``.
     """
-    return run_async(run_load_async(url, users, interval_s, duration_s, path, canvas_key, prepare,
-                                      timeout_s, seed))
+    return run_async(run_load_async(url, users, interval_s, duration_s, path, canvas_key, prepare, timeout_s, seed))
 
 
 def finish(result: dict, passed: bool, errors: list[str]) -> int:

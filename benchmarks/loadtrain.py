@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from loadclient import Element, ProtocolError, Run, Session
+from benchmarks.loadclient import Element, ProtocolError, Run, Session
 
 # ----------------------------------------------------------------------------------------------
 # Trainings on the Train page, kept running while other users draw
@@ -94,9 +94,16 @@ class TrainingTab:
     The training runs on the server for as long as this session is open (the app stops a
     session's training when its tab closes). All traffic of one tab goes through ``lock``."""
 
-    def __init__(self, base_url: str, preset: str = "keras-mnist", epochs: int = 100,
-                 subset: int | None = None, dataset: str | None = None, timeout_s: float = 60.0,
-                 name: str = ""):
+    def __init__(
+        self,
+        base_url: str,
+        preset: str = "keras-mnist",
+        epochs: int = 100,
+        subset: int | None = None,
+        dataset: str | None = None,
+        timeout_s: float = 60.0,
+        name: str = "",
+    ):
         self.session = Session(base_url, TRAIN_PATH, timeout_s=timeout_s)
         self.preset, self.epochs, self.subset, self.dataset = preset, epochs, subset, dataset
         self.name = name
@@ -139,8 +146,7 @@ class TrainingTab:
                 if (self.last.state == "running" and (self.last.step or 0) > 0) or self.last.waiting:
                     return self.last
                 if time.monotonic() > deadline:
-                    raise TrainingError(f"{self.name} not training within {start_timeout_s:g} s: "
-                                        f"{self.last}".strip())
+                    raise TrainingError(f"{self.name} not training within {start_timeout_s:g} s: {self.last}".strip())
                 await asyncio.sleep(0.3)
                 self._check(await s.rerun(), "rerun after Start")
 
@@ -234,8 +240,10 @@ class Trainings:
 
     def status(self, timeout_s: float = 120.0) -> list[TrainingStatus]:
         """Every tab's status after a full rerun of its page."""
+
         async def all_():
             return await asyncio.gather(*(t.status() for t in self.tabs))
+
         return self._call(all_(), timeout_s)
 
     @property
@@ -294,9 +302,17 @@ class Trainings:
                 raise
 
 
-def start_training(url: str, count: int = 1, preset: str = "keras-mnist", epochs: int = 100,
-                   subset: int | None = None, dataset: str | None = None, poll: bool = True,
-                   timeout_s: float = 60.0, start_timeout_s: float = 60.0) -> Trainings:
+def start_training(
+    url: str,
+    count: int = 1,
+    preset: str = "keras-mnist",
+    epochs: int = 100,
+    subset: int | None = None,
+    dataset: str | None = None,
+    poll: bool = True,
+    timeout_s: float = 60.0,
+    start_timeout_s: float = 60.0,
+) -> Trainings:
     """Open ``count`` Train page sessions on ``url``, one after another; in each choose "A preset"
     (``preset``), the data set (``dataset``, its shown title, e.g. "MNIST"; None keeps the page's
     default), ``subset`` training images (None: all of them, 7,000 for MNIST) and ``epochs``
@@ -319,8 +335,10 @@ def start_training(url: str, count: int = 1, preset: str = "keras-mnist", epochs
     try:
         asyncio.run_coroutine_threadsafe(start_all(), loop).result(count * (start_timeout_s + 8 * timeout_s))
     except BaseException:
+
         async def close_all():
             await asyncio.gather(*(t.close() for t in tabs), return_exceptions=True)
+
         try:
             asyncio.run_coroutine_threadsafe(close_all(), loop).result(30)
         finally:
@@ -328,4 +346,3 @@ def start_training(url: str, count: int = 1, preset: str = "keras-mnist", epochs
             thread.join(10)
         raise
     return Trainings(tabs, loop, thread, poll)
-

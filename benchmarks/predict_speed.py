@@ -4,7 +4,7 @@ A 280×280 canvas-style drawing (white strokes on black, RGBA) goes through the 
 ``python -m playground predict`` and the drawing page: preprocess_digit → normalise → the shipped model's
 forward_all (all intermediate activations) → softmax.
 
-Run: python benchmarks/predict_speed.py [--runs 200] [--threads 1]
+Run: python -m benchmarks.predict_speed [--runs 200] [--threads 1]
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from playground.imaging.preprocess import normalise, preprocess_digit
+from playground.nn.checkpoints import load_checkpoint
+from playground.nn.model import forward_all
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
-
-from playground.checkpoints import load_checkpoint  # noqa: E402
-from playground.model import forward_all  # noqa: E402
-from playground.preprocess import normalise, preprocess_digit  # noqa: E402
 
 MODEL = ROOT / "assets" / "models" / "playground-mnist.safetensors"
 
@@ -62,7 +61,9 @@ def main() -> int:
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     print(f"predicted {label}, {layers} layer outputs, {args.threads} thread(s), {args.runs} runs")
-    print(f"predict one drawing: median {statistics.median(times):.2f} ms, p95 {times[int(0.95 * len(times))]:.2f} ms (goal ≤ 20 ms median)")
+    print(
+        f"predict one drawing: median {statistics.median(times):.2f} ms, p95 {times[int(0.95 * len(times))]:.2f} ms (goal ≤ 20 ms median)"
+    )
     return 0
 
 

@@ -1,23 +1,21 @@
 """Speed of the MNIST-style preprocessing (goal: < 2 ms median for a 280×280 canvas drawing).
 
-Run: python benchmarks/preprocess_speed.py [--runs N]
+Run: python -m benchmarks.preprocess_speed [--runs N]
 Prints the median and 95th percentile time of ``preprocess_digit`` for the inputs the app sees:
 the drawing canvas (280×280 RGBA uint8), a phone scan (1200×900 RGB, dark ink on light paper)
 and a gray float array.
 """
+
 from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from playground.preprocess import preprocess_digit  # noqa: E402
+from playground.imaging.preprocess import preprocess_digit
 
 FIVE = [(210, 40), (90, 40), (80, 130), (160, 118), (205, 165), (190, 225), (120, 245), (70, 225)]
 
@@ -55,11 +53,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500)
     args = parser.parse_args()
     canvas = canvas_drawing()
-    cases = {"canvas 280×280 RGBA uint8": canvas,
-             "gray 280×280 float64": canvas[..., 0] / 255.0,
-             "scan 1200×900 RGB uint8": phone_scan()}
-    print(f"preprocess_digit, {args.runs} runs each — {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}")
+    cases = {
+        "canvas 280×280 RGBA uint8": canvas,
+        "gray 280×280 float64": canvas[..., 0] / 255.0,
+        "scan 1200×900 RGB uint8": phone_scan(),
+    }
+    print(
+        f"preprocess_digit, {args.runs} runs each — {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
     for name, img in cases.items():
         median, p95 = measure(img, args.runs)
         print(f"  {name:28s} median {median:6.2f} ms   p95 {p95:6.2f} ms")

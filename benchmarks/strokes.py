@@ -31,7 +31,9 @@ DIGITS: dict[str, list[tuple[float, float]]] = {
 }
 
 
-def stroke_png(segments: Iterable[list[tuple[float, float]]], size: int = CANVAS_PX, width: int = STROKE_WIDTH) -> bytes:
+def stroke_png(
+    segments: Iterable[list[tuple[float, float]]], size: int = CANVAS_PX, width: int = STROKE_WIDTH
+) -> bytes:
     """A size×size RGBA PNG like the canvas sends: opaque black, white round-capped strokes."""
     img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
     draw = ImageDraw.Draw(img)
@@ -51,11 +53,27 @@ def fabric_path(points: list[tuple[float, float]], width: int = STROKE_WIDTH) ->
     """One freehand stroke as the canvas's Fabric.js JSON describes it (the fields it sends)."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     path = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
-    return {"type": "Path", "version": "7.4.0", "originX": "center", "originY": "center",
-            "left": (min(xs) + max(xs)) / 2, "top": (min(ys) + max(ys)) / 2,
-            "width": max(xs) - min(xs), "height": max(ys) - min(ys), "fill": None, "stroke": "#ffffff",
-            "strokeWidth": width, "strokeLineCap": "round", "strokeLineJoin": "round", "scaleX": 1,
-            "scaleY": 1, "angle": 0, "opacity": 1, "visible": True, "path": path}
+    return {
+        "type": "Path",
+        "version": "7.4.0",
+        "originX": "center",
+        "originY": "center",
+        "left": (min(xs) + max(xs)) / 2,
+        "top": (min(ys) + max(ys)) / 2,
+        "width": max(xs) - min(xs),
+        "height": max(ys) - min(ys),
+        "fill": None,
+        "stroke": "#ffffff",
+        "strokeWidth": width,
+        "strokeLineCap": "round",
+        "strokeLineJoin": "round",
+        "scaleX": 1,
+        "scaleY": 1,
+        "angle": 0,
+        "opacity": 1,
+        "visible": True,
+        "path": path,
+    }
 
 
 class Scribbler:
@@ -76,8 +94,10 @@ class Scribbler:
     def _start_digit(self) -> None:
         self.digit_index = (self.digit_index + 1) % len(self.order)
         dx, dy, scale = self.rng.uniform(-15, 15), self.rng.uniform(-15, 15), self.rng.uniform(0.85, 1.05)
-        self._points = [(140 + (x - 140) * scale + dx, 140 + (y - 140) * scale + dy)
-                        for x, y in DIGITS[self.order[self.digit_index]]]
+        self._points = [
+            (140 + (x - 140) * scale + dx, 140 + (y - 140) * scale + dy)
+            for x, y in DIGITS[self.order[self.digit_index]]
+        ]
         self.segments = []
 
     @property
@@ -91,9 +111,9 @@ class Scribbler:
         i = len(self.segments)
         a, b = self._points[i], self._points[i + 1]
         steps = max(2, int(math.dist(a, b) // 12))  # a hand stroke is many short moves
-        seg = [(round(a[0] + (b[0] - a[0]) * t / steps, 2), round(a[1] + (b[1] - a[1]) * t / steps, 2))
-               for t in range(steps + 1)]
+        seg = [
+            (round(a[0] + (b[0] - a[0]) * t / steps, 2), round(a[1] + (b[1] - a[1]) * t / steps, 2))
+            for t in range(steps + 1)
+        ]
         self.segments.append(seg)
         return stroke_png(self.segments, width=self.width), [fabric_path(s, self.width) for s in self.segments]
-
-

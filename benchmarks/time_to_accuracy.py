@@ -5,7 +5,7 @@ one-cycle schedule fits a short run) and scores the held-out images 8,000–9,99
 the test split here is measurement only: nothing is selected by it. Scoring time is included in the clock,
 so the figure is pessimistic.
 
-Run: python benchmarks/time_to_accuracy.py [--data-dir DIR] [--threads 2] [--target 0.98]
+Run: python -m benchmarks.time_to_accuracy [--data-dir DIR] [--threads 2] [--target 0.98]
 """
 
 from __future__ import annotations
@@ -17,19 +17,20 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
+from playground.data.datasets import load_dataset
+from playground.nn.model import DEFAULT_PRESET, get_preset
+from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-
-from playground.data import load_dataset  # noqa: E402
-from playground.model import DEFAULT_PRESET, get_preset  # noqa: E402
-from playground.train import RECOMMENDED_CONFIG, Trainer  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("PLAYGROUND_DATA_DIR", str(ROOT.parent / "shared/data/mnist")))
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("PLAYGROUND_DATA_DIR", str(ROOT.parent / "shared/data/mnist"))
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--epochs", type=int, default=3)

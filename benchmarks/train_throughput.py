@@ -1,4 +1,4 @@
-"""Training throughput of the engine (playground.train.Trainer) against a bare hand-written PyTorch loop.
+"""Training throughput of the engine (playground.nn.trainer.Trainer) against a bare hand-written PyTorch loop.
 
 Both train the same model (same preset, same seeded initial weights), on the same data tensors, with
 the same batch size, optimizer and thread count, in one process. Runs are interleaved (bare, engine,
@@ -6,20 +6,20 @@ engine, bare, ...) so drifting machine load hits both alike; the script prints p
 medians and the ratio engine / bare. Goal (issue 3): ratio >= 0.95. Two clocks: wall time (what a user
 waits) and this process's CPU time (what the loop costs; steadier when other programs share the cores).
 
-    python benchmarks/train_throughput.py [--preset playground] [--batch-size 64] [--threads 1]
+    python -m benchmarks.train_throughput [--preset playground] [--batch-size 64] [--threads 1]
                                           [--steps 60] [--repeats 15] [--augment]
                                           [--data-dir DIR]
 
-Data: MNIST images 0-7,999 via playground.data from --data-dir, $PLAYGROUND_DATA_DIR or
+Data: MNIST images 0-7,999 via playground.data.datasets from --data-dir, $PLAYGROUND_DATA_DIR or
 ../shared/data/mnist; random tensors of the same shape when no MNIST files are found (said in the output).
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,12 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from playground.data.datasets import DataError, load_dataset
+from playground.nn.model import PRESETS, build, infer_shapes, summary_totals
+from playground.nn.trainer import TrainConfig, Trainer, augment_batch, images_to_tensor
 
-from playground.data import DataError, load_dataset  # noqa: E402
-from playground.model import PRESETS, build, infer_shapes, summary_totals  # noqa: E402
-from playground.train import TrainConfig, Trainer, augment_batch, images_to_tensor  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Random:
@@ -56,8 +55,9 @@ def load_data(data_dir: str | None):
     return _Random(8000)
 
 
-def bare_loop(spec, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, steps: int,
-              model_seed: int) -> tuple[float, float]:
+def bare_loop(
+    spec, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, steps: int, model_seed: int
+) -> tuple[float, float]:
     """The hand-written loop: (wall s, CPU s) for `steps` optimizer steps (optimizer creation excluded)."""
     torch.set_num_threads(cfg.threads)
     model = build(spec, seed=model_seed)
@@ -73,7 +73,7 @@ def bare_loop(spec, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, steps: i
         for b in range(per_epoch):
             if done >= steps:
                 break
-            idx = perm[b * bs:(b + 1) * bs]
+            idx = perm[b * bs : (b + 1) * bs]
             xb = augment_batch(x[idx], aug_gen) if cfg.augment else x[idx]
             loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
@@ -107,22 +107,31 @@ def main() -> None:
 
     spec = PRESETS[args.preset]
     data = load_data(args.data_dir)
-    cfg = TrainConfig(optimizer="adam", lr=1e-3, batch_size=args.batch_size, epochs=500, threads=args.threads,
-                      max_steps=args.steps, augment=args.augment)
+    cfg = TrainConfig(
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=args.batch_size,
+        epochs=500,
+        threads=args.threads,
+        max_steps=args.steps,
+        augment=args.augment,
+    )
     x = images_to_tensor(data.images)
     y = torch.as_tensor(data.labels, dtype=torch.int64)
     model_seed = int(np.random.SeedSequence(cfg.seed).generate_state(1)[0])
     params, macs = summary_totals(infer_shapes(spec))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
-    print(f"model {spec.name}: {params:,} params, {macs / 1e6:.1f} M MACs/image; data: {data.source} ({len(x):,}); "
-          f"batch {args.batch_size}, threads {args.threads}, augment {args.augment}, {args.steps} steps per run, "
-          f"{args.repeats} repeats")
+    print(
+        f"model {spec.name}: {params:,} params, {macs / 1e6:.1f} M MACs/image; data: {data.source} ({len(x):,}); "
+        f"batch {args.batch_size}, threads {args.threads}, augment {args.augment}, {args.steps} steps per run, "
+        f"{args.repeats} repeats"
+    )
 
-    engine(spec, data, TrainConfig(**{**cfg.to_dict(), "max_steps": 10}))   # warm-up (torch's first optimizer)
+    engine(spec, data, TrainConfig(**{**cfg.to_dict(), "max_steps": 10}))  # warm-up (torch's first optimizer)
     bare_loop(spec, x, y, cfg, 10, model_seed)
     runs: dict[str, dict[str, list[float]]] = {c: {"bare": [], "engine": []} for c in ("wall", "cpu")}
     for r in range(args.repeats):
-        for which in (("bare", "engine") if r % 2 == 0 else ("engine", "bare")):
+        for which in ("bare", "engine") if r % 2 == 0 else ("engine", "bare"):
             if which == "bare":
                 wall, cpu = bare_loop(spec, x, y, cfg, args.steps, model_seed)
                 steps = args.steps
@@ -130,13 +139,18 @@ def main() -> None:
                 wall, cpu, steps = engine(spec, data, cfg)
             runs["wall"][which].append(steps * args.batch_size / wall)
             runs["cpu"][which].append(steps * args.batch_size / cpu)
-        print(f"  run {r + 1:2d}: wall img/s bare {runs['wall']['bare'][-1]:6.0f} engine {runs['wall']['engine'][-1]:6.0f}"
-              f" | CPU img/s bare {runs['cpu']['bare'][-1]:6.0f} engine {runs['cpu']['engine'][-1]:6.0f}")
+        print(
+            f"  run {r + 1:2d}: wall img/s bare {runs['wall']['bare'][-1]:6.0f} engine {runs['wall']['engine'][-1]:6.0f}"
+            f" | CPU img/s bare {runs['cpu']['bare'][-1]:6.0f} engine {runs['cpu']['engine'][-1]:6.0f}"
+        )
     for clock, got in runs.items():
         bm, em = statistics.median(got["bare"]), statistics.median(got["engine"])
         per_run = statistics.median(e / b for e, b in zip(got["engine"], got["bare"]))
-        print(f"{clock:>4} clock: median bare {bm:.0f} img/s, engine {em:.0f} img/s; ratio of medians {em / bm:.3f}, "
-              f"median per-run ratio {per_run:.3f} (goal >= 0.95)")
+        print(
+            f"{clock:>4} clock: median bare {bm:.0f} img/s, engine {em:.0f} img/s; ratio of medians {em / bm:.3f}, "
+            f"median per-run ratio {per_run:.3f} (goal >= 0.95)"
+        )
+
 
 if __name__ == "__main__":
     main()

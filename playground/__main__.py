@@ -3,7 +3,7 @@
 import os
 import sys
 
-from playground.cli import main
+from playground.cli.main import main
 
 try:
     code = main()

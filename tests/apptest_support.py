@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from playground import images, kernels, ops
+from playground import ops
+from playground.imaging import images
+from playground.ops import kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 CONV = str(ROOT / "playground" / "pages" / "convolution.py")
@@ -61,6 +63,16 @@ def chart(at: AppTest, i: int = 0) -> dict:
     return json.loads(at.get("plotly_chart")[i].proto.spec)
 
 
+def charts(at: AppTest) -> list[dict]:
+    """Every Plotly figure on the page, parsed."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def trace_names(spec: dict) -> list[str]:
+    """The names of a parsed figure's traces."""
+    return [t.get("name") for t in spec.get("data", [])]
+
+
 def trace_z(spec: dict, name: str) -> np.ndarray:
     z = next(t for t in spec["data"] if t.get("name") == name)["z"]
     if isinstance(z, dict):
@@ -78,8 +90,6 @@ def png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
-
-
 
 
 def upload_files() -> dict[str, bytes]:

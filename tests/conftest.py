@@ -8,29 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import BROWSER_ARGS, ROOT, mnist_dir, start_server, stop_server, wait_for_app  # noqa: F401
+
 ARTIFACTS = ROOT / "test-results"
-BROWSER_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-def mnist_dir() -> Path | None:
-    """The folder with the MNIST IDX files: $PLAYGROUND_DATA_DIR, else ../shared/data/mnist."""
-    for candidate in (os.environ.get("PLAYGROUND_DATA_DIR"), ROOT.parent / "shared" / "data" / "mnist"):
-        if candidate and (Path(candidate) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -51,44 +35,6 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0):
-    """Start ``streamlit run app.py`` on a free loopback port; return (process, base_url)."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the app server exited during start-up")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the app server did not answer /_stcore/health in time")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="session")
@@ -136,13 +82,3 @@ def page(browser, request):
     pg.shot = shot
     yield pg
     context.close()
-
-
-def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has rendered and finished running the script."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
-        timeout=timeout,
-    )

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from playground import kernels, ops, samples
-from tests.conftest import wait_for_app
+from benchmarks.harness import wait_for_app
+from playground import ops
+from playground.ops import kernels, samples
 
 SOBEL_X = kernels.PRESETS["Sobel x"].array
 
@@ -23,7 +24,7 @@ def choose(page, key: str, option: str) -> None:
     box = page.locator(f".st-key-{key.replace('.', '-')} [role=combobox]")
     box.scroll_into_view_if_needed()
     box.click()
-    page.keyboard.type(option)   # filter the list: a long list may not render options scrolled out of view
+    page.keyboard.type(option)  # filter the list: a long list may not render options scrolled out of view
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(200)
     wait_for_app(page)
@@ -33,7 +34,9 @@ def expect_text(page, css: str, text: str, timeout: float = 30_000) -> str:
     """Wait until the element's text contains ``text``; return the text."""
     page.wait_for_function(
         "([css, text]) => { const e = document.querySelector(css); return e && e.innerText.includes(text); }",
-        arg=[css, text], timeout=timeout)
+        arg=[css, text],
+        timeout=timeout,
+    )
     wait_for_app(page)
     return page.locator(css).first.inner_text()
 
@@ -120,8 +123,10 @@ def test_play_runs_in_the_browser(page, app_url):
     open_page(page, app_url + "/convolution")
     page.get_by_text("Play", exact=True).click()
     page.wait_for_selector(".updatemenu-button", timeout=30_000)
-    page.evaluate("() => { window._frames = 0; document.querySelector('.js-plotly-plot')"
-                  ".on('plotly_animatingframe', () => { window._frames += 1; }); }")
+    page.evaluate(
+        "() => { window._frames = 0; document.querySelector('.js-plotly-plot')"
+        ".on('plotly_animatingframe', () => { window._frames += 1; }); }"
+    )
     page.get_by_text("▶ 2/s", exact=True).click()
     page.wait_for_function("() => window._frames >= 3", timeout=15_000)
     page.shot("playing")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.conftest import wait_for_app
+from benchmarks.harness import wait_for_app
 
 PREDICTION = ".st-key-draw-prediction"
 
@@ -55,7 +55,9 @@ def stroke(page, canvas, points) -> None:
 def wait_for_prediction(page, text: str) -> str:
     page.wait_for_function(
         "([css, text]) => { const e = document.querySelector(css); return e && e.innerText.includes(text); }",
-        arg=[PREDICTION, text], timeout=30_000)
+        arg=[PREDICTION, text],
+        timeout=30_000,
+    )
     wait_for_app(page)
     return page.locator(PREDICTION).inner_text()
 
@@ -79,13 +81,15 @@ def test_clicking_a_feature_map_opens_it_large(page, app_url):
     stroke(page, canvas, [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)])
     wait_for_prediction(page, "Prediction: 7")
     page.wait_for_selector(".st-key-draw-maps .js-plotly-plot", timeout=30_000)
-    page.set_viewport_size({"width": 1400, "height": 2400})   # the whole overview on screen
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the whole overview on screen
     page.wait_for_timeout(800)
-    x, y = page.evaluate(TILE_CENTRE, [1, 2])           # relu1, map 3
+    x, y = page.evaluate(TILE_CENTRE, [1, 2])  # relu1, map 3
     page.mouse.click(x, y)
     page.wait_for_function(
         "() => { const e = document.querySelector('.st-key-draw-opened'); "
-        "return e && e.innerText.includes('relu1 map 3: real values'); }", timeout=30_000)
+        "return e && e.innerText.includes('relu1 map 3: real values'); }",
+        timeout=30_000,
+    )
     wait_for_app(page)
     assert page.locator(".st-key-draw-open_map input").input_value() == "3"
     page.shot("opened-relu1-map-3", height=2400)
@@ -112,7 +116,9 @@ def test_drawing_survives_a_page_switch_and_opens_on_the_convolution_page(page, 
     page.get_by_role("button", name="Step through it on the Convolution page").click()
     page.wait_for_function(
         "() => document.body.innerText.includes('Input: the input of conv1 map 1 (28×28). "
-        "Kernel: the learned kernel of conv1 map 1.')", timeout=30_000)
+        "Kernel: the learned kernel of conv1 map 1.')",
+        timeout=30_000,
+    )
     wait_for_app(page)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     page.wait_for_timeout(800)

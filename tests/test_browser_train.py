@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from playground import model
-from tests.conftest import wait_for_app
+from benchmarks.harness import wait_for_app
+from playground.nn import model
 
-LONG = 60_000                                   # ms: another agent may be loading the machine
+LONG = 60_000  # ms: another agent may be loading the machine
 POINTS = ".st-key-train-curve-points"
 CURVES = ".st-key-train-curves .js-plotly-plot"
 POINTS_RE = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points? · state: (\w+)")
@@ -53,7 +53,9 @@ def wait_text(page, selector: str, text: str, timeout: float = LONG) -> str:
     """Wait until the first element matching ``selector`` contains ``text``; return its text."""
     page.wait_for_function(
         "([css, text]) => { const e = document.querySelector(css); return e && e.innerText.includes(text); }",
-        arg=[selector, text], timeout=timeout)
+        arg=[selector, text],
+        timeout=timeout,
+    )
     return page.locator(selector).first.inner_text()
 
 
@@ -74,8 +76,12 @@ def set_number(page, key: str, value: int) -> None:
     box.scroll_into_view_if_needed()
     box.fill(str(value))
     box.press("Enter")
-    page.wait_for_function("([css, v]) => { const i = document.querySelector(css + ' input'); "
-                           "return i && i.value.replace(/,/g, '') === v; }", arg=[css(key), str(value)], timeout=LONG)
+    page.wait_for_function(
+        "([css, v]) => { const i = document.querySelector(css + ' input'); "
+        "return i && i.value.replace(/,/g, '') === v; }",
+        arg=[css(key), str(value)],
+        timeout=LONG,
+    )
     page.wait_for_timeout(300)
     wait_for_app(page, timeout=LONG)
 
@@ -89,8 +95,10 @@ def open_train_page(page, url: str, subset: int, epochs: int) -> None:
     wait_for_app(page, timeout=LONG)
     assert page.evaluate(CHECKED_RADIO, css("train.model_source")) == "A preset"
     preset = page.locator(f"{css('train.preset')} [role=combobox]")
-    assert "keras-mnist" in (preset.inner_text() + " " + (preset.input_value() if preset.evaluate("e => e.tagName") == "INPUT" else ""))
-    wait_text(page, "[data-testid=stSidebar]", "training images; validation on")   # the data set has loaded
+    assert "keras-mnist" in (
+        preset.inner_text() + " " + (preset.input_value() if preset.evaluate("e => e.tagName") == "INPUT" else "")
+    )
+    wait_text(page, "[data-testid=stSidebar]", "training images; validation on")  # the data set has loaded
     set_number(page, "train.subset", subset)
     set_number(page, "train.epochs", epochs)
     assert page.locator(f"{css('train.start')} button").first.is_enabled()
@@ -127,8 +135,8 @@ def test_training_curve_grows_live_and_stop_keeps_the_points(page, app_url):
         assert abs(traces["training loss"] - n) <= max(5, n // 5), (n, traces)
     assert first[0] < second[0] < third[0]
     assert "Epoch " in page.locator("[data-testid=stProgress]").first.inner_text()
-    page.wait_for_timeout(1200)          # let the kernels and feature maps arrive
-    page.shot("training", height=1800)     # curves, kernels, maps and the runs table
+    page.wait_for_timeout(1200)  # let the kernels and feature maps arrive
+    page.shot("training", height=1800)  # curves, kernels, maps and the runs table
     n_running = live(page)[0]
 
     page.locator(f"{css('train.stop')} button").first.click()
@@ -154,8 +162,11 @@ def test_a_finished_run_is_used_on_the_draw_page(page, app_url):
     wait_for_app(page, timeout=LONG)
     n, v, _, traces = live(page)
     assert n > 0 and v > 0 and traces["training loss"] == n
-    steps = int(re.search(r"step ([\d,]+) of ([\d,]+)", page.locator("[data-testid=stProgress]").first.inner_text())
-                .group(1).replace(",", ""))
+    steps = int(
+        re.search(r"step ([\d,]+) of ([\d,]+)", page.locator("[data-testid=stProgress]").first.inner_text())
+        .group(1)
+        .replace(",", "")
+    )
     accuracy = float(page.locator("[data-testid=stMetricValue]").first.inner_text().strip().rstrip("%"))
     page.locator(f"{css('train.use_run')} button").first.click()
     wait_text(page, "[data-testid=stMain]", "This model is in use on the Draw page.")
@@ -170,7 +181,7 @@ def test_a_finished_run_is_used_on_the_draw_page(page, app_url):
     chosen = page.evaluate(CHECKED_RADIO, css("draw.model"))
     assert chosen is not None and chosen.startswith("Trained: run 1 (keras-mnist, ")
     shown = float(re.search(r"([\d.]+)% on test images", chosen).group(1))
-    assert abs(shown - accuracy) <= 0.051, (chosen, accuracy)     # the same score, one decimal fewer
+    assert abs(shown - accuracy) <= 0.051, (chosen, accuracy)  # the same score, one decimal fewer
     sidebar = page.locator("[data-testid=stSidebar]").inner_text()
     assert f"(1,000 images, {steps:,} steps)" in sidebar
 
@@ -184,7 +195,9 @@ def test_a_finished_run_is_used_on_the_draw_page(page, app_url):
     text = page.locator(css("draw.prediction"))
     page.wait_for_function(
         "css => { const e = document.querySelector(css); return e && /Prediction: \\d/.test(e.innerText); }",
-        arg=css("draw.prediction"), timeout=LONG)
+        arg=css("draw.prediction"),
+        timeout=LONG,
+    )
     assert re.search(r"Prediction: \d", text.inner_text())
     wait_for_app(page, timeout=LONG)
     assert page.evaluate(CHECKED_RADIO, css("draw.model")) == chosen
@@ -195,9 +208,10 @@ def test_a_finished_run_is_used_on_the_draw_page(page, app_url):
 def expected_rows(spec: model.ModelSpec) -> list[list[str]]:
     """The first columns of the shape table, as the engine computes them (the grid's accessible copy holds
     the raw numbers; the canvas draws them with thousands separators)."""
-    return [[str(i.index + 1), i.name, i.text, "×".join(map(str, i.out_shape)),
-             str(i.params)]
-            for i in model.infer_shapes(spec)]
+    return [
+        [str(i.index + 1), i.name, i.text, "×".join(map(str, i.out_shape)), str(i.params)]
+        for i in model.infer_shapes(spec)
+    ]
 
 
 def table(page) -> list[list[str]]:
@@ -244,8 +258,10 @@ def test_a_stopped_run_is_scored_without_another_click(page, app_url):
             wait_text(page, "[data-testid=stMain]", f"Run {number} (keras-mnist): ", timeout=30_000)
         except Exception:
             page.shot(f"run-{number}-stopped-without-results", height=2600)
-            raise AssertionError(f"Run {number} was stopped, but its test results never appeared and the page "
-                                 "stopped refreshing (see the screenshot)") from None
+            raise AssertionError(
+                f"Run {number} was stopped, but its test results never appeared and the page "
+                "stopped refreshing (see the screenshot)"
+            ) from None
         wait_for_app(page, timeout=LONG)
         assert page.locator(f"{css('train.start')} button").first.is_enabled()
         assert not page.locator(f"{css('train.stop')} button").first.is_enabled()

@@ -1,4 +1,5 @@
-"""playground.checkpoints: round trip, atomic writes, and every kind of bad file refused without running code."""
+"""playground.nn.checkpoints: round trip, atomic writes, and every kind of bad file refused without running code."""
+
 from __future__ import annotations
 
 import errno
@@ -12,11 +13,11 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-import playground.checkpoints as ck
-from playground.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
-from playground.model import PRESETS, build
+import playground.nn.checkpoints as ck
+from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
+from playground.nn.model import PRESETS, build
 
-SPEC = PRESETS["playground"]          # has batch norm: running statistics must survive too
+SPEC = PRESETS["playground"]  # has batch norm: running statistics must survive too
 
 
 def trained_model(spec=SPEC, seed=0):
@@ -29,8 +30,11 @@ def trained_model(spec=SPEC, seed=0):
     return model.eval()
 
 
-META = {"config": {"lr": 0.001, "optimizer": "adam"}, "data": {"train": {"source": "MNIST t10k images 0–6,999",
-        "index_ranges": [[0, 6999]]}}, "metrics": {"val_acc": 0.991}}
+META = {
+    "config": {"lr": 0.001, "optimizer": "adam"},
+    "data": {"train": {"source": "MNIST t10k images 0–6,999", "index_ranges": [[0, 6999]]}},
+    "metrics": {"val_acc": 0.991},
+}
 
 
 def test_round_trip_same_logits_and_metadata(tmp_path):
@@ -42,7 +46,7 @@ def test_round_trip_same_logits_and_metadata(tmp_path):
         assert torch.equal(loaded.model(x), model(x))
     assert loaded.spec == SPEC and loaded.metadata == META and not loaded.model.training
     assert loaded.created.endswith("+00:00")
-    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]          # no temp file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temp file left behind
     from_bytes = load_checkpoint(checkpoint_bytes(model, SPEC, META))
     with torch.no_grad():
         assert torch.equal(from_bytes.model(x), model(x))
@@ -73,7 +77,7 @@ def test_missing_and_empty_files(tmp_path):
     (tmp_path / "empty.safetensors").write_bytes(b"")
     refused(tmp_path / "empty.safetensors", "empty.safetensors", "is empty")
     refused(b"", "uploaded file", "empty")
-    refused(tmp_path, "no model file")                    # a folder is not a model file
+    refused(tmp_path, "no model file")  # a folder is not a model file
 
 
 @pytest.mark.parametrize("keep", [4, 12, 200, 0.5, 0.99])
@@ -87,11 +91,11 @@ def test_truncated_files_are_refused(tmp_path, keep):
 
 def test_random_bytes_and_foreign_files(tmp_path):
     rng = np.random.default_rng(0)
-    for i in range(20):
+    for _ in range(20):
         refused(rng.integers(0, 256, int(rng.integers(1, 5000)), dtype=np.uint8).tobytes(), "not a safetensors")
     refused(b"<html>404 Not Found</html>", "not a safetensors")
     refused(json.dumps({"layers": []}).encode(), "not a safetensors")
-    foreign = st_save({"weight": torch.zeros(3)})                                # safetensors, but not ours
+    foreign = st_save({"weight": torch.zeros(3)})  # safetensors, but not ours
     refused(foreign, "not a CNN Playground model")
     bad_spec = st_save({"w": torch.zeros(1)}, metadata={"spec": '{"layers": [{"type": "dense", "units": 10}]}'})
     refused(bad_spec, "cannot be built", "Layer 1 (dense1)")
@@ -173,9 +177,11 @@ def test_read_only_folder_keeps_old_file(tmp_path, monkeypatch):
     path, before = _old_file(tmp_path)
     os.chmod(tmp_path, 0o555)
     try:
-        if os.access(tmp_path, os.W_OK):           # root ignores permissions: make the OS say no instead
+        if os.access(tmp_path, os.W_OK):  # root ignores permissions: make the OS say no instead
+
             def denied(*args, **kwargs):
                 raise PermissionError(errno.EACCES, "Permission denied")
+
             monkeypatch.setattr(ck.tempfile, "mkstemp", denied)
         with pytest.raises(CheckpointError) as info:
             save_checkpoint(path, trained_model(seed=1), SPEC, {"version": "new"})
@@ -192,6 +198,7 @@ def test_disk_full_during_write_keeps_old_file(tmp_path, monkeypatch):
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(ck.os, "fsync", full)
     with pytest.raises(CheckpointError, match="No space left on device"):
         save_checkpoint(path, trained_model(seed=1), SPEC)
@@ -203,14 +210,16 @@ def test_failed_verification_keeps_old_file(tmp_path, monkeypatch):
     path, before = _old_file(tmp_path)
     real_open = open
 
-    def corrupting_open(file, mode="r", *args, **kwargs):       # the disk hands back other bytes
+    def corrupting_open(file, mode="r", *args, **kwargs):  # the disk hands back other bytes
         fh = real_open(file, mode, *args, **kwargs)
         if "r" in mode and str(file).endswith(".tmp"):
             data = fh.read()
             fh.close()
             import io
+
             return io.BytesIO(data[:-10])
         return fh
+
     monkeypatch.setattr("builtins.open", corrupting_open)
     with pytest.raises(CheckpointError, match="did not load back correctly"):
         save_checkpoint(path, trained_model(seed=1), SPEC)
@@ -222,17 +231,29 @@ def test_failed_verification_keeps_old_file(tmp_path, monkeypatch):
 def test_trainer_metadata_survives(tmp_path):
     from types import SimpleNamespace
 
-    from playground.train import TrainConfig, Trainer
+    from playground.nn.trainer import TrainConfig, Trainer
+
     rng = np.random.default_rng(0)
-    data = SimpleNamespace(name="noise", images=rng.integers(0, 256, (96, 28, 28), dtype=np.uint8),
-                           labels=rng.integers(0, 10, 96), indices=np.arange(500, 596), source="noise 500-595",
-                           synthetic=True, classes=tuple("0123456789"))
+    data = SimpleNamespace(
+        name="noise",
+        images=rng.integers(0, 256, (96, 28, 28), dtype=np.uint8),
+        labels=rng.integers(0, 10, 96),
+        indices=np.arange(500, 596),
+        source="noise 500-595",
+        synthetic=True,
+        classes=tuple("0123456789"),
+    )
     spec = PRESETS["keras-mnist"]
     trainer = Trainer(spec, TrainConfig(epochs=1, batch_size=32, threads=1), data)
     trainer.run()
     path = save_checkpoint(tmp_path / "t.safetensors", trainer.model, trainer.spec, trainer.metadata())
     loaded = load_checkpoint(path)
-    assert loaded.metadata["data"]["train"] == {"name": "noise", "source": "noise 500-595", "synthetic": True,
-                                                "count": 96, "index_ranges": [[500, 595]]}
+    assert loaded.metadata["data"]["train"] == {
+        "name": "noise",
+        "source": "noise 500-595",
+        "synthetic": True,
+        "count": 96,
+        "index_ranges": [[500, 595]],
+    }
     assert loaded.metadata["config"] == trainer.config.to_dict() and loaded.spec == spec
     assert loaded.metadata["metrics"]["steps"] == 3

@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from playground.checkpoints import load_checkpoint
-from playground.cli_engine import overlap_warnings
+from playground.cli.engine import overlap_warnings
+from playground.nn.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "assets" / "models" / "playground-mnist.safetensors"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "playground", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "playground", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def assert_one_line_error(res: subprocess.CompletedProcess) -> None:
@@ -42,16 +43,36 @@ def one_image(path: Path) -> Path:
 
 def test_train_writes_a_loadable_checkpoint(tmp_path, mnist_path):
     out, log = tmp_path / "m.safetensors", tmp_path / "log.jsonl"
-    res = cli("train", "--arch", "keras-mnist", "--dataset", "mnist", "--data-dir", str(mnist_path), "--epochs", "1",
-              "--subset", "256", "--batch-size", "32", "--seed", "3", "--threads", "1", "--out", str(out),
-              "--json-log", str(log))
+    res = cli(
+        "train",
+        "--arch",
+        "keras-mnist",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(mnist_path),
+        "--epochs",
+        "1",
+        "--subset",
+        "256",
+        "--batch-size",
+        "32",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        "--json-log",
+        str(log),
+    )
     assert res.returncode == 0, res.stderr
     assert "val accuracy" in res.stdout and str(out) in res.stdout
     loaded = load_checkpoint(out)
     assert loaded.spec.name == "keras-mnist"
     assert loaded.metadata["config"]["subset"] == 256 and loaded.metadata["config"]["epochs"] == 1
-    assert loaded.metadata["data"]["train"]["index_ranges"] == [[0, 255]]      # first 256 of the train split
-    assert loaded.metadata["data"]["val"]["index_ranges"] == [[7000, 7999]]    # never the test split
+    assert loaded.metadata["data"]["train"]["index_ranges"] == [[0, 255]]  # first 256 of the train split
+    assert loaded.metadata["data"]["val"]["index_ranges"] == [[7000, 7999]]  # never the test split
     events = [json.loads(line) for line in log.read_text().splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "saved"
@@ -63,7 +84,7 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, mnist_path):
 def test_shipped_model_reaches_target_on_held_out_test_split(mnist_path):
     res = cli("evaluate", "--model", str(SHIPPED), "--dataset", "mnist", "--data-dir", str(mnist_path), "--json")
     assert res.returncode == 0, res.stderr
-    assert "warning" not in res.stderr                  # trained on 0–6,999, validated on 7,000–7,999 only
+    assert "warning" not in res.stderr  # trained on 0–6,999, validated on 7,000–7,999 only
     out = json.loads(res.stdout)
     assert out["split"] == "test" and out["count"] == 2000
     assert out["accuracy"] >= 0.992
@@ -74,27 +95,32 @@ def test_shipped_model_reaches_target_on_held_out_test_split(mnist_path):
 
 
 def test_evaluate_warns_on_the_training_images(mnist_path):
-    res = cli("evaluate", "--model", str(SHIPPED), "--dataset", "mnist", "--data-dir", str(mnist_path),
-              "--split", "train")
+    res = cli(
+        "evaluate", "--model", str(SHIPPED), "--dataset", "mnist", "--data-dir", str(mnist_path), "--split", "train"
+    )
     assert res.returncode == 0, res.stderr
     assert "warning: the model was trained on 7,000 of the 7,000 images of the train split" in res.stderr
     assert "confusion matrix" in res.stdout and "accuracy" in res.stdout
 
 
 def test_overlap_warnings_compare_index_ranges():
-    meta = {"data": {"train": {"name": "mnist", "index_ranges": [[0, 99], [500, 509]]},
-                     "val": {"name": "mnist", "index_ranges": [[7000, 7999]]}}}
+    meta = {
+        "data": {
+            "train": {"name": "mnist", "index_ranges": [[0, 99], [500, 509]]},
+            "val": {"name": "mnist", "index_ranges": [[7000, 7999]]},
+        }
+    }
     assert overlap_warnings(meta, "mnist", np.arange(8000, 10000), "test") == []
     warn = overlap_warnings(meta, "mnist", np.arange(50, 600), "x")
     assert len(warn) == 1 and "trained on 60 of the 550" in warn[0]
     assert "validated" in overlap_warnings(meta, "mnist", np.arange(7990, 8010), "x")[0]
-    assert overlap_warnings(meta, "fashion-mnist", np.arange(0, 100), "x") == []     # other data set
+    assert overlap_warnings(meta, "fashion-mnist", np.arange(0, 100), "x") == []  # other data set
 
 
 def test_predict_canvas_and_scan_style_one(tmp_path):
     canvas = one_image(tmp_path / "canvas.png")
     scan = tmp_path / "scan.jpg"
-    ImageOps.invert(Image.open(canvas).convert("RGB")).save(scan, quality=90)   # dark ink on white paper
+    ImageOps.invert(Image.open(canvas).convert("RGB")).save(scan, quality=90)  # dark ink on white paper
     res = cli("predict", str(canvas), str(scan), "--json")
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in res.stdout.splitlines()]
@@ -112,8 +138,18 @@ def test_predict_says_when_image_is_empty(tmp_path):
     assert res.returncode == 0 and "empty image" in res.stdout
 
 
-@pytest.mark.parametrize("case", ["missing-image", "not-an-image", "bad-spec", "unknown-preset",
-                                  "unreadable-checkpoint", "missing-model", "data-missing"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing-image",
+        "not-an-image",
+        "bad-spec",
+        "unknown-preset",
+        "unreadable-checkpoint",
+        "missing-model",
+        "data-missing",
+    ],
+)
 def test_errors_are_one_line_exit_2(tmp_path, case):
     text = tmp_path / "notes.png"
     text.write_text("hello, not a picture")
@@ -132,11 +168,20 @@ def test_errors_are_one_line_exit_2(tmp_path, case):
         "unreadable-checkpoint": ["predict", str(one_image(tmp_path / "one.png")), "--model", str(bad_ckpt)],
         "missing-model": ["evaluate", "--model", str(tmp_path / "none.safetensors"), "--dataset", "synthetic"],
         # a .part file download would need the network: point at an unreachable mirror folder instead
-        "data-missing": ["train", "--arch", "keras-mnist", "--dataset", "mnist", "--data-dir",
-                         str(empty_dir / "file-not-dir.txt"), "--out", out],
+        "data-missing": [
+            "train",
+            "--arch",
+            "keras-mnist",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(empty_dir / "file-not-dir.txt"),
+            "--out",
+            out,
+        ],
     }[case]
     if case == "data-missing":
-        (empty_dir / "file-not-dir.txt").write_text("x")      # --data-dir is a file: no data can be there
+        (empty_dir / "file-not-dir.txt").write_text("x")  # --data-dir is a file: no data can be there
     res = cli(*args)
     assert_one_line_error(res)
     assert not Path(out).exists()

@@ -15,26 +15,40 @@ import time
 import numpy as np
 import pytest
 
-from playground import data, synthetic
-from playground.data import (DATASETS, SPLIT_ALL, SPLIT_TEST, SPLIT_TRAIN, SPLIT_TRAINVAL, SPLIT_VAL, SPLITS,
-                             TRAIN_FILE_OFFSET, DataError, dataset_dir, find_data_dir, load_dataset)
-from playground.download import ProgressBar, RemoteFile, fetch_files, format_progress, md5sum
-from playground.idx import read_idx, write_idx
-from playground.preprocess import centre_of_mass
+from playground.data import datasets as data
+from playground.data import synthetic
+from playground.data.datasets import (
+    DATASETS,
+    SPLIT_ALL,
+    SPLIT_TEST,
+    SPLIT_TRAIN,
+    SPLIT_TRAINVAL,
+    SPLIT_VAL,
+    SPLITS,
+    TRAIN_FILE_OFFSET,
+    DataError,
+    dataset_dir,
+    find_data_dir,
+    load_dataset,
+)
+from playground.data.download import ProgressBar, RemoteFile, fetch_files, format_progress, md5sum
+from playground.data.idx import read_idx, write_idx
+from playground.imaging.preprocess import centre_of_mass
 
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
 # ---------------------------------------------------------------- real MNIST (CI has the files)
 
+
 def test_read_real_mnist_idx_files(mnist_path):
     images = read_idx(mnist_path / T10K[0])
     labels = read_idx(mnist_path / T10K[1])
     assert images.shape == (10_000, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (10_000,) and labels.dtype == np.uint8
-    assert labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]         # the well-known first test digits
-    assert images.max() == 255 and images[0, :4].sum() == 0               # white digits, black border
-    for item in DATASETS["mnist"].test_files:                              # registry md5s are the published ones
+    assert labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the well-known first test digits
+    assert images.max() == 255 and images[0, :4].sum() == 0  # white digits, black border
+    for item in DATASETS["mnist"].test_files:  # registry md5s are the published ones
         assert md5sum(mnist_path / item.name) == item.md5
 
 
@@ -50,7 +64,7 @@ def test_splits_are_exact_disjoint_index_ranges(mnist_path):
     everything = read_idx(mnist_path / T10K[0])
     labels = read_idx(mnist_path / T10K[1])
     for ds in sets.values():
-        assert np.array_equal(ds.images, everything[ds.indices])              # images are those images
+        assert np.array_equal(ds.images, everything[ds.indices])  # images are those images
         assert np.array_equal(ds.labels, labels[ds.indices])
         assert ds.images.dtype == np.uint8 and ds.labels.dtype == np.int64 and ds.indices.dtype == np.int64
         assert ds.classes == tuple("0123456789") and not ds.synthetic and ds.name == "mnist"
@@ -104,6 +118,7 @@ def test_training_file_adds_images_and_keeps_val_and_test(mnist_path, tmp_path, 
 
 # ---------------------------------------------------------------- IDX files
 
+
 @pytest.mark.parametrize("compress", [True, False])
 def test_idx_round_trip_gz_and_raw(tmp_path, compress):
     a = np.random.default_rng(1).integers(0, 256, (7, 28, 28), dtype=np.uint8)
@@ -118,16 +133,19 @@ def idx_bytes(a: np.ndarray) -> bytes:
     return bytes([0, 0, 8, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape) + a.tobytes()
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"", "bad magic"),
-    (b"PK\x03\x04 not idx at all", "bad magic"),
-    (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
-    (idx_bytes(np.zeros((4, 28, 28), np.uint8))[:-100], "truncated"),
-    (idx_bytes(np.zeros((4, 28, 28), np.uint8)) + b"\x00", "longer than its header"),
-    (bytes([0, 0, 8, 3]) + (2**31).to_bytes(4, "big") * 3, "implausible"),
-    (gzip.compress(idx_bytes(np.zeros((4, 28, 28), np.uint8)))[:-30], "cannot be read"),
-    (b"\x1f\x8b" + b"garbage" * 10, "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "bad magic"),
+        (b"PK\x03\x04 not idx at all", "bad magic"),
+        (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
+        (idx_bytes(np.zeros((4, 28, 28), np.uint8))[:-100], "truncated"),
+        (idx_bytes(np.zeros((4, 28, 28), np.uint8)) + b"\x00", "longer than its header"),
+        (bytes([0, 0, 8, 3]) + (2**31).to_bytes(4, "big") * 3, "implausible"),
+        (gzip.compress(idx_bytes(np.zeros((4, 28, 28), np.uint8)))[:-30], "cannot be read"),
+        (b"\x1f\x8b" + b"garbage" * 10, "cannot be read"),
+    ],
+)
 def test_damaged_idx_files_raise_a_clear_error(tmp_path, content, words):
     path = tmp_path / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(content)
@@ -142,6 +160,7 @@ def test_missing_idx_file(tmp_path):
 
 
 # ---------------------------------------------------------------- data folders
+
 
 def test_find_data_dir_order(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "env"))
@@ -158,14 +177,14 @@ def test_find_data_dir_order(tmp_path, monkeypatch):
 
 def test_dataset_dir_rules(tmp_path):
     named = tmp_path / "mnist"
-    assert dataset_dir(named, "mnist") == named                              # .../mnist is the MNIST folder
-    assert dataset_dir(named, "fashion-mnist") == named / "fashion-mnist"   # never MNIST files as Fashion
+    assert dataset_dir(named, "mnist") == named  # .../mnist is the MNIST folder
+    assert dataset_dir(named, "fashion-mnist") == named / "fashion-mnist"  # never MNIST files as Fashion
     assert dataset_dir(tmp_path / "FashionMNIST", "fashion-mnist") == tmp_path / "FashionMNIST"
-    assert dataset_dir(tmp_path, "mnist") == tmp_path / "mnist"              # a root with one folder per set
+    assert dataset_dir(tmp_path, "mnist") == tmp_path / "mnist"  # a root with one folder per set
     flat = tmp_path / "downloads"
     flat.mkdir()
     for name in T10K:
-        (flat / name.removesuffix(".gz")).write_bytes(b"")                   # raw files directly inside
+        (flat / name.removesuffix(".gz")).write_bytes(b"")  # raw files directly inside
     assert dataset_dir(flat, "mnist") == flat
 
 
@@ -210,6 +229,7 @@ def test_unknown_names_are_refused():
 
 
 # ---------------------------------------------------------------- the downloader, against 127.0.0.1
+
 
 class Server:
     """A local HTTP server; ``routes[path] = (status, body, headers)`` says what each path answers."""
@@ -264,7 +284,7 @@ def crafted_bodies() -> dict[str, bytes]:
 def crafted(monkeypatch):
     """The crafted t10k files, registered as "mnist" with their md5s: {name: bytes}."""
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)          # talk to 127.0.0.1 directly
+        monkeypatch.delenv(var, raising=False)  # talk to 127.0.0.1 directly
     bodies = crafted_bodies()
     files = tuple(RemoteFile(name, hashlib.md5(bodies[name]).hexdigest()) for name in T10K)
     monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(DATASETS["mnist"], test_files=files))
@@ -279,8 +299,9 @@ def test_download_success_renames_and_reports_progress(server, crafted, tmp_path
     for name, body in crafted.items():
         server.serve(name, body)
     calls: list[tuple[int, int | None]] = []
-    paths = data.download("mnist", tmp_path / "mnist", base_urls=[server.url],
-                          progress=lambda done, total: calls.append((done, total)))
+    paths = data.download(
+        "mnist", tmp_path / "mnist", base_urls=[server.url], progress=lambda done, total: calls.append((done, total))
+    )
     assert [p.name for p in paths] == list(T10K)
     assert all(p.read_bytes() == crafted[p.name] for p in paths)
     assert not list((tmp_path / "mnist").glob("*.part"))
@@ -288,7 +309,7 @@ def test_download_success_renames_and_reports_progress(server, crafted, tmp_path
     done = [d for d, t in calls if t == len(crafted[T10K[0]])]
     assert done == sorted(done) and done[-1] == len(crafted[T10K[0]])
     hits = len(server.hits)
-    data.download("mnist", tmp_path / "mnist", base_urls=[server.url])          # intact files are kept
+    data.download("mnist", tmp_path / "mnist", base_urls=[server.url])  # intact files are kept
     assert len(server.hits) == hits
 
 
@@ -313,8 +334,8 @@ def expect_failure(tmp_path, server_url, **kwargs) -> str:
     with pytest.raises(DataError) as info:
         data.download("mnist", folder, base_urls=[server_url], **kwargs)
     message = str(info.value)
-    assert str(folder) in message and all(name in message for name in T10K)     # where, and which files
-    assert folder_is_clean(folder)                                              # nothing partial left
+    assert str(folder) in message and all(name in message for name in T10K)  # where, and which files
+    assert folder_is_clean(folder)  # nothing partial left
     return message
 
 
@@ -331,8 +352,9 @@ def test_truncated_body_is_removed(server, crafted, tmp_path):
 
 
 def test_html_page_instead_of_gzip(server, crafted, tmp_path):
-    server.serve(T10K[0], b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>",
-                 **{"Content-Type": "text/html"})
+    server.serve(
+        T10K[0], b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>", **{"Content-Type": "text/html"}
+    )
     assert "web page" in expect_failure(tmp_path, server.url)
 
 
@@ -341,7 +363,7 @@ def test_http_error_is_reported(server, crafted, tmp_path):
 
 
 def test_server_down_fails_fast(crafted, tmp_path):
-    with socket.socket() as s:                   # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.monotonic()
@@ -350,7 +372,7 @@ def test_server_down_fails_fast(crafted, tmp_path):
 
 
 def test_silent_server_times_out(crafted, tmp_path):
-    with socket.socket() as s:                   # accepts connections (backlog) but never answers
+    with socket.socket() as s:  # accepts connections (backlog) but never answers
         s.bind(("127.0.0.1", 0))
         s.listen(8)
         start = time.monotonic()
@@ -381,13 +403,14 @@ def test_progress_text():
 
 # ---------------------------------------------------------------- synthetic digits
 
+
 def test_synthetic_is_deterministic_per_seed_and_seeds_differ():
     a_img, a_lab = synthetic.synthetic_digits(30, seed=3)
     b_img, b_lab = synthetic.synthetic_digits(30, seed=3)
     c_img, _ = synthetic.synthetic_digits(30, seed=4)
     assert np.array_equal(a_img, b_img) and np.array_equal(a_lab, b_lab)
     assert not np.array_equal(a_img, c_img)
-    part_img, part_lab = synthetic.synthetic_digits(10, seed=3, start=15)     # any slice on its own
+    part_img, part_lab = synthetic.synthetic_digits(10, seed=3, start=15)  # any slice on its own
     assert np.array_equal(part_img, a_img[15:25]) and np.array_equal(part_lab, a_lab[15:25])
 
 
@@ -395,14 +418,14 @@ def test_synthetic_shapes_classes_and_framing():
     images, labels = synthetic.synthetic_digits(200, seed=0)
     assert images.shape == (200, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (200,) and labels.dtype == np.int64
-    assert np.array_equal(np.bincount(labels, minlength=10), np.full(10, 20))   # every digit, balanced
+    assert np.array_equal(np.bincount(labels, minlength=10), np.full(10, 20))  # every digit, balanced
     for img in images[:50]:
         x = img / 255.0
         cy, cx = centre_of_mass(x)
-        assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6                      # MNIST framing (±0.5 jitter)
+        assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6  # MNIST framing (±0.5 jitter)
         rows, cols = np.flatnonzero(x.max(1) > 0.3), np.flatnonzero(x.max(0) > 0.3)
         assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (19, 20, 21)
-    assert len({img.tobytes() for img in images}) == 200                       # no duplicates
+    assert len({img.tobytes() for img in images}) == 200  # no duplicates
 
 
 def test_synthetic_works_without_any_installed_font(monkeypatch):
@@ -426,7 +449,7 @@ def test_synthetic_dataset_is_labelled_and_indexed():
     assert ds.indices.tolist() == list(range(7_000, 7_040))
     images, labels = synthetic.synthetic_digits(40, seed=2, start=7_000)
     assert np.array_equal(ds.images, images) and np.array_equal(ds.labels, labels)
-    ds.images[0] = 0                                                     # callers get their own copy
+    ds.images[0] = 0  # callers get their own copy
     assert np.array_equal(load_dataset("synthetic", split=SPLIT_VAL, subset=40, seed=2).images, images)
 
 

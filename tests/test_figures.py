@@ -11,9 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from playground import figures, kernels, ops, samples
+from playground import figures, ops
 from playground.figures import common
 from playground.figures.conv import hidden_rects
+from playground.ops import kernels, samples
 
 SOBEL_X = kernels.PRESETS["Sobel x"].array
 
@@ -51,8 +52,7 @@ def shapes_on(spec_layout: dict, xref: str) -> list[dict]:
 
 def cells(shape: dict) -> tuple[float, float, float, float]:
     """(r0, r1, c0, c1) cell indices a rectangle shape surrounds (outlines sit a little outside)."""
-    return (round(shape["y0"] + 0.5), round(shape["y1"] - 0.5), round(shape["x0"] + 0.5),
-            round(shape["x1"] - 0.5))
+    return (round(shape["y0"] + 0.5), round(shape["y1"] - 0.5), round(shape["x0"] + 0.5), round(shape["x1"] - 0.5))
 
 
 def test_step_figure_worked_example_shows_numbers_window_and_filled_cells():
@@ -108,8 +108,10 @@ def test_big_grids_show_colour_only_and_numbers_fit_the_cell():
     assert common.label_font_size(3, 3, 300) == 24 and common.label_font_size(14, 14, 100) == 9
 
 
-@pytest.mark.parametrize("value,label", [(37.0, "37"), (-1.5, "−1.5"), (0.3333, "0.33"), (np.nan, ""),
-                                         (-np.inf, "−∞"), (2.5e6, "2.5e+06"), (-0.001, "0")])
+@pytest.mark.parametrize(
+    "value,label",
+    [(37.0, "37"), (-1.5, "−1.5"), (0.3333, "0.33"), (np.nan, ""), (-np.inf, "−∞"), (2.5e6, "2.5e+06"), (-0.001, "0")],
+)
 def test_cell_labels_are_compact(value, label):
     assert common.fmt(value) == label
 
@@ -138,9 +140,9 @@ def test_animation_has_one_frame_per_step_no_slider_and_shapes_only_frames():
         for s in shapes:
             if s.get("xref") == "x3" and s.get("fillcolor") == common.EMPTY_SLOT:
                 r0, r1, c0, c1 = (int(v) for v in cells(s))
-                covered[r0:r1 + 1, c0:c1 + 1] = True
+                covered[r0 : r1 + 1, c0 : c1 + 1] = True
         expected = np.zeros(out.shape, bool)
-        for later in steps[step.index + 1:]:
+        for later in steps[step.index + 1 :]:
             expected[later.out_pos] = True
         assert np.array_equal(covered, expected)
     # the output heatmap holds the finished map; ranges stay fixed
@@ -152,6 +154,7 @@ def test_animation_of_28x28_stays_small():
     padded, pads, k, out, steps = conv_case(samples.digit(2, 28), SOBEL_X)
     spec = figures.conv_animation_figure(padded, pads, k, out, steps).to_dict()
     import plotly.io as pio
+
     assert len(spec["frames"]) == 676
     assert len(pio.to_json(spec, validate=False)) < 2_000_000
 
@@ -162,8 +165,8 @@ def test_hidden_rects_cover_exactly_the_mask():
         mask = rng.random((5, 7)) > 0.5
         covered = np.zeros_like(mask)
         for r0, r1, c0, c1 in hidden_rects(mask):
-            assert not covered[r0:r1 + 1, c0:c1 + 1].any()
-            covered[r0:r1 + 1, c0:c1 + 1] = True
+            assert not covered[r0 : r1 + 1, c0 : c1 + 1].any()
+            covered[r0 : r1 + 1, c0 : c1 + 1] = True
         assert np.array_equal(covered, mask)
     row_major = np.arange(20).reshape(4, 5) > 7
     assert len(hidden_rects(row_major)) == 2
@@ -186,7 +189,7 @@ def test_channels_figure_outlines_the_same_window_on_every_channel():
     s = ops.ConvSettings(padding=1)
     steps = ops.conv_steps(rgb, w, 0.5, s)
     out = ops.conv_output_from_steps(steps, (8, 8))
-    partials = np.stack([ops.conv2d(rgb[None, c:c + 1], w[None, c:c + 1], None, s)[0, 0] for c in range(3)])
+    partials = np.stack([ops.conv2d(rgb[None, c : c + 1], w[None, c : c + 1], None, s)[0, 0] for c in range(3)])
     spec = valid(figures.channels_figure(ops.pad(rgb, s.pads((3, 3))), s.pads((3, 3)), w, partials, out, steps, 9))
     assert np.allclose(partials.sum(axis=0) + 0.5, out)
     inputs = [k for k in spec["layout"] if k.startswith("xaxis")]
@@ -206,7 +209,9 @@ def test_filter_stack_and_im2col_figures():
     y = ops.conv2d_gemm(samples.WORKED_3X3[None, None], samples.WORKED_KERNEL_2X2[None, None])[0, 0].reshape(1, -1)
     spec = valid(figures.im2col_figure(w, cols, y, 1, ["(0,0)", "(0,1)", "(1,0)", "(1,1)"]))
     assert traces(spec, "Y")[0]["text"] == [["37", "47", "67", "77"]]
-    x_cols = [cells(s) for s in spec["layout"]["shapes"] if s.get("xref") == "x" and s["line"].get("color") == common.WINDOW]
+    x_cols = [
+        cells(s) for s in spec["layout"]["shapes"] if s.get("xref") == "x" and s["line"].get("color") == common.WINDOW
+    ]
     assert x_cols == [(0, 3, 1, 1)]  # column 1 of the unfolded matrix = the window of step 1
 
 
@@ -234,8 +239,10 @@ def test_shift_figure_outlines_changed_cells():
 
 
 def test_figure_modules_import_neither_streamlit_nor_torch():
-    code = ("import sys, playground.figures, playground.samples; "
-            "print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, playground.figures, playground.ops.samples; "
+        "print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -15,7 +15,7 @@ from playground.figures import draw as fig
 
 def test_probability_bars_show_the_ten_probabilities():
     p = np.array([0.01, 0.02, 0.6, 0.05, 0.02, 0.1, 0.05, 0.05, 0.05, 0.05])
-    spec = go.Figure(fig.probability_figure(p, 2).to_dict()).to_dict()   # validates in full
+    spec = go.Figure(fig.probability_figure(p, 2).to_dict()).to_dict()  # validates in full
     bar = spec["data"][0]
     assert np.allclose(np.array(bar["y"], dtype=float), p) and list(bar["x"]) == [str(k) for k in range(10)]
     assert bar["marker"]["color"][2] != bar["marker"]["color"][0] and bar["text"][2] == "60.0%"
@@ -24,7 +24,7 @@ def test_probability_bars_show_the_ten_probabilities():
 def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_128():
     maps = np.stack([np.array([[-2.0, 0.0], [1.0, 2.0]]), np.zeros((2, 2)), np.array([[0.5, 0.25], [0, 0]])])
     b = fig.map_bytes(maps)
-    assert b.dtype == np.uint8 and b.min() >= 1 and fig.GAP == 0      # byte 0 is only ever a gap
+    assert b.dtype == np.uint8 and b.min() >= 1 and fig.GAP == 0  # byte 0 is only ever a gap
     assert b[0].tolist() == [[1, 128], [192, 255]] and (b[1] == 128).all() and b[2].tolist() == [[255, 192], [128, 128]]
 
 
@@ -32,21 +32,24 @@ def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_128():
 def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     rows, cols = fig.tile_layout(channels, h, w)
     assert rows * cols >= channels and (rows - 1) * cols < channels and cols - 1 < channels / rows + 1
-    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 1   # never the gap byte
+    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 1  # never the gap byte
     grid = fig.mosaic(maps.astype(np.uint8), rows, cols)
     for i in range(channels):
         r, q = divmod(i, cols)
-        assert np.array_equal(grid[r * (h + 1): r * (h + 1) + h, q * (w + 1): q * (w + 1) + w], maps[i])
+        assert np.array_equal(grid[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w], maps[i])
     assert (grid == fig.GAP).sum() == grid.size - channels * h * w
 
 
 def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     rng = np.random.default_rng(0)
     layers = [("conv1", (4, 6, 6), rng.normal(size=(4, 6, 6))), ("pool1", (4, 3, 3), rng.normal(size=(4, 3, 3)))]
-    spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()   # validates in full
+    spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()  # validates in full
     image, dots = spec["data"]
     assert image["type"] == "image" and dots["type"] == "scatter"
-    assert [a["text"] for a in spec["layout"]["annotations"]] == ["<b>conv1</b> · 4 × 6 × 6", "<b>pool1</b> · 4 × 3 × 3"]
+    assert [a["text"] for a in spec["layout"]["annotations"]] == [
+        "<b>conv1</b> · 4 × 6 × 6",
+        "<b>pool1</b> · 4 × 3 × 3",
+    ]
     assert [list(c) for c in dots["customdata"]] == [[0, c] for c in range(4)] + [[1, c] for c in range(4)]
     # the picture holds every map's bytes, in palette colours, where the click targets say
     png = base64.b64decode(image["source"].split(",", 1)[1])
@@ -56,7 +59,7 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
         for ch in range(c):
             i = 4 * li + ch
             r0, c0 = int(dots["y"][i] - (h - 1) / 2), int(dots["x"][i] - (w - 1) / 2)
-            assert np.array_equal(rgb[r0:r0 + h, c0:c0 + w], want[ch]), (name, ch)
+            assert np.array_equal(rgb[r0 : r0 + h, c0 : c0 + w], want[ch]), (name, ch)
     # pool1 map 3 is outlined (orange over black) around its tile
     outline = spec["layout"]["shapes"][1]
     x, y = dots["x"][6], dots["y"][6]
@@ -66,13 +69,13 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
 
 def test_palette_is_white_at_zero_grey_for_gaps():
     assert tuple(fig.PALETTE[128]) == (247, 247, 247) and tuple(fig.PALETTE[fig.GAP]) == (229, 231, 235)
-    assert fig.PALETTE[255][0] > fig.PALETTE[255][2] and fig.PALETTE[1][2] > fig.PALETTE[1][0]   # red +, blue −
+    assert fig.PALETTE[255][0] > fig.PALETTE[255][2] and fig.PALETTE[1][2] > fig.PALETTE[1][0]  # red +, blue −
 
 
 def test_kernels_figure_keeps_every_weight():
     k = np.random.default_rng(1).normal(size=(6, 1, 3, 3))
     raw = fig.kernels_figure(k, per_row=3).to_dict()
-    go.Figure(raw)                                      # a valid spec
+    go.Figure(raw)  # a valid spec
     z = np.asarray(raw["data"][0]["z"], dtype=float)
     shown = sorted(v for v in z.ravel() if not np.isnan(v))
     assert np.allclose(shown, sorted(k.ravel()))
@@ -85,6 +88,6 @@ def test_pictures_are_square_with_hard_edges():
     assert up.shape == (80, 80) and up.dtype == np.uint8 and set(np.unique(up)) == {0, 255}
     over = fig.saliency_overlay(np.eye(28), np.eye(28)[::-1], size=56)
     assert over.shape == (56, 56, 3) and over.dtype == np.uint8
-    assert tuple(over[0, 0]) == (140, 140, 140)      # ink, no saliency: grey
-    assert tuple(over[0, 55]) == (255, 255, 0)       # no ink, full saliency: yellow
-    assert tuple(over[20, 30]) == (0, 0, 0)          # neither: black
+    assert tuple(over[0, 0]) == (140, 140, 140)  # ink, no saliency: grey
+    assert tuple(over[0, 55]) == (255, 255, 0)  # no ink, full saliency: yellow
+    assert tuple(over[20, 30]) == (0, 0, 0)  # neither: black

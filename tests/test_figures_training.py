@@ -1,4 +1,5 @@
 """playground.figures.training: the Train page's figures carry exactly the numbers they are given."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,14 @@ import plotly.graph_objects as go
 import pytest
 
 from playground.figures.training import (
-    CurveSeries, confusion_figure, curves_figure, gallery_figure, kernels_figure, maps_figure, mosaic, per_class_figure,
+    CurveSeries,
+    confusion_figure,
+    curves_figure,
+    gallery_figure,
+    kernels_figure,
+    maps_figure,
+    mosaic,
+    per_class_figure,
 )
 
 
@@ -37,24 +45,24 @@ def test_one_run_plots_loss_and_accuracy_against_epochs():
     fig = validated(curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, steps_per_epoch=10)]))
     t = trace(fig, "training loss")
     assert np.allclose(arr(t.x), [0.5, 1.0, 1.5, 2.0]) and np.allclose(arr(t.y), [2.0, 1.5, 1.0, 0.8])
-    assert list(arr(t.customdata)) == [5, 10, 15, 20]                  # hover shows the step
+    assert list(arr(t.customdata)) == [5, 10, 15, 20]  # hover shows the step
     vl, va = trace(fig, "validation loss"), trace(fig, "validation accuracy")
     assert np.allclose(arr(vl.x), [1.0, 2.0]) and np.allclose(arr(vl.y), [1.4, 0.9])
     assert np.allclose(arr(va.y), [61.0, 75.0]) and va.xaxis == "x2" and va.yaxis == "y2"
-    assert t.line.color != vl.line.color == va.line.color                    # validation in its own colour
+    assert t.line.color != vl.line.color == va.line.color  # validation in its own colour
     assert not any("appear after" in (a.text or "") for a in fig.layout.annotations)
 
 
 def test_overlay_names_and_colours_each_run():
     a = CurveSeries.of("Run 1", TRAIN, VAL, 10)
-    b = CurveSeries.of("Run 2", [(4, 2.2), (8, 1.2)], [(8, 1.1, 0.7)], 4)     # another batch size: 4 steps/epoch
+    b = CurveSeries.of("Run 2", [(4, 2.2), (8, 1.2)], [(8, 1.1, 0.7)], 4)  # another batch size: 4 steps/epoch
     fig = validated(curves_figure([a, b]))
     assert len(fig.data) == 6
     assert {t.name for t in fig.data} >= {"Run 1 · training loss", "Run 2 · validation accuracy"}
     assert trace(fig, "Run 1 · training loss").line.color != trace(fig, "Run 2 · training loss").line.color
     assert trace(fig, "Run 2 · validation loss").line.color == trace(fig, "Run 2 · training loss").line.color
     assert trace(fig, "Run 2 · validation loss").line.dash == "dash"
-    assert np.allclose(arr(trace(fig, "Run 2 · training loss").x), [1.0, 2.0])   # epochs, comparable across runs
+    assert np.allclose(arr(trace(fig, "Run 2 · training loss").x), [1.0, 2.0])  # epochs, comparable across runs
     assert trace(fig, "Run 2 · validation accuracy").legendgroup == "Run 2"
 
 
@@ -69,8 +77,8 @@ def test_confusion_matrix_rows_are_true_classes():
     fig = validated(confusion_figure(conf, ("cat", "dog", "eel")))
     hm = fig.data[0]
     assert np.array_equal(arr(hm.z), conf)
-    assert hm.text[1][2] == "2" and hm.text[0][2] == ""           # zero cells stay blank
-    assert list(hm.customdata[1][2]) == ["dog", "eel"]           # row = true dog, column = predicted eel
+    assert hm.text[1][2] == "2" and hm.text[0][2] == ""  # zero cells stay blank
+    assert list(hm.customdata[1][2]) == ["dog", "eel"]  # row = true dog, column = predicted eel
     assert list(fig.layout.xaxis.ticktext) == ["cat", "dog", "eel"] and fig.layout.yaxis.autorange == "reversed"
 
 
@@ -86,8 +94,8 @@ def test_mosaic_places_tiles_row_by_row_with_gaps():
     z = mosaic(tiles, cols=2, gap=1)
     assert z.shape == (3 * 3 - 1, 2 * 4 - 1)
     assert np.array_equal(z[0:2, 0:3], tiles[0]) and np.array_equal(z[0:2, 4:7], tiles[1])
-    assert np.array_equal(z[6:8, 0:3], tiles[4]) and np.isnan(z[6:8, 4:7]).all()   # empty last slot
-    assert np.isnan(z[2]).all() and np.isnan(z[:, 3]).all()                          # gap row and column
+    assert np.array_equal(z[6:8, 0:3], tiles[4]) and np.isnan(z[6:8, 4:7]).all()  # empty last slot
+    assert np.isnan(z[2]).all() and np.isnan(z[:, 3]).all()  # gap row and column
     labelled = mosaic(tiles, cols=5, gap=1, label_rows=4)
     assert labelled.shape == (4 + 2, 5 * 4 - 1) and np.isnan(labelled[:4]).all()
 
@@ -98,15 +106,15 @@ def test_gallery_captions_true_and_predicted_names():
     fig = validated(gallery_figure(imgs, [7, 1, 3], [1, 7, 8], tuple("0123456789"), cols=2))
     assert [a.text for a in fig.layout.annotations] == ["7 → 1", "1 → 7", "3 → 8"]
     z = arr(fig.data[0].z).astype(float)
-    label_rows = z.shape[0] // 2 - 28 - 1          # two rows of tiles, one gap of 2 between them
-    assert z[label_rows + 5, 30 + 5] == 200         # image 1 is the second tile of the first row
+    label_rows = z.shape[0] // 2 - 28 - 1  # two rows of tiles, one gap of 2 between them
+    assert z[label_rows + 5, 30 + 5] == 200  # image 1 is the second tile of the first row
     empty = validated(gallery_figure(np.zeros((0, 28, 28), np.uint8), [], [], tuple("0123456789")))
     assert "No misclassified" in empty.layout.annotations[0].text
 
 
 def test_kernels_use_a_symmetric_scale_and_channel_zero():
     k = np.zeros((4, 2, 3, 3))
-    k[0, 0, 1, 1], k[1, 0, 0, 0], k[2, 1, 2, 2] = 0.5, -2.0, 9.0     # channel 1 is not shown
+    k[0, 0, 1, 1], k[1, 0, 0, 0], k[2, 1, 2, 2] = 0.5, -2.0, 9.0  # channel 1 is not shown
     fig = validated(kernels_figure(k, cols=2))
     hm = fig.data[0]
     assert (hm.zmin, hm.zmax) == (-2.0, 2.0)
@@ -120,13 +128,13 @@ def test_feature_maps_are_scaled_per_map_and_sent_as_uint8():
     fig = validated(maps_figure(maps, "conv1", cols=3))
     z = arr(fig.data[0].z)
     assert z.dtype == np.uint8 and z.shape == (4, 3 * 5 - 1)
-    assert z[0, 0] == 0 and z[3, 3] == 254                    # map 0: its own min black, max white
-    assert (z[:, 5:9] == 0).all()                             # a flat map is all black, not noise
-    assert z[0, 10] == 254 and z[3, 13] == 0                  # map 2 is reversed
-    assert (z[:, 4] == 255).all()                             # the gap: a value no map reaches
+    assert z[0, 0] == 0 and z[3, 3] == 254  # map 0: its own min black, max white
+    assert (z[:, 5:9] == 0).all()  # a flat map is all black, not noise
+    assert z[0, 10] == 254 and z[3, 13] == 0  # map 2 is reversed
+    assert (z[:, 4] == 255).all()  # the gap: a value no map reaches
     assert len(np.unique(z[:, 0:4])) == 16
     many = validated(maps_figure(np.random.default_rng(0).normal(size=(40, 5, 5)), "conv1", limit=32, cols=8))
-    assert arr(many.data[0].z).shape == (4 * 6 - 1, 8 * 6 - 1)   # at most 32 maps
+    assert arr(many.data[0].z).shape == (4 * 6 - 1, 8 * 6 - 1)  # at most 32 maps
 
 
 def test_curve_figure_builds_fast_enough_for_twice_a_second():
@@ -136,13 +144,16 @@ def test_curve_figure_builds_fast_enough_for_twice_a_second():
     assert isinstance(fig, go.Figure) and len(arr(fig.data[0].x)) == 250
 
 
-@pytest.mark.parametrize("builder", [
-    lambda: curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, 10)]),
-    lambda: confusion_figure(np.eye(10, dtype=int) * 3, tuple("0123456789")),
-    lambda: per_class_figure(np.linspace(0, 1, 10), tuple("0123456789")),
-    lambda: gallery_figure(np.zeros((20, 28, 28), np.uint8), [1] * 20, [2] * 20, tuple("0123456789")),
-    lambda: kernels_figure(np.ones((32, 1, 3, 3))),
-    lambda: maps_figure(np.ones((32, 26, 26)), "relu1"),
-])
+@pytest.mark.parametrize(
+    "builder",
+    [
+        lambda: curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, 10)]),
+        lambda: confusion_figure(np.eye(10, dtype=int) * 3, tuple("0123456789")),
+        lambda: per_class_figure(np.linspace(0, 1, 10), tuple("0123456789")),
+        lambda: gallery_figure(np.zeros((20, 28, 28), np.uint8), [1] * 20, [2] * 20, tuple("0123456789")),
+        lambda: kernels_figure(np.ones((32, 1, 3, 3))),
+        lambda: maps_figure(np.ones((32, 26, 26)), "relu1"),
+    ],
+)
 def test_every_figure_serialises(builder):
     assert validated(builder()).to_json()

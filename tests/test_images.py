@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playground.images import ImageError, decode_canvas, open_image, to_gray, to_rgb
+from playground.imaging.images import ImageError, decode_canvas, open_image, to_gray, to_rgb
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -21,8 +21,10 @@ def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 
 def png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares ``width`` × ``height`` (a decompression bomb's shape)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
@@ -53,6 +55,7 @@ def test_bad_files_get_one_sentence(data, words):
 def test_pixel_limit_is_read_from_the_header_before_decoding():
     # 10,000 × 10,000 would need ~300 MB decoded; the refusal must come from the header alone.
     import tracemalloc
+
     tracemalloc.start()
     with pytest.raises(ImageError):
         open_image(png_declaring(10_000, 10_000))

@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from playground import insight
-from playground.checkpoints import load_checkpoint
-from playground.data import load_dataset
-from playground.model import infer_shapes
-from playground.preprocess import normalise
+from playground.data.datasets import load_dataset
+from playground.imaging.preprocess import normalise
+from playground.nn import insight
+from playground.nn.checkpoints import load_checkpoint
+from playground.nn.model import infer_shapes
 
 MODEL = Path(__file__).resolve().parents[1] / "assets" / "models" / "playground-mnist.safetensors"
 
@@ -46,8 +46,11 @@ def test_empty_covered_and_ambiguous_inputs_get_a_notice(loaded, digits):
     assert "empty" in insight.predict(model, x, ink_fraction=0.0).notice
     assert "covered" in insight.predict(model, x, ink_fraction=0.9).notice
     blend = tensor(((digits.images[0].astype(int) + digits.images[1].astype(int)) // 2).astype(np.uint8))
-    mixed = [insight.predict(model, tensor(np.maximum(digits.images[a], digits.images[b])))
-             for a in range(10) for b in range(10, 20)]
+    mixed = [
+        insight.predict(model, tensor(np.maximum(digits.images[a], digits.images[b])))
+        for a in range(10)
+        for b in range(10, 20)
+    ]
     unsure = [p for p in mixed if p.unsure]
     assert unsure and all("unsure" in p.notice and p.confidence < insight.UNSURE_BELOW for p in unsure)
     assert insight.predict(model, blend).probabilities.sum() == pytest.approx(1.0)
@@ -98,11 +101,21 @@ def test_analyse_runs_the_page_pipeline_and_matches_the_pieces(loaded, digits):
     assert np.allclose(a.saliency, insight.saliency(loaded.model, x, a.prediction.label))
     assert a.softmax.target == a.prediction.label and np.allclose(a.softmax.logits, logits, atol=1e-6)
     kinds = {i.name: i.kind for i in infer_shapes(loaded.spec)}
-    assert [m.name for m in a.layers] == [n for n, k in kinds.items()
-                                          if k in insight.SHOWN_KINDS and n not in ("dense1", "relu5")]
+    assert [m.name for m in a.layers] == [
+        n for n, k in kinds.items() if k in insight.SHOWN_KINDS and n not in ("dense1", "relu5")
+    ]
     assert {m.name: m.source for m in a.layers} == {
-        "conv1": "conv1", "relu1": "conv1", "conv2": "conv2", "relu2": "conv2", "pool1": "conv2",
-        "conv3": "conv3", "relu3": "conv3", "conv4": "conv4", "relu4": "conv4", "pool2": "conv4"}
+        "conv1": "conv1",
+        "relu1": "conv1",
+        "conv2": "conv2",
+        "relu2": "conv2",
+        "pool1": "conv2",
+        "conv3": "conv3",
+        "relu3": "conv3",
+        "conv4": "conv4",
+        "relu4": "conv4",
+        "pool2": "conv4",
+    }
     assert set(a.conv_inputs) == {"conv1", "conv2", "conv3", "conv4"}
     assert np.allclose(a.conv_inputs["conv1"][0], x[0, 0].numpy())
 
@@ -120,16 +133,22 @@ def test_analyse_refuses_empty_and_covered_pictures(loaded):
 def test_handoff_reproduces_the_networks_map(loaded, digits, conv, channel):
     """The Convolution page's numpy engine, fed the hand-over, gives the network's own numbers."""
     from playground import ops
+
     a = insight.analyse(loaded.model, loaded.spec, canvas_digit(digits.images[1]))
     h = insight.handoff(loaded.model, loaded.spec, a, conv, channel)
     weights, bias = insight.conv_weights(loaded.model, conv)
     inp = a.conv_inputs[conv]
-    parts = [ops.conv2d(inp[c][None, None].astype(np.float64), weights[channel, c][None, None],
-                        settings=ops.ConvSettings(padding=h.padding, stride=h.stride))[0, 0]
-             for c in range(inp.shape[0])]
+    parts = [
+        ops.conv2d(
+            inp[c][None, None].astype(np.float64),
+            weights[channel, c][None, None],
+            settings=ops.ConvSettings(padding=h.padding, stride=h.stride),
+        )[0, 0]
+        for c in range(inp.shape[0])
+    ]
     full = np.sum(parts, axis=0) + bias[channel]
     net = dict(insight.forward_all(loaded.model, torch.from_numpy(normalise(a.prep.image))))[conv][0, channel]
-    assert np.allclose(full, net.detach().numpy(), atol=1e-4)        # the sum of the per-channel parts
+    assert np.allclose(full, net.detach().numpy(), atol=1e-4)  # the sum of the per-channel parts
     assert h.n_in == inp.shape[0] and np.array_equal(h.image, inp[h.in_channel])
     assert h.in_channel == int(np.argmax([np.abs(p).sum() for p in parts]))
     assert h.bias == (float(bias[channel]) if h.n_in == 1 else 0.0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playground.kernels import (
+from playground.ops import ConvSettings, conv2d
+from playground.ops.kernels import (
     MAX_ABS_VALUE,
     MAX_KERNEL,
     PRESETS,
@@ -15,10 +16,24 @@ from playground.kernels import (
     parse_kernel,
     parse_matrix,
 )
-from playground.ops import ConvSettings, conv2d
 
-ORDER = ["Identity", "Box blur", "Gaussian 3×3", "Gaussian 5×5", "Sharpen", "Sobel x", "Sobel y", "Prewitt x",
-         "Prewitt y", "Scharr x", "Scharr y", "Laplacian (4-neighbour)", "Laplacian (8-neighbour)", "Emboss", "Outline"]
+ORDER = [
+    "Identity",
+    "Box blur",
+    "Gaussian 3×3",
+    "Gaussian 5×5",
+    "Sharpen",
+    "Sobel x",
+    "Sobel y",
+    "Prewitt x",
+    "Prewitt y",
+    "Scharr x",
+    "Scharr y",
+    "Laplacian (4-neighbour)",
+    "Laplacian (8-neighbour)",
+    "Emboss",
+    "Outline",
+]
 
 
 def test_presets_are_ordered_named_and_described():
@@ -39,8 +54,17 @@ def test_preset_values():
     assert PRESETS["Gaussian 5×5"].array.shape == (5, 5) and PRESETS["Gaussian 5×5"].array[2, 2] == 36 / 256
     for name in ("Box blur", "Gaussian 3×3", "Gaussian 5×5", "Identity", "Sharpen", "Emboss"):
         assert PRESETS[name].array.sum() == pytest.approx(1.0)  # keep the overall brightness
-    for name in ("Sobel x", "Sobel y", "Prewitt x", "Prewitt y", "Scharr x", "Scharr y", "Outline",
-                 "Laplacian (4-neighbour)", "Laplacian (8-neighbour)"):
+    for name in (
+        "Sobel x",
+        "Sobel y",
+        "Prewitt x",
+        "Prewitt y",
+        "Scharr x",
+        "Scharr y",
+        "Outline",
+        "Laplacian (4-neighbour)",
+        "Laplacian (8-neighbour)",
+    ):
         assert PRESETS[name].array.sum() == 0  # flat areas give 0
 
 
@@ -94,9 +118,21 @@ BAD_KERNELS = [
     ("empty list", [], "The kernel is empty; enter at least one number."),
     ("empty rows", [[], []], "The kernel is empty; enter at least one number."),
     ("blank text", "  \n ", "The kernel is empty; enter at least one number."),
-    ("ragged", [[1, 2], [3]], "Row 2 of the kernel has 1 value(s) but row 1 has 2; every row needs the same number of values."),
-    ("ragged text", "1 2 3\n4 5", "Row 2 of the kernel has 2 value(s) but row 1 has 3; every row needs the same number of values."),
-    ("word", [[1, "abc"]], "Row 1, column 2 of the kernel ('abc') is not a number; type a number such as 1, -0.5 or 1/9."),
+    (
+        "ragged",
+        [[1, 2], [3]],
+        "Row 2 of the kernel has 1 value(s) but row 1 has 2; every row needs the same number of values.",
+    ),
+    (
+        "ragged text",
+        "1 2 3\n4 5",
+        "Row 2 of the kernel has 2 value(s) but row 1 has 3; every row needs the same number of values.",
+    ),
+    (
+        "word",
+        [[1, "abc"]],
+        "Row 1, column 2 of the kernel ('abc') is not a number; type a number such as 1, -0.5 or 1/9.",
+    ),
     ("bool", [[True]], "Row 1, column 1 of the kernel (True) is not a number; type a number such as 1, -0.5 or 1/9."),
     ("blank cell", [[1, ""], [2, 3]], "Row 1, column 2 of the kernel is empty; type a number."),
     ("None cell", [[1, 2], [None, 3]], "Row 2, column 1 of the kernel is empty; type a number."),
@@ -104,16 +140,36 @@ BAD_KERNELS = [
     ("nan text", [["nan"]], "Row 1, column 1 of the kernel is NaN (empty or not a number); type a finite number."),
     ("inf", [[float("-inf")]], "Row 1, column 1 of the kernel is infinite; use a finite number."),
     ("inf text", "1 inf", "Row 1, column 2 of the kernel is infinite; use a finite number."),
-    ("huge", [[1, 2e6]], "Row 1, column 2 of the kernel (2000000.0) is too large; use values between -1000000 and 1000000."),
+    (
+        "huge",
+        [[1, 2e6]],
+        "Row 1, column 2 of the kernel (2000000.0) is too large; use values between -1000000 and 1000000.",
+    ),
     ("huge overflow text", [["1e400"]], "Row 1, column 1 of the kernel is infinite; use a finite number."),
-    ("int beyond float range", [[10**400]], "Row 1, column 1 of the kernel is too large; use values between -1000000 and 1000000."),
-    ("division by zero", [["1/0"]], "Row 1, column 1 of the kernel ('1/0') divides by zero; use a non-zero denominator."),
+    (
+        "int beyond float range",
+        [[10**400]],
+        "Row 1, column 1 of the kernel is too large; use values between -1000000 and 1000000.",
+    ),
+    (
+        "division by zero",
+        [["1/0"]],
+        "Row 1, column 1 of the kernel ('1/0') divides by zero; use a non-zero denominator.",
+    ),
     ("too tall", [[1]] * 8, "The kernel is 8×1; the largest allowed is 7×7."),
     ("too wide", [[1] * 9], "The kernel is 1×9; the largest allowed is 7×7."),
     ("nested", [[[1, 2]]], "Row 1, column 1 of the kernel holds a list, not a number; give a 2-D matrix of numbers."),
     ("scalar", 3, "The kernel must be rows of numbers, like [[1, 2], [3, 4]]; got a single value."),
-    ("flat list", [1, 2], "Row 1 of the kernel is a single value, not a row; write the kernel as rows like [[1, 2], [3, 4]]."),
-    ("bad json", "[[1, 2], [3, 4]", "The kernel is not valid JSON (Expecting ',' delimiter at column 16); write it like [[1, 2], [3, 4]]."),
+    (
+        "flat list",
+        [1, 2],
+        "Row 1 of the kernel is a single value, not a row; write the kernel as rows like [[1, 2], [3, 4]].",
+    ),
+    (
+        "bad json",
+        "[[1, 2], [3, 4]",
+        "The kernel is not valid JSON (Expecting ',' delimiter at column 16); write it like [[1, 2], [3, 4]].",
+    ),
 ]
 
 
@@ -138,7 +194,9 @@ def test_parse_channels():
     assert parse_channels([[1, 2], [3, 4]]).shape == (1, 2, 2)
     rgb = parse_channels("[[[1, 2]], [[3, 4]], [[5, 6]]]", what="kernel")
     assert rgb.shape == (3, 1, 2) and rgb[2].tolist() == [[5, 6]]
-    with pytest.raises(KernelError, match=r"^Channel 2 of the kernel is 1×1 but channel 1 is 1×2; every channel needs the same size\.$"):
+    with pytest.raises(
+        KernelError, match=r"^Channel 2 of the kernel is 1×1 but channel 1 is 1×2; every channel needs the same size\.$"
+    ):
         parse_channels([[[1, 2]], [[3]]], what="kernel")
     with pytest.raises(KernelError, match=r"^Row 1, column 2 of the input \(channel 2\) \('x'\) is not a number"):
         parse_channels([[[1, 2]], [[3, "x"]]])

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,13 +19,8 @@ from PIL import Image
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import loadclient  # noqa: E402
-import loadrun  # noqa: E402
-import loadtrain  # noqa: E402
-import strokes  # noqa: E402
-from playground import jobs  # noqa: E402  (the server-wide cap the app uses: same environment)
+from benchmarks import loadclient, loadrun, loadtrain, strokes
+from playground.serve import jobs  # the server-wide cap the app uses: same environment
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +102,10 @@ def test_training_status_is_read_from_what_the_train_page_shows():
 
     def queued(el):
         el.alert.format = Alert.INFO
-        el.alert.body = ("You are 2nd in the queue: this server trains 3 models at a time, and your run "
-                         "starts by itself when a place is free.")
+        el.alert.body = (
+            "You are 2nd in the queue: this server trains 3 models at a time, and your run "
+            "starts by itself when a place is free."
+        )
 
     status = loadtrain.training_status([_element(progress), _element(caption)])
     assert (status.state, status.step, status.total_steps) == ("running", 1234, 10900)
@@ -254,7 +249,7 @@ def test_closing_a_training_tab_stops_its_run_and_frees_the_place():
         waiting = await second.start(start_timeout_s=30)
         assert running.state == "running" and waiting.waiting, (running, waiting)
         closed_at = time.monotonic()
-        await first.session.close()                     # the tab goes away, without pressing Stop
+        await first.session.close()  # the tab goes away, without pressing Stop
         state = None
         while time.monotonic() - closed_at < 10:
             state = (await second.status()).state

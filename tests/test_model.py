@@ -1,4 +1,5 @@
-"""playground.model: shape inference against the real modules, spec validation, JSON, presets, export."""
+"""playground.nn.model: shape inference against the real modules, spec validation, JSON, presets, export."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,30 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from playground.model import (ACTIVATIONS, DEFAULT_PRESET, MAX_PARAMS, PRESETS, Act, BatchNorm, Conv, Dense, Dropout,
-                              Flatten, ModelSpec, Pool, SeededDropout, SpecError, build, describe, forward_all,
-                              get_preset, infer_shapes, layer_names, summary_totals, to_pytorch_source)
-
+from playground.nn.model import (
+    ACTIVATIONS,
+    DEFAULT_PRESET,
+    MAX_PARAMS,
+    PRESETS,
+    Act,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    ModelSpec,
+    Pool,
+    SeededDropout,
+    SpecError,
+    build,
+    describe,
+    forward_all,
+    get_preset,
+    infer_shapes,
+    layer_names,
+    summary_totals,
+    to_pytorch_source,
+)
 
 # torch notes that "same" padding with an even kernel copies the input; expected for such specs
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -48,15 +69,21 @@ def test_preset_figures_by_hand():
     assert infos[0].params == 32 * 9 + 32 and infos[0].macs == 26 * 26 * 32 * 9
     assert infos[-1].params == 5408 * 10 + 10 and infos[-1].macs == 54080
     assert summary_totals(infos) == (320 + 54090, 194688 + 54080)
-    assert summary_totals(infer_shapes(PRESETS["lenet5"]))[0] == 61706      # the textbook LeNet-5 count
+    assert summary_totals(infer_shapes(PRESETS["lenet5"]))[0] == 61706  # the textbook LeNet-5 count
     tf = infer_shapes(PRESETS["tf-tutorial"])
     assert tf[6].out_shape == (3136,) and tf[7].params == 3136 * 1024 + 1024
     tiny = infer_shapes(PRESETS["tinyvgg"])
     assert [i.out_shape for i in tiny if i.kind in ("conv", "pool")] == [
-        (10, 26, 26), (10, 24, 24), (10, 12, 12), (10, 10, 10), (10, 8, 8), (10, 4, 4)]
+        (10, 26, 26),
+        (10, 24, 24),
+        (10, 12, 12),
+        (10, 10, 10),
+        (10, 8, 8),
+        (10, 4, 4),
+    ]
     assert DEFAULT_PRESET in PRESETS
     params, _ = summary_totals(infer_shapes(PRESETS[DEFAULT_PRESET]))
-    assert params * 4 < 1_000_000                 # shipped weights well under 5 MB
+    assert params * 4 < 1_000_000  # shipped weights well under 5 MB
 
 
 def test_layer_names_and_descriptions():
@@ -73,19 +100,33 @@ def test_layer_names_and_descriptions():
 def random_specs(draw):
     layers = []
     for _ in range(draw(st.integers(0, 4))):
-        layers.append(Conv(draw(st.integers(1, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 3)),
-                           draw(st.one_of(st.integers(0, 2), st.just("same"))), draw(st.integers(1, 2))))
+        layers.append(
+            Conv(
+                draw(st.integers(1, 8)),
+                draw(st.integers(1, 5)),
+                draw(st.integers(1, 3)),
+                draw(st.one_of(st.integers(0, 2), st.just("same"))),
+                draw(st.integers(1, 2)),
+            )
+        )
         if draw(st.booleans()):
             layers.append(BatchNorm())
         layers.append(Act(draw(st.sampled_from(ACTIVATIONS))))
         if draw(st.booleans()):
-            layers.append(Pool(draw(st.sampled_from(["max", "avg"])), draw(st.integers(1, 3)),
-                               draw(st.one_of(st.none(), st.integers(1, 3)))))
+            layers.append(
+                Pool(
+                    draw(st.sampled_from(["max", "avg"])),
+                    draw(st.integers(1, 3)),
+                    draw(st.one_of(st.none(), st.integers(1, 3))),
+                )
+            )
         if draw(st.booleans()):
             layers.append(Dropout(draw(st.floats(0, 0.9))))
     layers.append(Flatten())
     for _ in range(draw(st.integers(0, 2))):
-        layers += [Dense(draw(st.integers(1, 32))), BatchNorm()] if draw(st.booleans()) else [Dense(draw(st.integers(1, 32)))]
+        layers += (
+            [Dense(draw(st.integers(1, 32))), BatchNorm()] if draw(st.booleans()) else [Dense(draw(st.integers(1, 32)))]
+        )
         layers.append(Act(draw(st.sampled_from(ACTIVATIONS))))
     layers.append(Dense(draw(st.integers(2, 12))))
     size = draw(st.integers(8, 28))
@@ -137,7 +178,7 @@ def test_invalid_specs_name_the_layer(layers, index, words):
     assert str(err).startswith(f"Layer {index + 1} ({name}):"), str(err)
     assert words in str(err)
     assert err.layer_index == index and err.layer_name == name
-    assert str(err).count(". ") == 0 and str(err).endswith(".")       # one sentence
+    assert str(err).count(". ") == 0 and str(err).endswith(".")  # one sentence
     with pytest.raises(SpecError):
         build(spec)
 
@@ -199,7 +240,7 @@ def test_seeded_dropout_uses_its_generator():
     first = drop(x)
     drop.generator = torch.Generator().manual_seed(1)
     assert torch.equal(first, drop(x))
-    assert set(first.unique().tolist()) == {0.0, 2.0}            # kept values scaled by 1 / (1 - p)
+    assert set(first.unique().tolist()) == {0.0, 2.0}  # kept values scaled by 1 / (1 - p)
     assert 400 < int((first == 0).sum()) < 600
     assert torch.equal(drop.eval()(x), x)
 
@@ -210,10 +251,27 @@ def _exec_source(spec: ModelSpec) -> torch.nn.Module:
     return namespace["model"]
 
 
-@pytest.mark.parametrize("spec", list(PRESETS.values()) + [
-    ModelSpec("odd", (Conv(4, 4, padding="same", dilation=2), Act("gelu"), Pool("avg", 3, 2), Conv(3, 3, stride=2),
-                      Act("leaky_relu"), Flatten(), BatchNorm(), Dropout(0.2), Dense(10)))],
-    ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "spec",
+    list(PRESETS.values())
+    + [
+        ModelSpec(
+            "odd",
+            (
+                Conv(4, 4, padding="same", dilation=2),
+                Act("gelu"),
+                Pool("avg", 3, 2),
+                Conv(3, 3, stride=2),
+                Act("leaky_relu"),
+                Flatten(),
+                BatchNorm(),
+                Dropout(0.2),
+                Dense(10),
+            ),
+        )
+    ],
+    ids=lambda s: s.name,
+)
 def test_exported_source_runs_and_matches_build(spec):
     exported, built = _exec_source(spec).eval(), build(spec, seed=0).eval()
     ours, theirs = built.state_dict(), exported.state_dict()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
-from playground import ops
 import json
 import subprocess
 import sys
@@ -17,6 +15,7 @@ import torch.nn.functional as F
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from playground import ops
 from playground.ops import (
     ACTIVATIONS,
     ConvSettings,
@@ -109,8 +108,18 @@ def test_arithmetic_with_bias_negatives_and_channels():
 
 
 def test_format_number():
-    cases = {37.0: "37", 37.5: "37.5", 1 / 16: "0.0625", 1 / 9: "0.111", -1.0: "−1", 12.34567: "12.346",
-             -0.0: "0", 2 / 3: "0.667", 1e-7: "0.0000001", 1 / 256: "0.00391"}
+    cases = {
+        37.0: "37",
+        37.5: "37.5",
+        1 / 16: "0.0625",
+        1 / 9: "0.111",
+        -1.0: "−1",
+        12.34567: "12.346",
+        -0.0: "0",
+        2 / 3: "0.667",
+        1e-7: "0.0000001",
+        1 / 256: "0.00391",
+    }
     assert {v: format_number(v) for v in cases} == cases
 
 
@@ -127,12 +136,23 @@ def conv_cases(draw):
     kind = draw(st.sampled_from(["int", "pair", "sides", "valid", "same"]))
     stride = (1, 1) if kind == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     small = st.integers(0, 3)
-    padding = {"int": draw(small), "pair": (draw(small), draw(small)), "valid": "valid", "same": "same",
-               "sides": (draw(small), draw(small), draw(small), draw(small))}[kind]
-    return dict(shape_x=(n, c, h, w), shape_w=(f, c, kh, kw), bias=draw(st.booleans()),
-                integers=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)),
-                settings=ConvSettings(stride, padding, draw(st.sampled_from(["zeros", "reflect", "replicate"])),
-                                      dilation, draw(st.booleans())))
+    padding = {
+        "int": draw(small),
+        "pair": (draw(small), draw(small)),
+        "valid": "valid",
+        "same": "same",
+        "sides": (draw(small), draw(small), draw(small), draw(small)),
+    }[kind]
+    return dict(
+        shape_x=(n, c, h, w),
+        shape_w=(f, c, kh, kw),
+        bias=draw(st.booleans()),
+        integers=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        settings=ConvSettings(
+            stride, padding, draw(st.sampled_from(["zeros", "reflect", "replicate"])), dilation, draw(st.booleans())
+        ),
+    )
 
 
 def _values(rng: np.random.Generator, shape, integers: bool) -> np.ndarray:
@@ -147,7 +167,7 @@ def test_conv2d_matches_torch(case):
     x, w = _values(rng, case["shape_x"], case["integers"]), _values(rng, case["shape_w"], case["integers"])
     b = rng.normal(size=case["shape_w"][0]) if case["bias"] else None
     s: ConvSettings = case["settings"]
-    (n, c, h, wd), (f, _, kh, kw) = case["shape_x"], case["shape_w"]
+    (n, _, h, wd), (f, _, kh, kw) = case["shape_x"], case["shape_w"]
     top, bottom, left, right = resolve_padding(s.padding, (kh, kw), s.stride, s.dilation)
     w_applied = w[:, :, ::-1, ::-1] if s.flip else w
     fits = h + top + bottom >= s.dilation[0] * (kh - 1) + 1 and wd + left + right >= s.dilation[1] * (kw - 1) + 1
@@ -187,10 +207,18 @@ def test_conv2d_matches_torch(case):
 def pool_cases(draw):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
-    return dict(shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 8))),
-                integers=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)),
-                settings=PoolSettings(draw(st.sampled_from(["max", "avg"])), (kh, kw), stride,
-                                      (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))), draw(st.booleans())))
+    return dict(
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 8))),
+        integers=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        settings=PoolSettings(
+            draw(st.sampled_from(["max", "avg"])),
+            (kh, kw),
+            stride,
+            (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))),
+            draw(st.booleans()),
+        ),
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -225,8 +253,13 @@ def test_pool2d_matches_torch(case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 6), st.tuples(*[st.integers(0, 5)] * 4),
-       st.sampled_from(["zeros", "reflect", "replicate"]), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.tuples(*[st.integers(0, 5)] * 4),
+    st.sampled_from(["zeros", "reflect", "replicate"]),
+    st.integers(0, 2**32 - 1),
+)
 def test_pad_matches_torch(h, w, pads, mode, seed):
     x = np.random.default_rng(seed).normal(size=(2, h, w))
     top, bottom, left, right = pads
@@ -241,7 +274,13 @@ def test_pad_matches_torch(h, w, pads, mode, seed):
 def test_activations_match_torch():
     x = np.linspace(-800, 800, 4001)
     t = _t(x)
-    expected = {"none": t, "relu": F.relu(t), "leaky_relu": F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid(t), "tanh": torch.tanh(t)}
+    expected = {
+        "none": t,
+        "relu": F.relu(t),
+        "leaky_relu": F.leaky_relu(t, 0.01),
+        "sigmoid": torch.sigmoid(t),
+        "tanh": torch.tanh(t),
+    }
     assert list(ACTIVATIONS) == ["none", "relu", "leaky_relu", "sigmoid", "tanh"]
     for name, ref in expected.items():
         with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow on large |x|
@@ -288,10 +327,13 @@ def test_resolve_padding_forms_and_same_split():
     assert resolve_padding("same", (2, 2)) == (0, 1, 0, 1)  # the extra row/column goes bottom/right
     assert resolve_padding("same", (4, 1)) == (1, 2, 0, 0)
     assert resolve_padding("same", (2, 2), dilation=(3, 2)) == (1, 2, 1, 1)
-    assert same_padding_note((2, 2)) == "Kernel 2×2: 'same' pads 0 rows on top, 1 at the bottom, 0 columns left, 1 right."
+    assert (
+        same_padding_note((2, 2)) == "Kernel 2×2: 'same' pads 0 rows on top, 1 at the bottom, 0 columns left, 1 right."
+    )
     assert same_padding_note((3, 3)) == "Kernel 3×3: 'same' pads 1 row on top, 1 at the bottom, 1 column left, 1 right."
     assert same_padding_note((2, 3), (2, 1)) == (
-        "Kernel 2×3 at dilation 2×1 (spans 3×3): 'same' pads 1 row on top, 1 at the bottom, 1 column left, 1 right.")
+        "Kernel 2×3 at dilation 2×1 (spans 3×3): 'same' pads 1 row on top, 1 at the bottom, 1 column left, 1 right."
+    )
     out = conv2d(np.ones((1, 1, 4, 5)), np.ones((1, 1, 2, 2)), settings=ConvSettings(padding="same"))
     assert out.shape == (1, 1, 4, 5) and out[0, 0, -1, -1] == 1 and out[0, 0, 0, 0] == 4
 
@@ -311,7 +353,11 @@ def test_settings_accept_single_ints_and_are_frozen():
 
 def test_conv_step_pad_mask_marks_padding_cells():
     steps = conv_steps(np.ones((2, 2)), np.ones((3, 3)), settings=ConvSettings(padding=1))
-    assert steps[0].rows == (0, 1, 2) and steps[0].pad_mask.tolist() == [[True] * 3, [True, False, False], [True, False, False]]
+    assert steps[0].rows == (0, 1, 2) and steps[0].pad_mask.tolist() == [
+        [True] * 3,
+        [True, False, False],
+        [True, False, False],
+    ]
     assert steps[0].result == 4 and len(steps) == 4
 
 
@@ -340,48 +386,153 @@ def test_shift_and_pooled_overlap():
 # ---------------------------------------------------------------- bad input: one clear sentence each
 
 BAD_CONV = [
-    ("kernel larger than padded input", np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), ConvSettings(),
-     "The kernel spans 3 rows but the padded input has only 2 rows; use a smaller kernel or more padding."),
-    ("dilated kernel too wide", np.ones((1, 1, 5, 5)), np.ones((1, 1, 1, 3)), ConvSettings(dilation=(1, 3)),
-     "The kernel spans 7 columns at dilation 3 but the padded input has only 5 columns; use a smaller kernel, less dilation or more padding."),
-    ("stride zero", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=(0, 1)),
-     "Stride must be 1 or more along both axes (got 0, 1); use a stride of at least 1."),
-    ("stride negative", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=-2),
-     "Stride must be 1 or more along both axes (got -2, -2); use a stride of at least 1."),
-    ("fractional stride", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(stride=(1.5, 1)),
-     "Stride must be a whole number; got 1.5."),
-    ("dilation zero", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(dilation=0),
-     "Dilation must be 1 or more along both axes (got 0, 0); 1 means no gaps."),
-    ("negative padding", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=(0, 0, -1, 0)),
-     "Padding cannot be negative (got -1); use 0 or more pixels."),
-    ("unknown padding word", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding="full"),
-     "Padding 'full' is not understood; use a whole number, 'valid' or 'same'."),
-    ("three padding numbers", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=(1, 1, 1)),
-     "Padding must be one number, a pair (rows, columns) or four numbers (top, bottom, left, right); got 3 numbers."),
-    ("huge padding", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding=10**9),
-     "Padding of 1000000000 pixels is more than this playground supports; use at most 256."),
-    ("same with stride 2", np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), ConvSettings(stride=2, padding="same"),
-     "'same' padding needs stride 1 (PyTorch's rule); set the stride to 1 or choose a number of padding pixels."),
-    ("reflect padding too large", np.ones((1, 1, 2, 3)), np.ones((1, 1, 1, 1)), ConvSettings(padding=2, padding_mode="reflect"),
-     "Reflect padding of 2 needs an input with at least 3 rows, but it has 2; use less padding or the 'replicate' mode."),
-    ("unknown padding mode", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(padding_mode="circular"),
-     "Padding mode 'circular' is not known; choose one of zeros, reflect, replicate."),
-    ("empty kernel", np.ones((1, 1, 3, 3)), np.ones((1, 1, 0, 2)), ConvSettings(),
-     "The kernel is empty; give it at least one value."),
-    ("empty input (zero-size output)", np.ones((1, 1, 0, 3)), np.ones((1, 1, 1, 1)), ConvSettings(),
-     "The input is empty; give it at least one row and one column."),
-    ("NaN in kernel", np.ones((1, 1, 3, 3)), np.array([[[[1.0, np.nan]]]]), ConvSettings(),
-     "The kernel contains NaN or infinite values; replace them with finite numbers."),
-    ("inf in input", np.full((1, 1, 3, 3), np.inf), np.ones((1, 1, 1, 1)), ConvSettings(),
-     "The input contains NaN or infinite values; replace them with finite numbers."),
-    ("non-numeric input", [[["a", "b"]]], np.ones((1, 1, 1, 1)), ConvSettings(),
-     "The input must contain only numbers, in rows of equal length."),
-    ("overflow", np.full((1, 1, 3, 3), 1e200), np.full((1, 1, 3, 3), 1e200), ConvSettings(),
-     "The result is too large to represent (it overflowed); use smaller input or kernel values."),
-    ("channel mismatch", np.ones((1, 3, 3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(),
-     "The input has 3 channel(s) but the kernel has 1; give the kernel 3 channel(s)."),
-    ("wrong rank", np.ones((3, 3)), np.ones((1, 1, 2, 2)), ConvSettings(),
-     "The input must have 4 dimensions (images, channels, rows, columns); got 2."),
+    (
+        "kernel larger than padded input",
+        np.ones((1, 1, 2, 2)),
+        np.ones((1, 1, 3, 3)),
+        ConvSettings(),
+        "The kernel spans 3 rows but the padded input has only 2 rows; use a smaller kernel or more padding.",
+    ),
+    (
+        "dilated kernel too wide",
+        np.ones((1, 1, 5, 5)),
+        np.ones((1, 1, 1, 3)),
+        ConvSettings(dilation=(1, 3)),
+        "The kernel spans 7 columns at dilation 3 but the padded input has only 5 columns; use a smaller kernel, less dilation or more padding.",
+    ),
+    (
+        "stride zero",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(stride=(0, 1)),
+        "Stride must be 1 or more along both axes (got 0, 1); use a stride of at least 1.",
+    ),
+    (
+        "stride negative",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(stride=-2),
+        "Stride must be 1 or more along both axes (got -2, -2); use a stride of at least 1.",
+    ),
+    (
+        "fractional stride",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(stride=(1.5, 1)),
+        "Stride must be a whole number; got 1.5.",
+    ),
+    (
+        "dilation zero",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(dilation=0),
+        "Dilation must be 1 or more along both axes (got 0, 0); 1 means no gaps.",
+    ),
+    (
+        "negative padding",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(padding=(0, 0, -1, 0)),
+        "Padding cannot be negative (got -1); use 0 or more pixels.",
+    ),
+    (
+        "unknown padding word",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(padding="full"),
+        "Padding 'full' is not understood; use a whole number, 'valid' or 'same'.",
+    ),
+    (
+        "three padding numbers",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(padding=(1, 1, 1)),
+        "Padding must be one number, a pair (rows, columns) or four numbers (top, bottom, left, right); got 3 numbers.",
+    ),
+    (
+        "huge padding",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(padding=10**9),
+        "Padding of 1000000000 pixels is more than this playground supports; use at most 256.",
+    ),
+    (
+        "same with stride 2",
+        np.ones((1, 1, 5, 5)),
+        np.ones((1, 1, 3, 3)),
+        ConvSettings(stride=2, padding="same"),
+        "'same' padding needs stride 1 (PyTorch's rule); set the stride to 1 or choose a number of padding pixels.",
+    ),
+    (
+        "reflect padding too large",
+        np.ones((1, 1, 2, 3)),
+        np.ones((1, 1, 1, 1)),
+        ConvSettings(padding=2, padding_mode="reflect"),
+        "Reflect padding of 2 needs an input with at least 3 rows, but it has 2; use less padding or the 'replicate' mode.",
+    ),
+    (
+        "unknown padding mode",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(padding_mode="circular"),
+        "Padding mode 'circular' is not known; choose one of zeros, reflect, replicate.",
+    ),
+    (
+        "empty kernel",
+        np.ones((1, 1, 3, 3)),
+        np.ones((1, 1, 0, 2)),
+        ConvSettings(),
+        "The kernel is empty; give it at least one value.",
+    ),
+    (
+        "empty input (zero-size output)",
+        np.ones((1, 1, 0, 3)),
+        np.ones((1, 1, 1, 1)),
+        ConvSettings(),
+        "The input is empty; give it at least one row and one column.",
+    ),
+    (
+        "NaN in kernel",
+        np.ones((1, 1, 3, 3)),
+        np.array([[[[1.0, np.nan]]]]),
+        ConvSettings(),
+        "The kernel contains NaN or infinite values; replace them with finite numbers.",
+    ),
+    (
+        "inf in input",
+        np.full((1, 1, 3, 3), np.inf),
+        np.ones((1, 1, 1, 1)),
+        ConvSettings(),
+        "The input contains NaN or infinite values; replace them with finite numbers.",
+    ),
+    (
+        "non-numeric input",
+        [[["a", "b"]]],
+        np.ones((1, 1, 1, 1)),
+        ConvSettings(),
+        "The input must contain only numbers, in rows of equal length.",
+    ),
+    (
+        "overflow",
+        np.full((1, 1, 3, 3), 1e200),
+        np.full((1, 1, 3, 3), 1e200),
+        ConvSettings(),
+        "The result is too large to represent (it overflowed); use smaller input or kernel values.",
+    ),
+    (
+        "channel mismatch",
+        np.ones((1, 3, 3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(),
+        "The input has 3 channel(s) but the kernel has 1; give the kernel 3 channel(s).",
+    ),
+    (
+        "wrong rank",
+        np.ones((3, 3)),
+        np.ones((1, 1, 2, 2)),
+        ConvSettings(),
+        "The input must have 4 dimensions (images, channels, rows, columns); got 2.",
+    ),
 ]
 
 
@@ -404,22 +555,54 @@ def test_bad_conv_input_names_the_problem(name, x, w, s, message):
 
 
 BAD_POOL = [
-    ("window larger than input", np.ones((1, 1, 2, 2)), PoolSettings(size=3),
-     "The pooling window spans 3 rows but the padded input has only 2 rows; use a smaller pooling window."),
-    ("stride zero", np.ones((1, 1, 4, 4)), PoolSettings(stride=(1, 0)),
-     "Pooling stride must be 1 or more along both axes (got 1, 0); use a stride of at least 1."),
-    ("size zero", np.ones((1, 1, 4, 4)), PoolSettings(size=(0, 2)),
-     "Pooling size must be 1 or more along both axes (got 0, 2); use a window of at least 1×1."),
-    ("padding over half", np.ones((1, 1, 4, 4)), PoolSettings(size=3, padding=2),
-     "Pooling padding 2 is more than half the window size 3; use at most 1 (PyTorch's rule)."),
-    ("negative padding", np.ones((1, 1, 4, 4)), PoolSettings(padding=-1),
-     "Pooling padding cannot be negative (got -1); use 0 or more pixels."),
-    ("unknown kind", np.ones((1, 1, 4, 4)), PoolSettings(kind="min"),
-     "Pooling kind 'min' is not known; choose 'max' or 'avg'."),
-    ("empty input", np.ones((1, 1, 4, 0)), PoolSettings(),
-     "The input is empty; give it at least one row and one column."),
-    ("NaN input", np.full((1, 1, 2, 2), np.nan), PoolSettings(),
-     "The input contains NaN or infinite values; replace them with finite numbers."),
+    (
+        "window larger than input",
+        np.ones((1, 1, 2, 2)),
+        PoolSettings(size=3),
+        "The pooling window spans 3 rows but the padded input has only 2 rows; use a smaller pooling window.",
+    ),
+    (
+        "stride zero",
+        np.ones((1, 1, 4, 4)),
+        PoolSettings(stride=(1, 0)),
+        "Pooling stride must be 1 or more along both axes (got 1, 0); use a stride of at least 1.",
+    ),
+    (
+        "size zero",
+        np.ones((1, 1, 4, 4)),
+        PoolSettings(size=(0, 2)),
+        "Pooling size must be 1 or more along both axes (got 0, 2); use a window of at least 1×1.",
+    ),
+    (
+        "padding over half",
+        np.ones((1, 1, 4, 4)),
+        PoolSettings(size=3, padding=2),
+        "Pooling padding 2 is more than half the window size 3; use at most 1 (PyTorch's rule).",
+    ),
+    (
+        "negative padding",
+        np.ones((1, 1, 4, 4)),
+        PoolSettings(padding=-1),
+        "Pooling padding cannot be negative (got -1); use 0 or more pixels.",
+    ),
+    (
+        "unknown kind",
+        np.ones((1, 1, 4, 4)),
+        PoolSettings(kind="min"),
+        "Pooling kind 'min' is not known; choose 'max' or 'avg'.",
+    ),
+    (
+        "empty input",
+        np.ones((1, 1, 4, 0)),
+        PoolSettings(),
+        "The input is empty; give it at least one row and one column.",
+    ),
+    (
+        "NaN input",
+        np.full((1, 1, 2, 2), np.nan),
+        PoolSettings(),
+        "The input contains NaN or infinite values; replace them with finite numbers.",
+    ),
 ]
 
 
@@ -447,8 +630,10 @@ def test_other_bad_inputs():
 
 
 def test_engine_does_not_import_torch_streamlit_or_plotly():
-    code = ("import json, sys; import playground.ops, playground.kernels; "
-            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    code = (
+        "import json, sys; import playground.ops, playground.ops.kernels; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert not set(json.loads(out.stdout)) & {"torch", "streamlit", "plotly"}
 
@@ -458,8 +643,14 @@ def test_im2col_comparison_matches_torch_and_reports_gap_and_size():
     x, w = rng.normal(size=(7, 6)), rng.normal(size=(3, 2))
     s = ops.ConvSettings(stride=(2, 1), padding=1, dilation=(1, 2))
     cmp = ops.im2col_comparison(x, w, 0.5, s)
-    want = F.conv2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None], torch.tensor([0.5], dtype=torch.float64),
-                    stride=(2, 1), padding=1, dilation=(1, 2))[0, 0].numpy()
+    want = F.conv2d(
+        torch.tensor(x)[None, None],
+        torch.tensor(w)[None, None],
+        torch.tensor([0.5], dtype=torch.float64),
+        stride=(2, 1),
+        padding=1,
+        dilation=(1, 2),
+    )[0, 0].numpy()
     assert np.allclose(cmp.gemm, want, atol=1e-12) and np.allclose(cmp.direct, want, atol=1e-12)
     assert cmp.max_abs_diff == float(np.max(np.abs(cmp.gemm - cmp.direct))) < 1e-12
     assert cmp.cols.shape == (6, want.size) and cmp.size_ratio == cmp.cols.size / x.size

@@ -1,7 +1,7 @@
 """AppTest for the Build page: the layer editor, the live shape table, the code, JSON save / load,
 and ``builder.current_design()`` as the Train page sees it.
 
-Expected rows, totals, code and messages come from ``playground.model`` (and the parameter totals
+Expected rows, totals, code and messages come from ``playground.nn.model`` (and the parameter totals
 also from the torch model itself), never from the page's own arithmetic.
 """
 
@@ -10,21 +10,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from apptest_support import ROOT, errors, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground import model
-from playground.model import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
+from playground.nn import model
+from playground.nn.model import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
 from playground.ui import builder
-from apptest_support import ROOT, errors, rerun
 
 BUILD = str(ROOT / "playground" / "pages" / "build.py")
-PROBE = '''
+PROBE = """
 import streamlit as st
 from playground.ui import builder
 spec, error = builder.current_design()
 st.text(spec.to_json())
 st.text(f"error: {error}")
-'''
+"""
 
 
 # ---------------------------------------------------------------- helpers
@@ -57,8 +57,17 @@ def table_rows(at: AppTest) -> list[tuple]:
         return []
     assert len(at.dataframe) == 1
     df = at.dataframe[0].value
-    return [(int(r["#"]), r["Layer"], r["Description"], r["Output shape"], int(r["Parameters"]),
-             int(r["Multiply-accumulates"])) for _, r in df.iterrows()]
+    return [
+        (
+            int(r["#"]),
+            r["Layer"],
+            r["Description"],
+            r["Output shape"],
+            int(r["Parameters"]),
+            int(r["Multiply-accumulates"]),
+        )
+        for _, r in df.iterrows()
+    ]
 
 
 def engine_rows(infos) -> list[tuple]:
@@ -75,8 +84,9 @@ def block_before_error(at: AppTest) -> list[tuple[str | None, str]]:
     """(key of the element just above, message) for every error in the layer column."""
     column = next(c for c in at.columns if any(s.value == "Layers" for s in c.subheader))
     children = list(column.children.values())
-    return [(children[k - 1].key if k else None, child.value) for k, child in enumerate(children)
-            if child.type == "error"]
+    return [
+        (children[k - 1].key if k else None, child.value) for k, child in enumerate(children) if child.type == "error"
+    ]
 
 
 def upload(at: AppTest, data: bytes, name: str = "design.json") -> AppTest:
@@ -217,15 +227,20 @@ def test_kernel_larger_than_input_is_explained_under_the_layer(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
     router = tmp_path / "router.py"
-    router.write_text("import streamlit as st\n"
-                      f"st.navigation([st.Page({BUILD!r}, url_path='build', default=True), "
-                      f"st.Page({str(probe)!r}, url_path='probe')]).run()\n")
+    router.write_text(
+        "import streamlit as st\n"
+        f"st.navigation([st.Page({BUILD!r}, url_path='build', default=True), "
+        f"st.Page({str(probe)!r}, url_path='probe')]).run()\n"
+    )
     at = rerun(AppTest.from_file(str(router), default_timeout=30))
     choose(at, "build.preset", "keras-mnist")
     at.number_input(key=widget(at, 0, "kernel")).set_value(29)
     rerun(at)
-    bad = replace(model.get_preset("keras-mnist"), name="keras-mnist (edited)",
-                  layers=(Conv(32, 29),) + model.get_preset("keras-mnist").layers[1:])
+    bad = replace(
+        model.get_preset("keras-mnist"),
+        name="keras-mnist (edited)",
+        layers=(Conv(32, 29),) + model.get_preset("keras-mnist").layers[1:],
+    )
     with pytest.raises(SpecError) as err:
         model.infer_shapes(bad)
     message = str(err.value)
@@ -305,20 +320,29 @@ def test_json_upload_round_trip_and_shape_problems_accepted():
     assert block_before_error(at)[0][0] == f"build-row-{at.session_state['build.ids'][1]}"
 
 
-@pytest.mark.parametrize("data, expected", [
-    (b"{not json", None),
-    (b'{"layers": [{"type": "conv3d", "filters": 4}]}', None),
-    (b'{"layers": [{"type": "conv", "filters": 4, "colour": "red"}]}', None),
-    (b'{"layers": [{"type": "conv", "filters": 4, "kernel": 0}, {"type": "flatten"}]}',
-     "Layer 1 (conv): kernel is 0, but the editor allows 1 to 64."),
-    (b'{"layers": [{"type": "dropout", "p": true}]}',
-     "Layer 1 (dropout): drop rate is True, but the editor allows 0.0 to 0.99."),
-    (b'{"input_shape": [3, 32, 32], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
-     "This playground trains on 1×28×28 digits with 10 classes"),
-    (b'{"layers": [' + b", ".join([b'{"type": "flatten"}'] * 41) + b"]}", "The design has 41 layers"),
-    (b"\xff\xfe\x00binary", "The file is not a text file"),
-    (b" " * 70_000, "The file is 70,000 bytes, too large for a design"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"{not json", None),
+        (b'{"layers": [{"type": "conv3d", "filters": 4}]}', None),
+        (b'{"layers": [{"type": "conv", "filters": 4, "colour": "red"}]}', None),
+        (
+            b'{"layers": [{"type": "conv", "filters": 4, "kernel": 0}, {"type": "flatten"}]}',
+            "Layer 1 (conv): kernel is 0, but the editor allows 1 to 64.",
+        ),
+        (
+            b'{"layers": [{"type": "dropout", "p": true}]}',
+            "Layer 1 (dropout): drop rate is True, but the editor allows 0.0 to 0.99.",
+        ),
+        (
+            b'{"input_shape": [3, 32, 32], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
+            "This playground trains on 1×28×28 digits with 10 classes",
+        ),
+        (b'{"layers": [' + b", ".join([b'{"type": "flatten"}'] * 41) + b"]}", "The design has 41 layers"),
+        (b"\xff\xfe\x00binary", "The file is not a text file"),
+        (b" " * 70_000, "The file is 70,000 bytes, too large for a design"),
+    ],
+)
 def test_bad_json_upload_is_one_sentence_and_keeps_the_design(data, expected):
     at = page()
     choose(at, "build.preset", "lenet5")

@@ -10,15 +10,26 @@ import base64
 
 import numpy as np
 import pytest
+from apptest_support import (
+    app,
+    arithmetic,
+    cell_of,
+    chart,
+    engine_error,
+    errors,
+    png,
+    rerun,
+    shown,
+    trace_z,
+    upload_files,
+)
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from playground import images, kernels, ops, samples
+from playground import ops
+from playground.imaging import images
+from playground.ops import kernels, samples
 from playground.ui import inputs, widgets
-from apptest_support import (
-    upload_files,
-    app, arithmetic, cell_of, chart, engine_error, errors, png, rerun, shown, trace_z,
-)
 
 
 # ------------------------------------------------------- worked examples
@@ -78,8 +89,9 @@ def test_step_index_is_clamped_when_settings_shorten_the_run():
     at.number_input(key="conv.stride_rows").set_value(2)
     at.number_input(key="conv.stride_cols").set_value(2)
     rerun(at)
-    steps = ops.conv_steps(samples.random_integers(10, 0), kernels.PRESETS["Box blur"].array,
-                           settings=ops.ConvSettings(stride=2))
+    steps = ops.conv_steps(
+        samples.random_integers(10, 0), kernels.PRESETS["Box blur"].array, settings=ops.ConvSettings(stride=2)
+    )
     assert len(steps) == 16 and arithmetic(at) == cell_of(steps[-1])
     assert at.slider(key="conv.step_slider").value == 16
 
@@ -257,11 +269,17 @@ def test_stride_padding_mode_dilation_bias_and_formula():
     settings = ops.ConvSettings(stride=(1, 3), padding=1, padding_mode="reflect", dilation=2)
     steps = ops.conv_steps(samples.WORKED_4X4, samples.WORKED_KERNEL_2X2, 1.5, settings)
     assert arithmetic(at) == cell_of(steps[0]) and "+ bias 1.5" in arithmetic(at)
-    assert np.array_equal(trace_z(chart(at), "padding")[0, 1:5], ops.pad(samples.WORKED_4X4, (1, 1, 1, 1), "reflect")[0, 1:5])
+    assert np.array_equal(
+        trace_z(chart(at), "padding")[0, 1:5], ops.pad(samples.WORKED_4X4, (1, 1, 1, 1), "reflect")[0, 1:5]
+    )
     at.selectbox(key="conv.padding_mode").set_value("replicate")
     rerun(at)
-    steps = ops.conv_steps(samples.WORKED_4X4, samples.WORKED_KERNEL_2X2, 1.5,
-                           ops.ConvSettings(stride=(1, 3), padding=1, padding_mode="replicate", dilation=2))
+    steps = ops.conv_steps(
+        samples.WORKED_4X4,
+        samples.WORKED_KERNEL_2X2,
+        1.5,
+        ops.ConvSettings(stride=(1, 3), padding=1, padding_mode="replicate", dilation=2),
+    )
     assert arithmetic(at) == cell_of(steps[0])
 
 
@@ -278,7 +296,9 @@ def test_padding_kinds_valid_same_and_per_side():
     for side, value in zip(("top", "bottom", "left", "right"), (1, 0, 2, 0)):
         at.number_input(key=f"conv.pad_{side}").set_value(value)
     rerun(at)
-    steps = ops.conv_steps(samples.WORKED_3X3, samples.WORKED_KERNEL_2X2, settings=ops.ConvSettings(padding=(1, 0, 2, 0)))
+    steps = ops.conv_steps(
+        samples.WORKED_3X3, samples.WORKED_KERNEL_2X2, settings=ops.ConvSettings(padding=(1, 0, 2, 0))
+    )
     assert arithmetic(at) == cell_of(steps[0]) and "height: ⌊(3 + 1 + 0" in shown(at)
 
 
@@ -378,7 +398,6 @@ def test_im2col_view_identical_result_and_size_ratio():
     assert arithmetic(at).endswith("= 47") and any("def im2col" in c.value for c in at.code)
     y = chart(at)["data"][-1]
     assert y["name"] == "Y" and y["text"] == [["37", "47", "67", "77"]]
-
 
 
 def test_several_channels_use_an_uploaded_colour_image_and_report_bad_settings():

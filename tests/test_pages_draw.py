@@ -7,13 +7,15 @@ import base64
 
 import numpy as np
 import pytest
+from apptest_support import ROOT, chart, errors, png, rerun, shown, trace_z, upload_files
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from playground import images, insight, ops
-from playground.checkpoints import load_checkpoint
+from playground import ops
+from playground.imaging import images
+from playground.nn import insight
+from playground.nn.checkpoints import load_checkpoint
 from playground.ui import models
-from apptest_support import ROOT, chart, errors, png, rerun, shown, trace_z, upload_files
 
 DRAW = str(ROOT / "playground" / "pages" / "draw.py")
 CANVAS = "draw.canvas.0"
@@ -21,7 +23,7 @@ CANVAS = "draw.canvas.0"
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_checkpoint(models.SHIPPED_PATH)
+    return load_checkpoint(models.SHIPPED_MODEL)
 
 
 def stroke_png(kind: str) -> bytes:
@@ -72,7 +74,7 @@ def test_landing_page_asks_for_a_digit_and_names_the_model():
     assert headline(at) == "### Prediction: none yet"
     assert "Draw a digit from 0 to 9." in shown(at)
     assert "Pretrained: playground-mnist" in shown(at) and "99.60% accuracy on its validation images" in shown(at)
-    assert not at.get("plotly_chart")     # nothing predicted, nothing drawn about it
+    assert not at.get("plotly_chart")  # nothing predicted, nothing drawn about it
 
 
 @pytest.mark.parametrize("digit", ["1", "0"])
@@ -132,7 +134,7 @@ def test_drawing_survives_a_rerun_and_a_new_stroke_updates_it():
 
 # ---------------------------------------------------------------- bad input
 def test_empty_canvas_asks_for_a_digit_and_predicts_nothing():
-    at = draw(page(), stroke_png("empty"))       # what Clear sends: an all-black image
+    at = draw(page(), stroke_png("empty"))  # what Clear sends: an all-black image
     assert headline(at) == "### Prediction: none yet"
     assert "The canvas is empty: draw a digit from 0 to 9." in shown(at)
     at = draw(page(), stroke_png("dot"))
@@ -146,21 +148,24 @@ def test_covered_canvas_says_so_instead_of_guessing():
     assert not at.get("plotly_chart")
 
 
-@pytest.mark.parametrize("name,data", [
-    ("not base64", "data:image/png;base64,!!!not-base64!!!"),
-    ("no data url", "hello"),
-    ("jpeg", "data:image/jpeg;base64," + base64.b64encode(png(Image.new("RGB", (280, 280)), "JPEG")).decode()),
-    ("wrong size", png(Image.new("RGBA", (100, 100)))),
-    ("declares 10000x10000", png(Image.new("1", (10000, 10000)))),
-    ("truncated", stroke_png("1")[:200]),
-])
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("not base64", "data:image/png;base64,!!!not-base64!!!"),
+        ("no data url", "hello"),
+        ("jpeg", "data:image/jpeg;base64," + base64.b64encode(png(Image.new("RGB", (280, 280)), "JPEG")).decode()),
+        ("wrong size", png(Image.new("RGBA", (100, 100)))),
+        ("declares 10000x10000", png(Image.new("1", (10000, 10000)))),
+        ("truncated", stroke_png("1")[:200]),
+    ],
+)
 def test_malformed_or_oversized_canvas_data_resets_the_canvas(name, data):
     at = draw(page(), stroke_png("1"))
     draw(at, data)
     assert any("canvas was reset" in e for e in errors(at)), (name, errors(at))
-    assert at.get("bidi_component")[0].key == "draw.canvas.1"      # a fresh, empty canvas
+    assert at.get("bidi_component")[0].key == "draw.canvas.1"  # a fresh, empty canvas
     assert headline(at) == "### Prediction: none yet"
-    draw(at, stroke_png("0"), key="draw.canvas.1")                  # and it works again
+    draw(at, stroke_png("0"), key="draw.canvas.1")  # and it works again
     assert headline(at) == "### Prediction: 0" and not errors(at)
 
 
@@ -169,7 +174,7 @@ def test_uploads_every_good_and_bad_file(shipped):
     at.button_group(key="draw.source").set_value("Upload an image")
     rerun(at)
     assert "Upload a picture of a digit" in shown(at)
-    digit = Image.new("L", (120, 160), 235)                         # dark ink on light paper, like a photo
+    digit = Image.new("L", (120, 160), 235)  # dark ink on light paper, like a photo
     ImageDraw.Draw(digit).line([(60, 20), (60, 140)], fill=20, width=14)
     at.file_uploader(key="draw.upload").set_value(("one.png", png(digit), "image/png"))
     rerun(at)
@@ -183,7 +188,7 @@ def test_uploads_every_good_and_bad_file(shipped):
             rgba = np.asarray(images.open_image(data))
         except images.ImageError as e:
             assert str(e) in errors(at), name
-            assert headline(at) == last_headline, name                  # the last readable image stays
+            assert headline(at) == last_headline, name  # the last readable image stays
             assert f"Showing the last image that could be read: {last}." in shown(at), name
             continue
         assert not errors(at), name
@@ -207,16 +212,20 @@ def test_missing_or_broken_model_file_says_which_file_and_how_to_restore(tmp_pat
     at = draw(page(), stroke_png("1"))
     assert any(f"The model file {broken} cannot be used" in e and "PLAYGROUND_MODEL" in e for e in errors(at))
     monkeypatch.delenv("PLAYGROUND_MODEL")
-    assert "git checkout -- assets/models/playground-mnist.safetensors" in models._restore_hint(models.SHIPPED_PATH)
+    assert "git checkout -- assets/models/playground-mnist.safetensors" in models._restore_hint(models.SHIPPED_MODEL)
 
 
 # ---------------------------------------------------------------- models and the Convolution page
 def test_a_session_model_can_be_chosen_and_named(shipped):
     at = page()
-    from playground.model import build, get_preset
+    from playground.nn.model import build, get_preset
+
     untrained = build(get_preset("keras-mnist"), seed=1)
-    at.session_state["models.session"] = {"untrained keras-mnist": models.ModelChoice(
-        "untrained keras-mnist", untrained, get_preset("keras-mnist"), "random weights, never trained.")}
+    at.session_state["models.session"] = {
+        "untrained keras-mnist": models.ModelChoice(
+            "untrained keras-mnist", untrained, get_preset("keras-mnist"), "random weights, never trained."
+        )
+    }
     at.session_state["models.draw_choice"] = "untrained keras-mnist"
     draw(at, stroke_png("1"))
     assert at.radio(key="draw.model").value == "untrained keras-mnist"
@@ -245,21 +254,24 @@ def test_step_through_a_map_on_the_convolution_page(shipped):
     assert "Input: the input of conv1 map 4 (28×28). Kernel: the learned kernel of conv1 map 4." in shown(at)
     want = expected(shipped, stroke_png("1"))
     h = insight.handoff(shipped.model, shipped.spec, want, "conv1", 3)
-    out = ops.conv2d(h.image[None, None], h.kernel[None, None], np.array([h.bias]),
-                     ops.ConvSettings(padding=h.padding))[0, 0]
-    assert np.allclose(out, want.layers[0].maps[3], atol=1e-5)   # the page's engine gives the network's map
+    out = ops.conv2d(
+        h.image[None, None], h.kernel[None, None], np.array([h.bias]), ops.ConvSettings(padding=h.padding)
+    )[0, 0]
+    assert np.allclose(out, want.layers[0].maps[3], atol=1e-5)  # the page's engine gives the network's map
     at.button(key="conv.last").click()
     rerun(at)
     assert np.allclose(trace_z(chart(at), "output"), out, atol=1e-9)
 
 
 def test_a_fashion_model_names_its_classes():
-    from playground.data import FASHION
-    from playground.model import build, get_preset
+    from playground.data.datasets import FASHION
+    from playground.nn.model import build, get_preset
+
     at = page()
     spec = get_preset("keras-mnist")
-    models_held = {"fashion": models.ModelChoice("fashion", build(spec, seed=2).eval(), spec, "a Fashion-MNIST model.",
-                                                 FASHION)}
+    models_held = {
+        "fashion": models.ModelChoice("fashion", build(spec, seed=2).eval(), spec, "a Fashion-MNIST model.", FASHION)
+    }
     at.session_state["models.session"] = models_held
     at.session_state["models.draw_choice"] = "fashion"
     draw(at, stroke_png("1"))

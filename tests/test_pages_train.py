@@ -5,6 +5,7 @@ Runs are small (keras-mnist on 256 MNIST images) so each test trains for seconds
 numbers come from the engine itself: a finished run is retrained with the same seeded settings outside the
 app and must give the same weights and the same test scores as the page shows.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,17 +17,18 @@ import time
 import pytest
 import streamlit as st
 import torch
+from apptest_support import ROOT, charts, errors, rerun, shown, trace_names
 from streamlit.runtime import memory_media_file_storage
 from streamlit.testing.v1 import AppTest
+from waiting import wait_until
 
-from playground import data as data_module
-from playground import jobs
-from playground.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
-from playground.data import DataError, load_dataset
-from playground.model import PRESETS, Conv, Flatten, Dense, ModelSpec, build
-from playground.train import ConfigError, TrainConfig, Trainer, evaluate
+from playground.data import datasets as data_module
+from playground.data.datasets import DataError, load_dataset
+from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
+from playground.nn.model import PRESETS, Conv, Dense, Flatten, ModelSpec, build
+from playground.nn.trainer import ConfigError, TrainConfig, Trainer, evaluate
+from playground.serve import jobs
 from playground.ui import train_runs, training
-from apptest_support import ROOT, errors, rerun, shown
 
 TRAIN = str(ROOT / "playground" / "pages" / "train.py")
 SMALL = dict(subset=256, epochs=1)
@@ -58,8 +60,11 @@ def configure(at: AppTest, *, preset: str = "keras-mnist", **settings) -> AppTes
     rerun(at)
     at.selectbox(key="train.preset").set_value(preset)
     for name, value in {**SMALL, **settings}.items():
-        widget = at.selectbox(key=f"train.{name}") if name in ("optimizer", "lr_schedule") else \
-            at.number_input(key=f"train.{name}")
+        widget = (
+            at.selectbox(key=f"train.{name}")
+            if name in ("optimizer", "lr_schedule")
+            else at.number_input(key=f"train.{name}")
+        )
         widget.set_value(value)
     return rerun(at)
 
@@ -111,7 +116,7 @@ def test_page_opens_with_every_control_and_start_ready(mnist_env):
     assert at.selectbox(key="train.optimizer").value == "adam"
     assert at.select_slider(key="train.dropout").value == "model"
     assert at.toggle(key="train.augment").value is False
-    assert at.radio(key="train.model_source").value == training.BUILD          # the Build page's design first
+    assert at.radio(key="train.model_source").value == training.BUILD  # the Build page's design first
     assert not at.button(key="train.start").disabled
     assert at.button(key="train.stop").disabled and at.button(key="train.pause").disabled
     assert "MNIST t10k images 0–6,999: 7,000 training images" in shown(at)
@@ -124,6 +129,7 @@ def test_invalid_build_design_blocks_start_with_its_message(mnist_env):
     at.session_state["build.spec"] = ModelSpec("broken", (Conv(8, 30), Flatten(), Dense(10)))
     rerun(at)
     from playground.ui.builder import check
+
     problem = str(check(ModelSpec("broken", (Conv(8, 30), Flatten(), Dense(10)))).error)
     assert any(problem in e and "cannot be trained" in e for e in errors(at))
     assert at.button(key="train.start").disabled
@@ -167,23 +173,31 @@ def test_the_build_pages_design_trains(mnist_env):
     assert list(table(at)["Model"]) == ["Build page design (mine)"] and at.metric[0].label == "Test accuracy"
 
 
-@pytest.mark.parametrize("n,batch,epochs", [(7000, 64, 1), (7000, 64, 3), (7000, 32, 5), (256, 64, 1),
-                                             (5000, 100, 2), (7000, 64, 4)])
+@pytest.mark.parametrize(
+    "n,batch,epochs", [(7000, 64, 1), (7000, 64, 3), (7000, 32, 5), (256, 64, 1), (5000, 100, 2), (7000, 64, 4)]
+)
 def test_validation_points_are_spread_and_clear_of_epoch_ends(n, batch, epochs):
     every = train_runs.validation_interval(n, batch, epochs)
     per_epoch = n // batch
     total = per_epoch * epochs
-    mid = [s for s in range(every, total, every) if s % per_epoch]          # the engine's mid-epoch validations
+    mid = [s for s in range(every, total, every) if s % per_epoch]  # the engine's mid-epoch validations
     points = len(mid) + epochs
     assert min(train_runs.VALIDATIONS_PER_RUN, total) <= points <= 2 * train_runs.VALIDATIONS_PER_RUN + epochs
     if every > 2:
         assert min(min(s % per_epoch, per_epoch - s % per_epoch) for s in mid) >= min(every // 4, 3)
-    assert train_runs.validation_interval(n, batch, train_runs.VALIDATIONS_PER_RUN) is None   # epoch ends suffice
+    assert train_runs.validation_interval(n, batch, train_runs.VALIDATIONS_PER_RUN) is None  # epoch ends suffice
 
 
-@pytest.mark.parametrize("position,words", [(1, "You are next in the queue"), (2, "You are 2nd in the queue"),
-                                            (3, "You are 3rd in the queue"), (11, "You are 11th in the queue"),
-                                            (22, "You are 22nd in the queue")])
+@pytest.mark.parametrize(
+    "position,words",
+    [
+        (1, "You are next in the queue"),
+        (2, "You are 2nd in the queue"),
+        (3, "You are 3rd in the queue"),
+        (11, "You are 11th in the queue"),
+        (22, "You are 22nd in the queue"),
+    ],
+)
 def test_queue_text_names_the_place(position, words):
     assert training.queue_text(position, 2).startswith(words + ": this server trains 2 models at a time")
 
@@ -210,11 +224,11 @@ def test_curves_grow_while_training_and_stop_keeps_the_history(mnist_env):
     rows = table(at)
     assert list(rows["Run"]) == ["Run 1", "Run 2"] and list(rows["Seed"]) == [0, 5]
     assert at.multiselect(key="train.compare.2").value == ["Run 1", "Run 2"]
-    overlay = [c for c in at.get("plotly_chart") if "Run 2 · training loss" in c.proto.spec]
-    assert len(overlay) == 1 and "Run 1 · training loss" in overlay[0].proto.spec
+    overlay = [names for names in map(trace_names, charts(at)) if "Run 2 · training loss" in names]
+    assert len(overlay) == 1 and "Run 1 · training loss" in overlay[0]
     at.multiselect(key="train.compare.2").set_value(["Run 2"])
     rerun(at)
-    assert not any("Run 1 · training loss" in c.proto.spec for c in at.get("plotly_chart"))
+    assert not any("Run 1 · training loss" in trace_names(spec) for spec in charts(at))
 
 
 def test_pause_holds_the_step_count_and_resume_continues(mnist_env):
@@ -224,7 +238,10 @@ def test_pause_holds_the_step_count_and_resume_continues(mnist_env):
     until(at, lambda a: run_state(a) == "paused", timeout=30)
     held = points(at)
     assert not at.button(key="train.resume").disabled and at.button(key="train.pause").disabled
-    time.sleep(0.5)
+    (trainer,) = jobs.default_queue().running_jobs()
+    for _ in range(3):  # the paused child keeps reporting; its curve holds
+        last = trainer.snapshot()
+        wait_until(lambda last=last: trainer.snapshot() is not last, what="a progress report")
     assert points(rerun(at)) == held and "Paused at step" in shown(at)
     at.button(key="train.resume").click()
     until(at, lambda a: points(a) > held, timeout=60)
@@ -315,7 +332,7 @@ def test_queue_position_is_shown_and_a_queued_run_can_be_stopped(mnist_env, monk
         at.button(key="train.stop").click()
         until(at, done, timeout=10)
         assert run_state(at) == "stopped" and "Stopped before it started." in shown(at)
-        assert queue.waiting() == 0 and not at.metric                     # nothing trained, nothing to score
+        assert queue.waiting() == 0 and not at.metric  # nothing trained, nothing to score
     finally:
         queue.shutdown()
 
@@ -326,15 +343,17 @@ def test_offline_without_files_says_so_and_switches_to_synthetic(monkeypatch, tm
 
     def offline(name, dest_dir, **kw):
         calls.append(name)
-        raise DataError(f"Could not download MNIST file t10k-images-idx3-ubyte.gz into {dest_dir} (cannot find "
-                        "the server (offline?)); put the files there by hand, or try again when online.")
+        raise DataError(
+            f"Could not download MNIST file t10k-images-idx3-ubyte.gz into {dest_dir} (cannot find "
+            "the server (offline?)); put the files there by hand, or try again when online."
+        )
 
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(data_module, "download", offline)
     at = open_page(timeout=300)
     assert any("try again when online" in e for e in errors(at)) and at.button(key="train.start").disabled
     rerun(at)
-    assert calls == ["mnist"]                                      # not retried on every rerun
+    assert calls == ["mnist"]  # not retried on every rerun
     at.button(key="train.retry_data").click()
     rerun(at)
     assert calls == ["mnist", "mnist"]
@@ -363,7 +382,7 @@ def test_missing_files_are_downloaded_with_progress(monkeypatch, tmp_path, mnist
     assert len(reports) == 6 and reports[-1][1] == reports[-1][2]
     assert "MNIST t10k images 0–6,999: 7,000 training images" in shown(at)
     assert not errors(at) and not at.button(key="train.start").disabled
-    assert not at.get("progress")                                    # the bar is gone once loaded
+    assert not at.get("progress")  # the bar is gone once loaded
 
 
 # ------------------------------------------------------------------ load a saved model

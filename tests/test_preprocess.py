@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from playground.idx import read_idx
-from playground.preprocess import (MNIST_MEAN, MNIST_STD, STAGES, PreprocessError, centre_of_mass, normalise,
-                                   preprocess_digit)
+from playground.data.idx import read_idx
+from playground.imaging.preprocess import (
+    MNIST_MEAN,
+    MNIST_STD,
+    STAGES,
+    PreprocessError,
+    centre_of_mass,
+    normalise,
+    preprocess_digit,
+)
 
 FIVE = [(0.75, 0.05), (0.25, 0.05), (0.2, 0.45), (0.55, 0.4), (0.78, 0.62), (0.7, 0.9), (0.4, 1.0), (0.15, 0.88)]
 
@@ -34,7 +41,7 @@ def bbox_side(img: np.ndarray, level: float = 0.05) -> int:
 
 def test_corner_blob_is_centred_by_mass_and_scaled_to_20px():
     canvas = np.zeros((280, 280), np.uint8)
-    canvas[8:60, 200:270] = 255                                    # a blob in the top-right corner
+    canvas[8:60, 200:270] = 255  # a blob in the top-right corner
     canvas[40:90, 230:250] = 255
     p = preprocess_digit(canvas)
     cy, cx = centre_of_mass(p.image)
@@ -53,8 +60,8 @@ def test_drawn_digit_in_corner_is_centred():
 
 
 def test_scale_invariance_small_and_large_give_the_same_28x28():
-    small = preprocess_digit(draw(FIVE, box=(150, 20, 230, 118)))        # ~35 % of the canvas, off-centre
-    large = preprocess_digit(draw(FIVE, box=(30, 12, 230, 262)))         # ~90 %
+    small = preprocess_digit(draw(FIVE, box=(150, 20, 230, 118)))  # ~35 % of the canvas, off-centre
+    large = preprocess_digit(draw(FIVE, box=(30, 12, 230, 262)))  # ~90 %
     assert float(np.abs(small.image - large.image).mean()) < 0.05
     assert np.corrcoef(small.image.ravel(), large.image.ravel())[0, 1] > 0.95
 
@@ -69,7 +76,7 @@ def test_a_different_digit_is_not_nearly_the_same():
 def test_scan_dark_ink_on_light_paper_is_detected_and_inverted():
     rng = np.random.default_rng(0)
     canvas = draw(FIVE).astype(np.float64) / 255
-    scan = 0.88 - 0.75 * canvas + rng.normal(0, 0.02, canvas.shape)         # grey paper, dark ink, noise
+    scan = 0.88 - 0.75 * canvas + rng.normal(0, 0.02, canvas.shape)  # grey paper, dark ink, noise
     rgb = np.repeat(np.clip(scan, 0, 1)[..., None], 3, axis=2)
     p = preprocess_digit((rgb * 255).astype(np.uint8))
     ref = preprocess_digit(draw(FIVE))
@@ -81,7 +88,7 @@ def test_scan_dark_ink_on_light_paper_is_detected_and_inverted():
 def test_transparent_background_rgba_white_or_dark_strokes():
     ref = preprocess_digit(draw(FIVE))
     alpha = draw(FIVE)
-    for colour in (255, 0, 60):                                               # white, black, dark blue-ish
+    for colour in (255, 0, 60):  # white, black, dark blue-ish
         rgba = np.zeros((280, 280, 4), np.uint8)
         rgba[..., :3] = colour
         rgba[..., 3] = alpha
@@ -108,12 +115,15 @@ def test_float_and_uint8_inputs_agree():
     assert float(np.abs(a.image - b.image).max()) < 1e-4
 
 
-@pytest.mark.parametrize("img", [
-    np.zeros((280, 280), np.uint8),                     # black canvas
-    np.zeros((280, 280, 4), np.uint8),                  # the canvas after "reset": all zero, transparent
-    np.full((280, 280), 255, np.uint8),                 # blank white paper
-    np.full((100, 80, 3), 128, np.uint8),               # flat grey
-])
+@pytest.mark.parametrize(
+    "img",
+    [
+        np.zeros((280, 280), np.uint8),  # black canvas
+        np.zeros((280, 280, 4), np.uint8),  # the canvas after "reset": all zero, transparent
+        np.full((280, 280), 255, np.uint8),  # blank white paper
+        np.full((100, 80, 3), 128, np.uint8),  # flat grey
+    ],
+)
 def test_empty_input_gives_empty_flag_and_blank_image(img):
     p = preprocess_digit(img)
     assert p.empty and p.ink_fraction == 0.0
@@ -131,12 +141,12 @@ def test_fully_covered_canvas_reports_full_ink_fraction():
     white = np.full((280, 280, 4), 255, np.uint8)
     p = preprocess_digit(white, background="dark")
     assert not p.empty and p.ink_fraction == pytest.approx(1.0)
-    assert preprocess_digit(white).empty                  # auto: a white sheet is blank paper
+    assert preprocess_digit(white).empty  # auto: a white sheet is blank paper
 
 
 def test_ink_fraction_is_the_share_of_ink_pixels():
     canvas = np.zeros((200, 100), np.uint8)
-    canvas[50:150, 30:70] = 255                            # 100 × 40 of 200 × 100 = 20 %
+    canvas[50:150, 30:70] = 255  # 100 × 40 of 200 × 100 = 20 %
     assert preprocess_digit(canvas).ink_fraction == pytest.approx(0.2, abs=1e-6)
 
 
@@ -155,12 +165,12 @@ def test_stages_are_ordered_shaped_and_read_only():
 
 def test_tiny_and_huge_inputs():
     dot = np.zeros((280, 280), np.uint8)
-    dot[3:9, 270:274] = 255                                # 6 × 4 px: enlarged to 20 × 13
+    dot[3:9, 270:274] = 255  # 6 × 4 px: enlarged to 20 × 13
     p = preprocess_digit(dot)
     assert bbox_side(p.image, 0.3) in (19, 20, 21)
     big = draw(FIVE, box=(500, 300, 1700, 1500), size=(2000, 1600))
     q = preprocess_digit(big)
-    assert q.stages["input"].shape == (819, 1024)          # shrunk first, keeps uploads fast
+    assert q.stages["input"].shape == (819, 1024)  # shrunk first, keeps uploads fast
     assert float(np.abs(q.image - preprocess_digit(draw(FIVE)).image).mean()) < 0.05
 
 
@@ -176,14 +186,17 @@ def test_real_mnist_digit_upscaled_to_canvas_size_stays_close(mnist_path):
     assert np.median(corr) > 0.95 and (corr > 0.9).mean() >= 0.95 and corr.min() > 0.8
 
 
-@pytest.mark.parametrize("bad, words", [
-    (np.zeros((28, 28, 5), np.uint8), "shape"),
-    (np.zeros((0, 28), np.uint8), "no pixels"),
-    (np.full((28, 28), np.nan), "NaN"),
-    (np.full((28, 28), 3.0), "[0, 1]"),
-    (np.zeros((28, 28), np.int64), "pixel type"),
-    (np.zeros(28), "shape"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (np.zeros((28, 28, 5), np.uint8), "shape"),
+        (np.zeros((0, 28), np.uint8), "no pixels"),
+        (np.full((28, 28), np.nan), "NaN"),
+        (np.full((28, 28), 3.0), "[0, 1]"),
+        (np.zeros((28, 28), np.int64), "pixel type"),
+        (np.zeros(28), "shape"),
+    ],
+)
 def test_bad_arrays_raise_a_clear_error(bad, words):
     with pytest.raises(PreprocessError, match=None) as info:
         preprocess_digit(bad)

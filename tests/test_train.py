@@ -1,26 +1,38 @@
-"""playground.train: config validation, learning, reproducibility, stop/pause, NaN guard, evaluate."""
+"""playground.nn.trainer: config validation, learning, reproducibility, stop/pause, NaN guard, evaluate."""
+
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from waiting import wait_until
 
-from playground.model import PRESETS, Act, BatchNorm, Conv, Dense, Dropout, Flatten, ModelSpec, Pool
-from playground.train import (RECOMMENDED_CONFIG, ConfigError, TrainConfig, Trainer, augment_batch, data_record,
-                              evaluate, images_to_tensor, index_ranges)
+from playground.nn.model import PRESETS, Act, BatchNorm, Conv, Dense, Dropout, Flatten, ModelSpec, Pool
+from playground.nn.trainer import (
+    RECOMMENDED_CONFIG,
+    ConfigError,
+    TrainConfig,
+    Trainer,
+    augment_batch,
+    data_record,
+    evaluate,
+    images_to_tensor,
+    index_ranges,
+)
 
-SMALL = ModelSpec("small", (Conv(8, 3), Act("relu"), Pool("max", 2), Flatten(), Dense(32), Act("relu"),
-                            Dropout(0.2), Dense(10)))
+SMALL = ModelSpec(
+    "small", (Conv(8, 3), Act("relu"), Pool("max", 2), Flatten(), Dense(32), Act("relu"), Dropout(0.2), Dense(10))
+)
 
 
 @dataclass(frozen=True)
 class Digits:
-    """An in-memory stand-in with the fields of playground.data.Dataset."""
+    """An in-memory stand-in with the fields of playground.data.datasets.Dataset."""
+
     name: str
     images: np.ndarray
     labels: np.ndarray
@@ -37,9 +49,16 @@ def make_data(n: int, seed: int = 0, start: int = 0) -> Digits:
     images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
     for i, k in enumerate(labels):
         r, c = 2 + 12 * (k // 5), 2 + 5 * (k % 5)
-        images[i, r:r + 6, c:c + 4] = 255
-    return Digits("blocks", images, labels, np.arange(start, start + n), f"blocks {start}-{start + n - 1}", True,
-                  tuple("0123456789"))
+        images[i, r : r + 6, c : c + 4] = 255
+    return Digits(
+        "blocks",
+        images,
+        labels,
+        np.arange(start, start + n),
+        f"blocks {start}-{start + n - 1}",
+        True,
+        tuple("0123456789"),
+    )
 
 
 DATA = make_data(256)
@@ -51,14 +70,29 @@ def cfg(**kw) -> TrainConfig:
 
 
 # ---- configuration ----
-@pytest.mark.parametrize("field,value,words", [
-    ("lr", 0.0, "learning rate must be at least 1e-07"), ("lr", -1.0, "learning rate"), ("lr", 1e7, "at most 1e+06"),
-    ("lr", float("nan"), "number"),
-    ("batch_size", 0, "batch size"), ("batch_size", 32.0, "whole number"), ("epochs", 0, "epochs"),
-    ("epochs", True, "whole number"), ("weight_decay", -0.1, "weight decay"), ("momentum", 1.0, "below"),
-    ("dropout", 1.0, "dropout probability"), ("subset", 0, "subset size"), ("seed", -1, "seed"), ("threads", 0, "number of threads"),
-    ("val_every_steps", 0, "validation interval"), ("optimizer", "lbfgs", "optimizer"),
-    ("lr_schedule", "step", "schedule"), ("augment", "yes", "Augment")])
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("lr", 0.0, "learning rate must be at least 1e-07"),
+        ("lr", -1.0, "learning rate"),
+        ("lr", 1e7, "at most 1e+06"),
+        ("lr", float("nan"), "number"),
+        ("batch_size", 0, "batch size"),
+        ("batch_size", 32.0, "whole number"),
+        ("epochs", 0, "epochs"),
+        ("epochs", True, "whole number"),
+        ("weight_decay", -0.1, "weight decay"),
+        ("momentum", 1.0, "below"),
+        ("dropout", 1.0, "dropout probability"),
+        ("subset", 0, "subset size"),
+        ("seed", -1, "seed"),
+        ("threads", 0, "number of threads"),
+        ("val_every_steps", 0, "validation interval"),
+        ("optimizer", "lbfgs", "optimizer"),
+        ("lr_schedule", "step", "schedule"),
+        ("augment", "yes", "Augment"),
+    ],
+)
 def test_config_rejects_out_of_range(field, value, words):
     with pytest.raises(ConfigError) as info:
         TrainConfig(**{field: value})
@@ -98,8 +132,9 @@ def _train(**kw):
     return trainer, trainer.run()
 
 
-@pytest.mark.parametrize("optimizer,lr", [("adam", 3e-3), ("sgd-momentum", 0.05), ("sgd", 0.1), ("adamw", 3e-3),
-                                          ("rmsprop", 1e-3)])
+@pytest.mark.parametrize(
+    "optimizer,lr", [("adam", 3e-3), ("sgd-momentum", 0.05), ("sgd", 0.1), ("adamw", 3e-3), ("rmsprop", 1e-3)]
+)
 def test_engine_lowers_loss(optimizer, lr):
     trainer, result = _train(optimizer=optimizer, lr=lr, epochs=4)
     losses = [loss for _, loss in result.train_loss]
@@ -108,8 +143,9 @@ def test_engine_lowers_loss(optimizer, lr):
     assert result.val_acc is not None and result.val_acc > 0.5
 
 
-@pytest.mark.parametrize("schedule,optimizer", [("cosine", "sgd-momentum"), ("onecycle", "sgd"),
-                                                ("onecycle", "rmsprop")])
+@pytest.mark.parametrize(
+    "schedule,optimizer", [("cosine", "sgd-momentum"), ("onecycle", "sgd"), ("onecycle", "rmsprop")]
+)
 def test_schedules_train(schedule, optimizer):
     _, result = _train(lr_schedule=schedule, optimizer=optimizer, lr=0.05 if "sgd" in optimizer else 3e-3, epochs=4)
     losses = [loss for _, loss in result.train_loss]
@@ -146,7 +182,7 @@ def test_history_snapshot_and_metadata():
     snap = trainer.snapshot()
     assert snap.state == "finished" and snap.done and snap.progress == 1.0
     assert trainer.steps_per_epoch == 6 and snap.total_steps == 18 == snap.step
-    assert [s for s, _, _ in snap.val] == [3, 6, 9, 12, 15, 18]          # every 3 steps, and each epoch end
+    assert [s for s, _, _ in snap.val] == [3, 6, 9, 12, 15, 18]  # every 3 steps, and each epoch end
     assert [e.step for e in events if e.kind == "val"] == [3, 6, 9, 12, 15, 18]
     assert [e.kind for e in events].count("step") == 18 and events[-1].kind == "end"
     assert [e.epoch for e in events if e.kind == "epoch"] == [1, 2, 3]
@@ -156,13 +192,17 @@ def test_history_snapshot_and_metadata():
     assert meta["data"]["train"]["index_ranges"] == [[0, 199]] and meta["data"]["train"]["count"] == 200
     assert meta["data"]["val"]["index_ranges"] == [[1000, 1127]] and meta["config"]["subset"] == 200
     assert meta["metrics"]["val_acc"] == result.val_acc
-    assert trainer.run() is result                                        # a run happens once
+    assert trainer.run() is result  # a run happens once
 
 
 def test_dropout_override_and_threads():
     seen = []
-    trainer = Trainer(SMALL, cfg(dropout=0.0, threads=2, max_steps=2), DATA,
-                      callbacks=[lambda e: seen.append(torch.get_num_threads())])
+    trainer = Trainer(
+        SMALL,
+        cfg(dropout=0.0, threads=2, max_steps=2),
+        DATA,
+        callbacks=[lambda e: seen.append(torch.get_num_threads())],
+    )
     assert trainer.model.dropout1.p == 0.0
     thread = threading.Thread(target=trainer.run)
     thread.start()
@@ -171,34 +211,42 @@ def test_dropout_override_and_threads():
 
 
 # ---- control ----
-def wait_until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+class HoldAt:
+    """A step callback that holds the training thread at step `step` until the test lets it go, and
+    records every step with whether it came after `released`."""
 
+    def __init__(self, step: int):
+        self.step, self.reached, self.go, self.released = step, threading.Event(), threading.Event(), False
+        self.steps: list[tuple[int, bool]] = []
 
-def _slow(delay: float = 0.01):
-    return lambda e: time.sleep(delay) if e.kind == "step" else None
+    def __call__(self, event) -> None:
+        if event.kind == "step":
+            self.steps.append((event.step, self.released))
+            if event.step == self.step:
+                self.reached.set()
+                assert self.go.wait(60)
 
 
 def test_stop_takes_effect_within_one_step():
-    trainer = Trainer(SMALL, cfg(epochs=100), DATA, callbacks=[_slow()])
+    hold = HoldAt(5)
+    trainer = Trainer(SMALL, cfg(epochs=100), DATA, callbacks=[hold])
     trainer.start()
-    wait_until(lambda: trainer.snapshot().step >= 5)
+    assert hold.reached.wait(60)
     trainer.stop()
     at_stop = trainer.snapshot().step
+    hold.go.set()
     assert trainer.join(10)
     snap = trainer.snapshot()
     assert snap.state == "stopped" and at_stop <= snap.step <= at_stop + 1
-    assert snap.step < snap.total_steps and snap.train_loss                 # history kept
+    assert snap.step < snap.total_steps and snap.train_loss  # history kept
     assert "Stopped at step" in snap.message
 
 
 def test_stop_from_a_callback_stops_at_that_step():
     holder = {}
-    trainer = Trainer(SMALL, cfg(), DATA,
-                      callbacks=[lambda e: holder["t"].stop() if e.kind == "step" and e.step == 5 else None])
+    trainer = Trainer(
+        SMALL, cfg(), DATA, callbacks=[lambda e: holder["t"].stop() if e.kind == "step" and e.step == 5 else None]
+    )
     holder["t"] = trainer
     assert trainer.run().steps == 5
 
@@ -214,29 +262,34 @@ def test_stop_while_queued_and_start_after():
 
 
 def test_pause_and_resume():
-    trainer = Trainer(SMALL, cfg(epochs=4), DATA, callbacks=[_slow()])
+    hold = HoldAt(3)
+    trainer = Trainer(SMALL, cfg(epochs=4), DATA, callbacks=[hold])
     trainer.start()
-    wait_until(lambda: trainer.snapshot().step >= 3)
+    assert hold.reached.wait(60)
     running = trainer.snapshot()
     assert running.state == "running" and running.images_per_s > 0 and running.eta_s > 0
     trainer.pause()
-    wait_until(lambda: trainer.snapshot().state == "paused")
+    hold.go.set()
+    wait_until(lambda: trainer.snapshot().state == "paused", what="the paused state")
     held = trainer.snapshot()
-    assert held.state == "paused" and held.eta_s is None and "Paused at step" in held.message
-    time.sleep(0.3)
-    assert trainer.snapshot().step == held.step
+    assert held.state == "paused" and held.step == 3 and held.eta_s is None and "Paused at step" in held.message
     copy = trainer.model_copy()
     assert not copy.training
     assert all(torch.equal(a, b) for a, b in zip(copy.state_dict().values(), trainer.model.state_dict().values()))
+    hold.released = True
     trainer.resume()
-    assert trainer.join(30)
+    assert trainer.join(60)
     assert trainer.snapshot().state == "finished" and trainer.snapshot().step == 32
+    # no step ran between the pause and the resume: every step before the release is at most the held one
+    assert max(step for step, after in hold.steps if not after) == held.step
+    assert min(step for step, after in hold.steps if after) == held.step + 1
 
 
 def test_failing_callback_fails_the_run_with_a_message():
     def boom(event):
         if event.kind == "step" and event.step == 2:
             raise RuntimeError("listener broke")
+
     result = Trainer(SMALL, cfg(), DATA, callbacks=[boom]).run()
     assert result.state == "failed" and result.message == "Training failed: listener broke." and result.steps == 2
 
@@ -245,15 +298,18 @@ def test_failing_callback_fails_the_run_with_a_message():
 def test_nan_guard_restores_last_good_weights():
     spec = PRESETS["keras-mnist"]
     trainer = Trainer(spec, cfg(optimizer="sgd", lr=1e6, batch_size=64, epochs=5), DATA)
-    weights = [{k: v.clone() for k, v in trainer.model.state_dict().items()}]     # weights[s]: after step s
-    trainer.callbacks = (lambda e: weights.append({k: v.clone() for k, v in trainer.model.state_dict().items()})
-                         if e.kind == "step" else None,)
+    weights = [{k: v.clone() for k, v in trainer.model.state_dict().items()}]  # weights[s]: after step s
+    trainer.callbacks = (
+        lambda e: (
+            weights.append({k: v.clone() for k, v in trainer.model.state_dict().items()}) if e.kind == "step" else None
+        ),
+    )
     result = trainer.run()
     k = result.diverged_at
     assert result.state == "failed" and k is not None and k >= 2
     assert f"at step {k} " in result.message and "smaller learning rate" in result.message
     assert "100000" in result.message
-    assert len(weights) == k                      # steps 1..k-1 completed; step k's loss was not finite
+    assert len(weights) == k  # steps 1..k-1 completed; step k's loss was not finite
     restored = trainer.model.state_dict()
     assert all(torch.isfinite(v).all() for v in restored.values())
     assert all(torch.equal(restored[name], weights[k - 2][name]) for name in restored)  # gave step k-1 a finite loss
@@ -274,8 +330,15 @@ def test_evaluate_counts():
     for c in range(10):
         mask = VAL.labels == c
         assert res.per_class_accuracy[c] == pytest.approx((res.predictions[mask] == c).mean())
-    only_ones = Digits("x", VAL.images[VAL.labels == 1], VAL.labels[VAL.labels == 1], np.arange(int((VAL.labels == 1).sum())),
-                       "x", True, VAL.classes)
+    only_ones = Digits(
+        "x",
+        VAL.images[VAL.labels == 1],
+        VAL.labels[VAL.labels == 1],
+        np.arange(int((VAL.labels == 1).sum())),
+        "x",
+        True,
+        VAL.classes,
+    )
     partial = evaluate(trainer.model, only_ones)
     assert np.isnan(partial.per_class_accuracy[0]) and not np.isnan(partial.per_class_accuracy[1])
 
@@ -307,11 +370,11 @@ def test_index_ranges_and_data_record():
 
 
 def test_stop_while_paused_ends_the_run():
-    trainer = Trainer(SMALL, cfg(epochs=20), DATA, callbacks=[_slow()])
-    trainer.pause()                                   # pausing before the start holds it before step 1
+    trainer = Trainer(SMALL, cfg(epochs=20), DATA)
+    trainer.pause()  # pausing before the start holds it before step 1
     trainer.start()
     wait_until(lambda: trainer.snapshot().state == "paused")
     assert trainer.snapshot().step == 0
     trainer.stop()
-    assert trainer.join(5)
+    assert trainer.join(60)
     assert trainer.snapshot().state == "stopped" and trainer.result.steps == 0

@@ -7,11 +7,21 @@ shapes), ``conv`` (input ∗ kernel = output, stepped or animated; activation cu
 
 from playground.figures.channels import channels_figure, filter_stack_figure, im2col_figure
 from playground.figures.conv import (
-    activation_figure, conv_animation_figure, conv_step_figure, feature_map_figure,
+    activation_figure,
+    conv_animation_figure,
+    conv_step_figure,
+    feature_map_figure,
 )
 from playground.figures.pool import pool_step_figure, shift_figure
 
 __all__ = [
-    "activation_figure", "channels_figure", "conv_animation_figure", "conv_step_figure", "feature_map_figure",
-    "filter_stack_figure", "im2col_figure", "pool_step_figure", "shift_figure",
+    "activation_figure",
+    "channels_figure",
+    "conv_animation_figure",
+    "conv_step_figure",
+    "feature_map_figure",
+    "filter_stack_figure",
+    "im2col_figure",
+    "pool_step_figure",
+    "shift_figure",
 ]

@@ -12,8 +12,9 @@ to read on a projector (:data:`MAX_LABELLED`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import plotly.graph_objects as go
@@ -26,18 +27,26 @@ FONT = dict(family="Inter, Arial, sans-serif", size=16, color="#1f2937")
 # Colour-blind-safe choices: ColorBrewer RdBu (blue = negative, red = positive) for signed values,
 # plain black-to-white for images (0 = black like MNIST), Okabe-Ito orange / sky blue for highlights.
 DIVERGING = [
-    [0.0, "#053061"], [0.1, "#2166ac"], [0.2, "#4393c3"], [0.3, "#92c5de"], [0.4, "#d1e5f0"],
-    [0.5, "#f7f7f7"], [0.6, "#fddbc7"], [0.7, "#f4a582"], [0.8, "#d6604d"], [0.9, "#b2182b"],
+    [0.0, "#053061"],
+    [0.1, "#2166ac"],
+    [0.2, "#4393c3"],
+    [0.3, "#92c5de"],
+    [0.4, "#d1e5f0"],
+    [0.5, "#f7f7f7"],
+    [0.6, "#fddbc7"],
+    [0.7, "#f4a582"],
+    [0.8, "#d6604d"],
+    [0.9, "#b2182b"],
     [1.0, "#67001f"],
 ]
 GREYS = [[0.0, "#000000"], [1.0, "#ffffff"]]
-PADDING_FILL = "#f5deb3"      # wheat: padding cells never look like image pixels
-PADDING_BORDER = "#b45309"    # dashed line around the real input
-WINDOW = "#E69F00"            # Okabe-Ito orange: the kernel window and the current output cell
-WINDOW_UNDER = "#000000"      # drawn under the orange so it shows on white, grey and red cells
-CHOSEN = "#56B4E9"            # Okabe-Ito sky blue: the maximum a max-pool picked
-EMPTY_SLOT = "#e5e7eb"        # output cells not computed yet
-CHANGED = "#CC79A7"           # Okabe-Ito reddish purple: pooled cells a shift changed
+PADDING_FILL = "#f5deb3"  # wheat: padding cells never look like image pixels
+PADDING_BORDER = "#b45309"  # dashed line around the real input
+WINDOW = "#E69F00"  # Okabe-Ito orange: the kernel window and the current output cell
+WINDOW_UNDER = "#000000"  # drawn under the orange so it shows on white, grey and red cells
+CHOSEN = "#56B4E9"  # Okabe-Ito sky blue: the maximum a max-pool picked
+EMPTY_SLOT = "#e5e7eb"  # output cells not computed yet
+CHANGED = "#CC79A7"  # Okabe-Ito reddish purple: pooled cells a shift changed
 
 
 class WindowLike(Protocol):
@@ -123,39 +132,76 @@ class Canvas:
     annotations: list[dict] = field(default_factory=list)
     n_axes: int = 0
 
-    def axes(self, x_domain: tuple[float, float], y_domain: tuple[float, float] = (0.0, 1.0),
-             *, x_range: tuple[float, float], y_range: tuple[float, float], square: bool = True,
-             title: str | None = None) -> tuple[str, str]:
+    def axes(
+        self,
+        x_domain: tuple[float, float],
+        y_domain: tuple[float, float] = (0.0, 1.0),
+        *,
+        x_range: tuple[float, float],
+        y_range: tuple[float, float],
+        square: bool = True,
+        title: str | None = None,
+    ) -> tuple[str, str]:
         """Add an x/y axis pair with fixed ranges; return their refs ('x3', 'y3')."""
         self.n_axes += 1
         n = "" if self.n_axes == 1 else str(self.n_axes)
         xa, ya = f"xaxis{n}", f"yaxis{n}"
         xref, yref = f"x{n}", f"y{n}"
-        common = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="",
-                      fixedrange=True, showline=False)
+        common = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
         self.layout[xa] = dict(common, domain=list(x_domain), range=list(x_range), anchor=yref)
         self.layout[ya] = dict(common, domain=list(y_domain), range=list(y_range), anchor=xref)
         if square:
             self.layout[xa].update(scaleanchor=yref, scaleratio=1, constrain="domain")
             self.layout[ya].update(constrain="domain")
         if title:
-            self.annotations.append(dict(
-                text=title, xref=f"{xref} domain", yref=f"{yref} domain", x=0.5, y=1.0, yanchor="bottom",
-                showarrow=False, font=dict(size=FONT["size"], color=FONT["color"]), yshift=4,
-            ))
+            self.annotations.append(
+                dict(
+                    text=title,
+                    xref=f"{xref} domain",
+                    yref=f"{yref} domain",
+                    x=0.5,
+                    y=1.0,
+                    yanchor="bottom",
+                    showarrow=False,
+                    font=dict(size=FONT["size"], color=FONT["color"]),
+                    yshift=4,
+                )
+            )
         return xref, yref
 
-    def panel_px(self, x_domain: tuple[float, float], y_domain: tuple[float, float] = (0.0, 1.0),
-                 margin_px: float = 60.0) -> float:
+    def panel_px(
+        self, x_domain: tuple[float, float], y_domain: tuple[float, float] = (0.0, 1.0), margin_px: float = 60.0
+    ) -> float:
         """Approximate side in pixels of a square panel placed in these domains."""
         return min((x_domain[1] - x_domain[0]) * CONTAINER_PX, (y_domain[1] - y_domain[0]) * (self.height - margin_px))
 
-    def grid(self, z: np.ndarray, refs: tuple[str, str], *, colorscale: list, zmin: float, zmax: float,
-             name: str, numbers: bool, font_size: int = 14, text: list[list[str]] | None = None,
-             hover: str = "value") -> int:
+    def grid(
+        self,
+        z: np.ndarray,
+        refs: tuple[str, str],
+        *,
+        colorscale: list,
+        zmin: float,
+        zmax: float,
+        name: str,
+        numbers: bool,
+        font_size: int = 14,
+        text: list[list[str]] | None = None,
+        hover: str = "value",
+    ) -> int:
         """Add a heatmap of ``z`` (rows, cols) on the axes ``refs``; NaN cells stay blank. Returns its index."""
-        trace = heatmap_trace(z, refs, colorscale=colorscale, zmin=zmin, zmax=zmax, name=name,
-                              numbers=numbers, font_size=font_size, text=text, hover=hover)
+        trace = heatmap_trace(
+            z,
+            refs,
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            name=name,
+            numbers=numbers,
+            font_size=font_size,
+            text=text,
+            hover=hover,
+        )
         self.data.append(trace)
         return len(self.data) - 1
 
@@ -165,9 +211,16 @@ class Canvas:
 
     def to_dict(self, **layout: Any) -> dict:
         lay = dict(
-            height=self.height, margin=dict(l=8, r=8, t=40, b=8), font=FONT,
-            template={}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-            shapes=list(self.shapes), annotations=list(self.annotations), hoverlabel=dict(font_size=15),
+            height=self.height,
+            margin=dict(l=8, r=8, t=40, b=8),
+            font=FONT,
+            template={},
+            paper_bgcolor="rgba(0,0,0,0)",
+            plot_bgcolor="rgba(0,0,0,0)",
+            showlegend=False,
+            shapes=list(self.shapes),
+            annotations=list(self.annotations),
+            hoverlabel=dict(font_size=15),
         )
         lay.update(self.layout)
         lay.update(layout)
@@ -191,8 +244,16 @@ class PrebuiltFigure(go.Figure):
         return self._spec
 
 
-def fit_height(doms: Sequence[tuple[float, float]], grids: Sequence[tuple[int, int]], *, max_cell: float = 60.0,
-               y_span: float = 0.93, extra: float = 52.0, low: int = 260, high: int = 640) -> int:
+def fit_height(
+    doms: Sequence[tuple[float, float]],
+    grids: Sequence[tuple[int, int]],
+    *,
+    max_cell: float = 60.0,
+    y_span: float = 0.93,
+    extra: float = 52.0,
+    low: int = 260,
+    high: int = 640,
+) -> int:
     """Figure height that fits square-celled panels (``grids`` rows×cols in x domains ``doms``) to
     their widths, cells at most ``max_cell`` px: no empty band above and below on a wide screen."""
     need = 0.0
@@ -209,15 +270,34 @@ def grid_ranges(rows: int, cols: int) -> tuple[tuple[float, float], tuple[float,
     return (-0.5 - m, cols - 0.5 + m), (rows - 0.5 + m, -0.5 - m)
 
 
-def heatmap_trace(z: np.ndarray, refs: tuple[str, str], *, colorscale: list, zmin: float, zmax: float,
-                  name: str, numbers: bool, font_size: int = 14, text: list[list[str]] | None = None,
-                  hover: str = "value") -> dict:
+def heatmap_trace(
+    z: np.ndarray,
+    refs: tuple[str, str],
+    *,
+    colorscale: list,
+    zmin: float,
+    zmax: float,
+    name: str,
+    numbers: bool,
+    font_size: int = 14,
+    text: list[list[str]] | None = None,
+    hover: str = "value",
+) -> dict:
     """One heatmap trace as a dict (also what animation frames send for the output panel)."""
     z = np.array(z, dtype=np.float64)  # a copy; NaN cells travel as NaN and render blank
     trace: dict[str, Any] = dict(
-        type="heatmap", z=z, xaxis=refs[0], yaxis=refs[1], colorscale=colorscale,
-        zmin=zmin, zmax=zmax, showscale=False, name=name, hoverongaps=False,
-        xgap=1 if z.shape[1] <= 60 else 0, ygap=1 if z.shape[0] <= 60 else 0,  # gaps would hide thin cells
+        type="heatmap",
+        z=z,
+        xaxis=refs[0],
+        yaxis=refs[1],
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        showscale=False,
+        name=name,
+        hoverongaps=False,
+        xgap=1 if z.shape[1] <= 60 else 0,
+        ygap=1 if z.shape[0] <= 60 else 0,  # gaps would hide thin cells
         hovertemplate=f"row %{{y}}, col %{{x}}<br>{hover} %{{z:.4g}}<extra>{name}</extra>",
     )
     if numbers:
@@ -228,12 +308,24 @@ def heatmap_trace(z: np.ndarray, refs: tuple[str, str], *, colorscale: list, zmi
     return trace
 
 
-def rect(refs: tuple[str, str], r0: float, r1: float, c0: float, c1: float, *, color: str,
-         width: float = 3, dash: str = "solid", fill: str | None = None, kind: str = "rect") -> dict:
+def rect(
+    refs: tuple[str, str],
+    r0: float,
+    r1: float,
+    c0: float,
+    c1: float,
+    *,
+    color: str,
+    width: float = 3,
+    dash: str = "solid",
+    fill: str | None = None,
+    kind: str = "rect",
+) -> dict:
     """A rectangle around rows r0..r1 and columns c0..c1 (inclusive cell indices) of a grid panel."""
     line = dict(color=color, width=width) if dash == "solid" else dict(color=color, width=width, dash=dash)
-    shape = dict(type=kind, xref=refs[0], yref=refs[1], x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
-                 line=line)  # compact: animations repeat these in every frame
+    shape = dict(
+        type=kind, xref=refs[0], yref=refs[1], x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5, line=line
+    )  # compact: animations repeat these in every frame
     if fill:
         shape["fillcolor"] = fill
     return shape
@@ -243,14 +335,26 @@ def outline(refs: tuple[str, str], r0: int, r1: int, c0: int, c1: int, width: fl
     """The highlight outline: orange over a wider black line, visible on any cell colour, drawn a
     little outside the cells so it does not hide their numbers."""
     g = 0.06
-    return [rect(refs, r0 - g, r1 + g, c0 - g, c1 + g, color=WINDOW_UNDER, width=width + 3),
-            rect(refs, r0 - g, r1 + g, c0 - g, c1 + g, color=WINDOW, width=width)]
+    return [
+        rect(refs, r0 - g, r1 + g, c0 - g, c1 + g, color=WINDOW_UNDER, width=width + 3),
+        rect(refs, r0 - g, r1 + g, c0 - g, c1 + g, color=WINDOW, width=width),
+    ]
 
 
 def slots(refs: tuple[str, str], rows: int, cols: int) -> dict:
     """A light background under a grid panel, so cells not yet computed show as empty slots."""
-    return dict(type="rect", xref=refs[0], yref=refs[1], x0=-0.5, x1=cols - 0.5, y0=-0.5, y1=rows - 0.5,
-                line=dict(width=0), fillcolor=EMPTY_SLOT, layer="below")
+    return dict(
+        type="rect",
+        xref=refs[0],
+        yref=refs[1],
+        x0=-0.5,
+        x1=cols - 0.5,
+        y0=-0.5,
+        y1=rows - 0.5,
+        line=dict(width=0),
+        fillcolor=EMPTY_SLOT,
+        layer="below",
+    )
 
 
 def window_shapes(refs: tuple[str, str], rows: Sequence[int], cols: Sequence[int]) -> list[dict]:
@@ -258,14 +362,25 @@ def window_shapes(refs: tuple[str, str], rows: Sequence[int], cols: Sequence[int
     shapes = outline(refs, min(rows), max(rows), min(cols), max(cols))
     dilated = len(rows) > 1 and rows[1] - rows[0] > 1 or len(cols) > 1 and cols[1] - cols[0] > 1
     if dilated:
-        shapes += [rect(refs, r, r, c, c, color=WINDOW, width=2, fill="rgba(230,159,0,0.35)")
-                   for r in rows for c in cols]
+        shapes += [
+            rect(refs, r, r, c, c, color=WINDOW, width=2, fill="rgba(230,159,0,0.35)") for r in rows for c in cols
+        ]
     return shapes
 
 
-def padded_panel(canvas: Canvas, padded: np.ndarray, pads: Sequence[int], refs: tuple[str, str], *,
-                 numbers: bool, font_size: int, name: str = "input", pad_text: str | None = None,
-                 colorscale: list | None = None, zrange: tuple[float, float] | None = None) -> None:
+def padded_panel(
+    canvas: Canvas,
+    padded: np.ndarray,
+    pads: Sequence[int],
+    refs: tuple[str, str],
+    *,
+    numbers: bool,
+    font_size: int,
+    name: str = "input",
+    pad_text: str | None = None,
+    colorscale: list | None = None,
+    zrange: tuple[float, float] | None = None,
+) -> None:
     """The padded input: real cells on ``colorscale``, padding cells in wheat with a dashed border.
 
     ``padded`` is (Hp, Wp); ``pads`` is (top, bottom, left, right). ``pad_text`` replaces the
@@ -275,21 +390,42 @@ def padded_panel(canvas: Canvas, padded: np.ndarray, pads: Sequence[int], refs: 
     hp, wp = padded.shape
     top, bottom, left, right = (int(p) for p in pads)
     inner = np.zeros_like(padded, dtype=bool)
-    inner[top:hp - bottom, left:wp - right] = True
+    inner[top : hp - bottom, left : wp - right] = True
     real = np.where(inner, padded, np.nan)
     zmin, zmax = zrange or value_range(real)
-    canvas.grid(real, refs, colorscale=colorscale or GREYS, zmin=zmin, zmax=zmax, name=name,
-                numbers=numbers, font_size=font_size)
+    canvas.grid(
+        real,
+        refs,
+        colorscale=colorscale or GREYS,
+        zmin=zmin,
+        zmax=zmax,
+        name=name,
+        numbers=numbers,
+        font_size=font_size,
+    )
     if not inner.all():
         pad_vals = np.where(inner, np.nan, np.where(np.isfinite(padded), padded, 0.0))
         text = None
         if numbers:
-            text = [["" if ok else (pad_text if pad_text is not None else fmt(v)) for ok, v in zip(irow, prow)]
-                    for irow, prow in zip(inner, padded)]
-        canvas.grid(pad_vals, refs, colorscale=[[0, PADDING_FILL], [1, PADDING_FILL]], zmin=0, zmax=1,
-                    name="padding", numbers=numbers, font_size=font_size, text=text, hover="padding")
-        canvas.shapes.append(rect(refs, top, hp - bottom - 1, left, wp - right - 1, color=PADDING_BORDER,
-                                  width=2, dash="dash"))
+            text = [
+                ["" if ok else (pad_text if pad_text is not None else fmt(v)) for ok, v in zip(irow, prow)]
+                for irow, prow in zip(inner, padded)
+            ]
+        canvas.grid(
+            pad_vals,
+            refs,
+            colorscale=[[0, PADDING_FILL], [1, PADDING_FILL]],
+            zmin=0,
+            zmax=1,
+            name="padding",
+            numbers=numbers,
+            font_size=font_size,
+            text=text,
+            hover="padding",
+        )
+        canvas.shapes.append(
+            rect(refs, top, hp - bottom - 1, left, wp - right - 1, color=PADDING_BORDER, width=2, dash="dash")
+        )
 
 
 def domains(weights: Sequence[float], gap: float = 0.04) -> list[tuple[float, float]]:
@@ -311,18 +447,44 @@ def play_menu(n_frames: int, speeds: Sequence[float] = (2, 5, 10, 20), *, y: flo
     move shapes, so they play with ``redraw=False``; a speed is the frame interval, and the browser
     adds its drawing time (~15 ms) on top.
     """
+
     def play(speed: float) -> dict:
         ms = int(round(1000 / speed))
-        return dict(label=f"▶ {speed:g}/s", method="animate",
-                    args=[None, dict(frame=dict(duration=ms, redraw=False), fromcurrent=True,
-                                     transition=dict(duration=0), mode="immediate")])
+        return dict(
+            label=f"▶ {speed:g}/s",
+            method="animate",
+            args=[
+                None,
+                dict(
+                    frame=dict(duration=ms, redraw=False),
+                    fromcurrent=True,
+                    transition=dict(duration=0),
+                    mode="immediate",
+                ),
+            ],
+        )
 
-    pause = dict(label="■ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                    transition=dict(duration=0))])
-    restart = dict(label="|◀ Start", method="animate",
-                   args=[["0"], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                     transition=dict(duration=0))])
-    return [dict(type="buttons", direction="left", showactive=False, x=0.0, xanchor="left", y=y,
-                 yanchor="bottom", pad=dict(r=6, t=0), font=dict(size=15),
-                 buttons=[restart, *[play(s) for s in speeds], pause])]
+    pause = dict(
+        label="■ Pause",
+        method="animate",
+        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))],
+    )
+    restart = dict(
+        label="|◀ Start",
+        method="animate",
+        args=[["0"], dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))],
+    )
+    return [
+        dict(
+            type="buttons",
+            direction="left",
+            showactive=False,
+            x=0.0,
+            xanchor="left",
+            y=y,
+            yanchor="bottom",
+            pad=dict(r=6, t=0),
+            font=dict(size=15),
+            buttons=[restart, *[play(s) for s in speeds], pause],
+        )
+    ]

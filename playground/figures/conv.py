@@ -7,17 +7,35 @@ cells of steps 0..index and leaves the rest blank on fixed axes, so it 'fills in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from playground.figures.common import (
-    CONTAINER_PX, DIVERGING, EMPTY_SLOT, FONT, Canvas, PrebuiltFigure, WindowLike, domains, fit_height, fmt, grid_ranges, heatmap_trace, label_font_size, outline,
-    padded_panel, play_menu, rect, show_numbers, slots, symmetric_range, window_shapes,
+    CONTAINER_PX,
+    DIVERGING,
+    EMPTY_SLOT,
+    FONT,
+    Canvas,
+    PrebuiltFigure,
+    WindowLike,
+    domains,
+    fit_height,
+    fmt,
+    grid_ranges,
+    heatmap_trace,
+    label_font_size,
+    outline,
+    padded_panel,
+    play_menu,
+    rect,
+    show_numbers,
+    slots,
+    symmetric_range,
+    window_shapes,
 )
-
 
 
 @dataclass(frozen=True)
@@ -36,8 +54,15 @@ class _Layout:
     base_annotations: list[dict]
 
 
-def _panels(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray, output: np.ndarray,
-            activated: np.ndarray | None, activation_label: str | None, pad_text: str | None = None) -> _Layout:
+def _panels(
+    padded: np.ndarray,
+    pads: Sequence[int],
+    kernel: np.ndarray,
+    output: np.ndarray,
+    activated: np.ndarray | None,
+    activation_label: str | None,
+    pad_text: str | None = None,
+) -> _Layout:
     padded = np.asarray(padded, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
     output = np.asarray(output, dtype=np.float64)
@@ -53,9 +78,13 @@ def _panels(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray, output:
     refs: dict[str, tuple[str, str]] = {}
 
     xr, yr = grid_ranges(hp, wp)
-    refs["input"] = canvas.axes(doms[0], (0, 0.93), x_range=xr, y_range=yr,
-                                title=f"Padded input {hp}×{wp}" if (hp, wp) != padded.shape or any(pads)
-                                else f"Input {hp}×{wp}")
+    refs["input"] = canvas.axes(
+        doms[0],
+        (0, 0.93),
+        x_range=xr,
+        y_range=yr,
+        title=f"Padded input {hp}×{wp}" if (hp, wp) != padded.shape or any(pads) else f"Input {hp}×{wp}",
+    )
     font_in = label_font_size(hp, wp, min(panel_px, (doms[0][1] - doms[0][0]) * CONTAINER_PX))
     padded_panel(canvas, padded, pads, refs["input"], numbers=numbers_in, font_size=font_in, pad_text=pad_text)
 
@@ -63,33 +92,76 @@ def _panels(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray, output:
     refs["kernel"] = canvas.axes(doms[1], (0, 0.93), x_range=xr, y_range=yr, title=f"Kernel {kh}×{kw}")
     klo, khi = symmetric_range(kernel)
     font_k = label_font_size(kh, kw, min(panel_px, (doms[1][1] - doms[1][0]) * CONTAINER_PX))
-    canvas.grid(kernel, refs["kernel"], colorscale=DIVERGING, zmin=klo, zmax=khi, name="kernel",
-                numbers=True, font_size=font_k, hover="weight")
+    canvas.grid(
+        kernel,
+        refs["kernel"],
+        colorscale=DIVERGING,
+        zmin=klo,
+        zmax=khi,
+        name="kernel",
+        numbers=True,
+        font_size=font_k,
+        hover="weight",
+    )
 
     xr, yr = grid_ranges(oh, ow)
     refs["output"] = canvas.axes(doms[2], (0, 0.93), x_range=xr, y_range=yr, title=f"Output {oh}×{ow}")
     out_range = symmetric_range(output)
     font_out = label_font_size(oh, ow, min(panel_px, (doms[2][1] - doms[2][0]) * CONTAINER_PX))
-    out_trace = canvas.grid(np.full(output.shape, np.nan), refs["output"], colorscale=DIVERGING,
-                            zmin=out_range[0], zmax=out_range[1], name="output", numbers=numbers_out,
-                            font_size=font_out)
+    out_trace = canvas.grid(
+        np.full(output.shape, np.nan),
+        refs["output"],
+        colorscale=DIVERGING,
+        zmin=out_range[0],
+        zmax=out_range[1],
+        name="output",
+        numbers=numbers_out,
+        font_size=font_out,
+    )
     canvas.shapes.append(slots(refs["output"], oh, ow))
     act_trace, act_range = None, out_range
     if activated is not None:
-        refs["activated"] = canvas.axes(doms[3], (0, 0.93), x_range=xr, y_range=yr,
-                                        title=f"After {activation_label or 'activation'}")
+        refs["activated"] = canvas.axes(
+            doms[3], (0, 0.93), x_range=xr, y_range=yr, title=f"After {activation_label or 'activation'}"
+        )
         act_range = symmetric_range(activated)
-        act_trace = canvas.grid(np.full(output.shape, np.nan), refs["activated"], colorscale=DIVERGING,
-                                zmin=act_range[0], zmax=act_range[1], name=activation_label or "activated",
-                                numbers=numbers_out, font_size=font_out)
+        act_trace = canvas.grid(
+            np.full(output.shape, np.nan),
+            refs["activated"],
+            colorscale=DIVERGING,
+            zmin=act_range[0],
+            zmax=act_range[1],
+            name=activation_label or "activated",
+            numbers=numbers_out,
+            font_size=font_out,
+        )
         canvas.shapes.append(slots(refs["activated"], oh, ow))
     # operator signs in the gaps between panels
     signs = ["∗", "="] + (["→"] if activated is not None else [])
     for (a, b), sign in zip(zip(doms, doms[1:]), signs):
-        canvas.annotations.append(dict(text=sign, xref="paper", yref="paper", x=(a[1] + b[0]) / 2, y=0.465,
-                                       showarrow=False, font=dict(size=30, color=FONT["color"])))
-    return _Layout(canvas, refs, out_trace, act_trace, numbers_out, font_out, out_range, act_range,
-                   list(canvas.shapes), list(canvas.annotations))
+        canvas.annotations.append(
+            dict(
+                text=sign,
+                xref="paper",
+                yref="paper",
+                x=(a[1] + b[0]) / 2,
+                y=0.465,
+                showarrow=False,
+                font=dict(size=30, color=FONT["color"]),
+            )
+        )
+    return _Layout(
+        canvas,
+        refs,
+        out_trace,
+        act_trace,
+        numbers_out,
+        font_out,
+        out_range,
+        act_range,
+        list(canvas.shapes),
+        list(canvas.annotations),
+    )
 
 
 def _order(steps: Sequence[WindowLike], out_shape: Sequence[int]) -> np.ndarray:
@@ -110,22 +182,46 @@ def _step_shapes(lay: _Layout, step: WindowLike) -> list[dict]:
 
 
 def _step_caption(step: WindowLike, n: int, value: float) -> dict:
-    return dict(text=f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {fmt(value)}",
-                xref="paper", yref="paper", x=1.0, xanchor="right", y=1.0, yanchor="bottom", yshift=22,
-                showarrow=False, font=dict(size=16, color=FONT["color"]))
+    return dict(
+        text=f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {fmt(value)}",
+        xref="paper",
+        yref="paper",
+        x=1.0,
+        xanchor="right",
+        y=1.0,
+        yanchor="bottom",
+        yshift=22,
+        showarrow=False,
+        font=dict(size=16, color=FONT["color"]),
+    )
 
 
 def _filled(lay: _Layout, values: np.ndarray, mask: np.ndarray, which: str) -> dict:
     z = np.where(mask, values, np.nan)
     zr = lay.out_range if which == "output" else lay.act_range
-    return heatmap_trace(z, lay.refs[which], colorscale=DIVERGING, zmin=zr[0], zmax=zr[1],
-                         name=lay.canvas.data[lay.out_trace if which == "output" else lay.act_trace]["name"],
-                         numbers=lay.numbers_out, font_size=lay.font_out)
+    return heatmap_trace(
+        z,
+        lay.refs[which],
+        colorscale=DIVERGING,
+        zmin=zr[0],
+        zmax=zr[1],
+        name=lay.canvas.data[lay.out_trace if which == "output" else lay.act_trace]["name"],
+        numbers=lay.numbers_out,
+        font_size=lay.font_out,
+    )
 
 
-def conv_step_figure(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray, output: np.ndarray,
-                     steps: Sequence[WindowLike], index: int, *, activated: np.ndarray | None = None,
-                     activation_label: str | None = None) -> go.Figure:
+def conv_step_figure(
+    padded: np.ndarray,
+    pads: Sequence[int],
+    kernel: np.ndarray,
+    output: np.ndarray,
+    steps: Sequence[WindowLike],
+    index: int,
+    *,
+    activated: np.ndarray | None = None,
+    activation_label: str | None = None,
+) -> go.Figure:
     """Padded input (Hp, Wp) ∗ kernel (KH, KW) = output (OH, OW) at step ``index``.
 
     ``output``/``activated`` are the engine's finished maps; the figure reveals the cells of steps
@@ -145,10 +241,18 @@ def conv_step_figure(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray
     return lay.canvas.figure()
 
 
-def conv_animation_figure(padded: np.ndarray, pads: Sequence[int], kernel: np.ndarray, output: np.ndarray,
-                          steps: Sequence[WindowLike], *, activated: np.ndarray | None = None,
-                          activation_label: str | None = None, speeds: Sequence[float] = (2, 5, 10, 20, 40),
-                          start: int = 0) -> go.Figure:
+def conv_animation_figure(
+    padded: np.ndarray,
+    pads: Sequence[int],
+    kernel: np.ndarray,
+    output: np.ndarray,
+    steps: Sequence[WindowLike],
+    *,
+    activated: np.ndarray | None = None,
+    activation_label: str | None = None,
+    speeds: Sequence[float] = (2, 5, 10, 20, 40),
+    start: int = 0,
+) -> go.Figure:
     """The same figure with one Plotly frame per step, played in the browser (no server round trip).
 
     The heatmaps never change: the output panels hold the finished maps, and each frame (named
@@ -223,26 +327,59 @@ def hidden_rects(hidden: np.ndarray) -> list[tuple[int, int, int, int]]:
     return rects
 
 
-def activation_figure(xs: np.ndarray, ys: np.ndarray, name: str, point: tuple[float, float] | None = None,
-                      height: int = 260) -> go.Figure:
+def activation_figure(
+    xs: np.ndarray, ys: np.ndarray, name: str, point: tuple[float, float] | None = None, height: int = 260
+) -> go.Figure:
     """The activation curve ys = f(xs) (both (N,), computed by the engine), with the current cell marked."""
-    data = [dict(type="scatter", x=np.asarray(xs, float), y=np.asarray(ys, float), mode="lines",
-                 line=dict(color="#0072B2", width=4), name=name, hovertemplate="f(%{x:.3g}) = %{y:.3g}<extra></extra>")]
+    data = [
+        dict(
+            type="scatter",
+            x=np.asarray(xs, float),
+            y=np.asarray(ys, float),
+            mode="lines",
+            line=dict(color="#0072B2", width=4),
+            name=name,
+            hovertemplate="f(%{x:.3g}) = %{y:.3g}<extra></extra>",
+        )
+    ]
     if point is not None:
-        data.append(dict(type="scatter", x=[point[0]], y=[point[1]], mode="markers+text",
-                         marker=dict(size=16, color="#E69F00", line=dict(color="#000", width=2)),
-                         text=[f"{name}({fmt(point[0])}) = {fmt(point[1])}"], textposition="top left",
-                         textfont=dict(size=15), name="current cell", hoverinfo="skip"))
+        data.append(
+            dict(
+                type="scatter",
+                x=[point[0]],
+                y=[point[1]],
+                mode="markers+text",
+                marker=dict(size=16, color="#E69F00", line=dict(color="#000", width=2)),
+                text=[f"{name}({fmt(point[0])}) = {fmt(point[1])}"],
+                textposition="top left",
+                textfont=dict(size=15),
+                name="current cell",
+                hoverinfo="skip",
+            )
+        )
     axis = dict(zeroline=True, zerolinecolor="#9ca3af", gridcolor="#e5e7eb", tickfont=dict(size=14), fixedrange=True)
-    layout = dict(height=height, margin=dict(l=50, r=10, t=36, b=40), template={}, font=FONT, showlegend=False,
-                  paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                  title=dict(text=f"{name} curve", x=0.02, font=dict(size=16)),
-                  xaxis=dict(axis, title=dict(text="convolution output")), yaxis=dict(axis, title=dict(text=name)))
+    layout = dict(
+        height=height,
+        margin=dict(l=50, r=10, t=36, b=40),
+        template={},
+        font=FONT,
+        showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        title=dict(text=f"{name} curve", x=0.02, font=dict(size=16)),
+        xaxis=dict(axis, title=dict(text="convolution output")),
+        yaxis=dict(axis, title=dict(text=name)),
+    )
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
-def feature_map_figure(values: np.ndarray, steps: Sequence[WindowLike] | None = None, index: int | None = None,
-                       title: str = "", height: int = 320) -> go.Figure:
+def feature_map_figure(
+    values: np.ndarray,
+    steps: Sequence[WindowLike] | None = None,
+    index: int | None = None,
+    title: str = "",
+    height: int = 320,
+) -> go.Figure:
     """One (OH, OW) map on the diverging scale; with ``steps``/``index`` it fills in up to that step
     and outlines the current cell (used for the activated output beside the activation curve)."""
     values = np.asarray(values, dtype=np.float64)
@@ -258,6 +395,14 @@ def feature_map_figure(values: np.ndarray, steps: Sequence[WindowLike] | None = 
         canvas.shapes += outline(refs, r, r, c, c)
     canvas.shapes.insert(0, slots(refs, oh, ow))
     lo, hi = symmetric_range(values)
-    canvas.grid(shown, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name=title or "map",
-                numbers=show_numbers(values.shape), font_size=label_font_size(oh, ow, height - 50))
+    canvas.grid(
+        shown,
+        refs,
+        colorscale=DIVERGING,
+        zmin=lo,
+        zmax=hi,
+        name=title or "map",
+        numbers=show_numbers(values.shape),
+        font_size=label_font_size(oh, ow, height - 50),
+    )
     return canvas.figure(margin=dict(l=4, r=4, t=34 if title else 4, b=4))

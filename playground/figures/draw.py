@@ -11,41 +11,71 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
 from playground.figures.common import (
-    CHOSEN, DIVERGING, FONT, WINDOW, Canvas, PrebuiltFigure, grid_ranges, outline,
+    CHOSEN,
+    DIVERGING,
+    FONT,
+    WINDOW,
+    Canvas,
+    PrebuiltFigure,
+    grid_ranges,
+    outline,
     symmetric_range,
 )
 from playground.figures.conv import feature_map_figure
 
-GAP = 0                   # byte value of the gaps between tiles (drawn light grey)
-MOSAIC_CELLS = 240        # about this many cells across each layer's mosaic
-CELL_PX = 2.35            # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
-LABEL_PX = 26             # room above each layer for its name and shape
-BAR = "#9ca3af"           # the other nine probabilities
+GAP = 0  # byte value of the gaps between tiles (drawn light grey)
+MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic
+CELL_PX = 2.35  # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
+LABEL_PX = 26  # room above each layer for its name and shape
+BAR = "#9ca3af"  # the other nine probabilities
 
 
-def probability_figure(probabilities: Sequence[float], label: int, unsure: bool = False,
-                       names: Sequence[str] | None = None) -> go.Figure:
+def probability_figure(
+    probabilities: Sequence[float], label: int, unsure: bool = False, names: Sequence[str] | None = None
+) -> go.Figure:
     """Bar chart of the softmax probabilities, the predicted class highlighted, the values printed;
     ``names`` label the bars (default: the class numbers)."""
     p = np.asarray(probabilities, dtype=np.float64)
     names = [str(k) for k in range(len(p))] if names is None else list(names)
     colors = [(WINDOW if unsure else CHOSEN) if k == label else BAR for k in range(len(p))]
     spec = {
-        "data": [dict(type="bar", x=names, y=p.tolist(), marker=dict(color=colors),
-                      text=[f"{v:.1%}" if v >= 0.02 else "" for v in p], textposition="outside",
-                      textfont=dict(size=14), constraintext="none", cliponaxis=False, hovertemplate="%{x}: %{y:.2%}<extra></extra>", name="probability")],
-        "layout": dict(height=260, margin=dict(l=40, r=10, t=24, b=36), font=FONT, template={},
-                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-                       xaxis=dict(title=dict(text="class" if names != [str(k) for k in range(len(p))] else "digit"),
-                                  type="category", fixedrange=True),
-                       yaxis=dict(range=[0, 1.12], tickformat=".0%", fixedrange=True, gridcolor="#e5e7eb")),
+        "data": [
+            dict(
+                type="bar",
+                x=names,
+                y=p.tolist(),
+                marker=dict(color=colors),
+                text=[f"{v:.1%}" if v >= 0.02 else "" for v in p],
+                textposition="outside",
+                textfont=dict(size=14),
+                constraintext="none",
+                cliponaxis=False,
+                hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+                name="probability",
+            )
+        ],
+        "layout": dict(
+            height=260,
+            margin=dict(l=40, r=10, t=24, b=36),
+            font=FONT,
+            template={},
+            paper_bgcolor="rgba(0,0,0,0)",
+            plot_bgcolor="rgba(0,0,0,0)",
+            showlegend=False,
+            xaxis=dict(
+                title=dict(text="class" if names != [str(k) for k in range(len(p))] else "digit"),
+                type="category",
+                fixedrange=True,
+            ),
+            yaxis=dict(range=[0, 1.12], tickformat=".0%", fixedrange=True, gridcolor="#e5e7eb"),
+        ),
     }
     return PrebuiltFigure(spec)
 
@@ -62,7 +92,7 @@ def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CEL
     """(rows, columns) of tiles for ``channels`` maps of height×width in a mosaic about ``across`` cells wide."""
     cols = max(1, min(channels, across // (width + 1)))
     rows = -(-channels // cols)
-    return rows, -(-channels // rows)      # as even as possible: no half-empty last row
+    return rows, -(-channels // rows)  # as even as possible: no half-empty last row
 
 
 def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -71,14 +101,14 @@ def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
     out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), GAP, np.uint8)
     for i in range(c):
         r, q = divmod(i, cols)
-        out[r * (h + 1): r * (h + 1) + h, q * (w + 1): q * (w + 1) + w] = maps_u8[i]
+        out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = maps_u8[i]
     return out
 
 
 def _palette() -> np.ndarray:
     """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging scale (128 = white = zero)."""
     stops = np.array([p for p, _ in DIVERGING])
-    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in DIVERGING], dtype=np.float64)
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in DIVERGING], dtype=np.float64)
     t = (np.arange(256) - 1) / 254
     out = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=1)
     out[0] = (229, 231, 235)
@@ -95,8 +125,9 @@ def png_data_url(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
-                    selected: tuple[int, int] | None = None) -> go.Figure:
+def overview_figure(
+    layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]], selected: tuple[int, int] | None = None
+) -> go.Figure:
     """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
 
     ``layers``: (name, (C, H, W), maps). All mosaics are one PNG picture (cheap to send and to draw,
@@ -108,23 +139,33 @@ def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
         rows, cols = tile_layout(c, h, w)
         plans.append((name, (c, h, w), cols, mosaic(map_bytes(maps), rows, cols)))
     width = max((grid.shape[1] for *_, grid in plans), default=1)
-    band = int(round(LABEL_PX / CELL_PX))                      # rows of white above each mosaic for its title
+    band = int(round(LABEL_PX / CELL_PX))  # rows of white above each mosaic for its title
     picture = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), -1, dtype=np.int16)
     xs, ys, cd, hover, sizes, annotations, shapes, top = [], [], [], [], [], [], [], 0
     refs = ("x", "y")
     for li, (name, (c, h, w), cols, grid) in enumerate(plans):
-        annotations.append(dict(text=f"<b>{name}</b> · {c} × {h} × {w}", x=-0.5, y=top + band - 1.5,
-                                xref="x", yref="y", xanchor="left", yanchor="bottom", showarrow=False,
-                                font=dict(size=15, color=FONT["color"])))
+        annotations.append(
+            dict(
+                text=f"<b>{name}</b> · {c} × {h} × {w}",
+                x=-0.5,
+                y=top + band - 1.5,
+                xref="x",
+                yref="y",
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=15, color=FONT["color"]),
+            )
+        )
         top += band
-        picture[top: top + grid.shape[0], :grid.shape[1]] = grid
+        picture[top : top + grid.shape[0], : grid.shape[1]] = grid
         for ch in range(c):
             r, q = divmod(ch, cols)
             xs.append(q * (w + 1) + (w - 1) / 2)
             ys.append(top + r * (h + 1) + (h - 1) / 2)
             cd.append([li, ch])
             hover.append(f"{name} map {ch + 1} of {c}: click to open it")
-            sizes.append(max(8.0, 0.9 * min(h, w) * CELL_PX))       # the whole tile is the click target
+            sizes.append(max(8.0, 0.9 * min(h, w) * CELL_PX))  # the whole tile is the click target
         if selected is not None and selected[0] == li and 0 <= selected[1] < c:
             r, q = divmod(selected[1], cols)
             r0, c0 = top + r * (h + 1), q * (w + 1)
@@ -134,18 +175,43 @@ def overview_figure(layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
     height_px = int(picture.shape[0] * CELL_PX) + 10
     axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
     spec = {
-        "data": [dict(type="image", source=png_data_url(rgb), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip",
-                      name="feature maps"),
-                 dict(type="scatter", mode="markers", x=xs, y=ys, customdata=cd, hovertext=hover,
-                      hoverinfo="text", name="maps",
-                      marker=dict(size=sizes, symbol="square", opacity=0.0))],
-        "layout": dict(height=height_px, margin=dict(l=4, r=4, t=4, b=4), font=FONT, template={},
-                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-                       xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
-                       yaxis=dict(axis, range=[picture.shape[0] - 0.5, -0.5], scaleanchor="x", scaleratio=1,
-                                  constrain="domain", constraintoward="top"),
-                       annotations=annotations, shapes=shapes, dragmode=False, clickmode="event+select",
-                       hovermode="closest"),
+        "data": [
+            dict(type="image", source=png_data_url(rgb), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip", name="feature maps"),
+            dict(
+                type="scatter",
+                mode="markers",
+                x=xs,
+                y=ys,
+                customdata=cd,
+                hovertext=hover,
+                hoverinfo="text",
+                name="maps",
+                marker=dict(size=sizes, symbol="square", opacity=0.0),
+            ),
+        ],
+        "layout": dict(
+            height=height_px,
+            margin=dict(l=4, r=4, t=4, b=4),
+            font=FONT,
+            template={},
+            paper_bgcolor="rgba(0,0,0,0)",
+            plot_bgcolor="rgba(0,0,0,0)",
+            showlegend=False,
+            xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
+            yaxis=dict(
+                axis,
+                range=[picture.shape[0] - 0.5, -0.5],
+                scaleanchor="x",
+                scaleratio=1,
+                constrain="domain",
+                constraintoward="top",
+            ),
+            annotations=annotations,
+            shapes=shapes,
+            dragmode=False,
+            clickmode="event+select",
+            hovermode="closest",
+        ),
     }
     return PrebuiltFigure(spec)
 
@@ -159,18 +225,26 @@ def kernels_figure(kernels: np.ndarray, per_row: int = 8, cell_px: float = 14.0)
     grid = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan)
     for i in range(f):
         r, q = divmod(i, cols)
-        grid[r * (kh + 1): r * (kh + 1) + kh, q * (kw + 1): q * (kw + 1) + kw] = k[i]
-    scale = 560 / grid.shape[1]     # px per cell in a half-width column
+        grid[r * (kh + 1) : r * (kh + 1) + kh, q * (kw + 1) : q * (kw + 1) + kw] = k[i]
+    scale = 560 / grid.shape[1]  # px per cell in a half-width column
     canvas = Canvas(height=int(grid.shape[0] * scale + rows * cell_px + 30))
     xr, (y_bottom, _) = grid_ranges(*grid.shape)
-    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=(y_bottom, -1.6))   # room for the numbers
+    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=(y_bottom, -1.6))  # room for the numbers
     lo, hi = symmetric_range(k)
-    canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False,
-                hover="weight")
+    canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False, hover="weight")
     for i in range(f):
         r, q = divmod(i, cols)
-        canvas.annotations.append(dict(text=f"{i + 1}", x=q * (kw + 1) + (kw - 1) / 2, y=r * (kh + 1) - 0.7,
-                                       xref=refs[0], yref=refs[1], showarrow=False, font=dict(size=12)))
+        canvas.annotations.append(
+            dict(
+                text=f"{i + 1}",
+                x=q * (kw + 1) + (kw - 1) / 2,
+                y=r * (kh + 1) - 0.7,
+                xref=refs[0],
+                yref=refs[1],
+                showarrow=False,
+                font=dict(size=12),
+            )
+        )
     return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=18, b=4)))
 
 
@@ -190,7 +264,7 @@ def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
     a = np.asarray(img, dtype=np.float64)
     h, w = a.shape
     side = max(h, w)
-    if h != w:      # a thin crop (a "1") is padded to a square so every thumbnail has the same shape
+    if h != w:  # a thin crop (a "1") is padded to a square so every thumbnail has the same shape
         a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
     k = max(1, size // side)
     return np.rint(np.clip(np.kron(a, np.ones((k, k))), 0, 1) * 255).astype(np.uint8)

@@ -10,10 +10,11 @@ Figures are plain dicts wrapped once in ``go.Figure(..., _validate=False)`` (see
 figure is rebuilt twice a second per training user. Image mosaics go out as one heatmap each; feature
 maps travel as uint8 (a quarter of float32) because they are resent every second.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,9 +23,16 @@ from playground.figures.common import DIVERGING, FONT, GREYS, symmetric_range
 
 RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 BLUES = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
-GAP = "#bfdbfe"             # pale blue between feature-map tiles: never a value of a grey image
-_AXIS = dict(showgrid=True, gridcolor="#e5e7eb", zeroline=False, linecolor="#9ca3af", showline=True, ticks="outside",
-             automargin=True)
+GAP = "#bfdbfe"  # pale blue between feature-map tiles: never a value of a grey image
+_AXIS = dict(
+    showgrid=True,
+    gridcolor="#e5e7eb",
+    zeroline=False,
+    linecolor="#9ca3af",
+    showline=True,
+    ticks="outside",
+    automargin=True,
+)
 _HOVER = "step %{{customdata:,}}<br>epoch %{{x:.2f}}<br>{}<extra></extra>"
 _HIDDEN = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", showline=False, fixedrange=True)
 
@@ -32,13 +40,14 @@ _HIDDEN = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", s
 @dataclass(frozen=True)
 class CurveSeries:
     """One run's history as the engine logged it (TrainSnapshot.train_loss / .val as arrays)."""
-    label: str                   # "Run 2"
-    train: np.ndarray            # (n, 2): step, mean training loss since the previous point
-    val: np.ndarray              # (m, 3): step, validation loss, validation accuracy 0..1
+
+    label: str  # "Run 2"
+    train: np.ndarray  # (n, 2): step, mean training loss since the previous point
+    val: np.ndarray  # (m, 3): step, validation loss, validation accuracy 0..1
     steps_per_epoch: int
 
     @classmethod
-    def of(cls, label: str, train: Sequence, val: Sequence, steps_per_epoch: int) -> "CurveSeries":
+    def of(cls, label: str, train: Sequence, val: Sequence, steps_per_epoch: int) -> CurveSeries:
         """From the engine's tuples of (step, loss) and (step, loss, accuracy)."""
         t = np.asarray(train, dtype=np.float64).reshape(-1, 2)
         v = np.asarray(val, dtype=np.float64).reshape(-1, 3)
@@ -46,8 +55,15 @@ class CurveSeries:
 
 
 def _base_layout(height: int, **extra) -> dict:
-    lay = dict(height=height, margin=dict(l=8, r=8, t=36, b=8), font=FONT, template={},
-               paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", hoverlabel=dict(font_size=15))
+    lay = dict(
+        height=height,
+        margin=dict(l=8, r=8, t=36, b=8),
+        font=FONT,
+        template={},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        hoverlabel=dict(font_size=15),
+    )
     lay.update(extra)
     return lay
 
@@ -57,8 +73,16 @@ def _figure(data: list[dict], layout: dict) -> go.Figure:
 
 
 def _title(text: str, xref: str) -> dict:
-    return dict(text=text, xref=f"{xref} domain", yref="paper", x=0.5, y=1.0, yanchor="bottom", showarrow=False,
-                font=dict(size=FONT["size"], color=FONT["color"]))
+    return dict(
+        text=text,
+        xref=f"{xref} domain",
+        yref="paper",
+        x=0.5,
+        y=1.0,
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=FONT["size"], color=FONT["color"]),
+    )
 
 
 def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Figure:
@@ -74,36 +98,97 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Fig
         val_colour = colour if several else RUN_COLOURS[1]
         prefix = f"{s.label} · " if several else ""
         t_step, v_step = s.train[:, 0], s.val[:, 0]
-        data.append(dict(type="scatter", mode="lines", name=f"{prefix}training loss", x=t_step / s.steps_per_epoch,
-                         y=s.train[:, 1], customdata=t_step, uid=f"train-{i}", legendgroup=s.label,
-                         hovertemplate=_HOVER.format("training loss %{y:.4f}"),
-                         xaxis="x", yaxis="y", line=dict(color=colour, width=2)))
-        data.append(dict(type="scatter", mode="lines+markers", name=f"{prefix}validation loss",
-                         x=v_step / s.steps_per_epoch, y=s.val[:, 1], customdata=v_step, uid=f"val-loss-{i}",
-                         hovertemplate=_HOVER.format("validation loss %{y:.4f}"),
-                         xaxis="x", yaxis="y", marker=dict(size=7, symbol="circle-open"), legendgroup=s.label,
-                         line=dict(color=val_colour, width=2, dash="dash" if several else "solid")))
-        data.append(dict(type="scatter", mode="lines+markers", name=f"{prefix}validation accuracy",
-                         x=v_step / s.steps_per_epoch, y=s.val[:, 2] * 100.0, customdata=v_step, uid=f"val-acc-{i}",
-                         hovertemplate=_HOVER.format("validation accuracy %{y:.2f}%"),
-                         xaxis="x2", yaxis="y2", marker=dict(size=7), showlegend=several, legendgroup=s.label,
-                         line=dict(color=val_colour, width=2, dash="dash" if several else "solid")))
+        data.append(
+            dict(
+                type="scatter",
+                mode="lines",
+                name=f"{prefix}training loss",
+                x=t_step / s.steps_per_epoch,
+                y=s.train[:, 1],
+                customdata=t_step,
+                uid=f"train-{i}",
+                legendgroup=s.label,
+                hovertemplate=_HOVER.format("training loss %{y:.4f}"),
+                xaxis="x",
+                yaxis="y",
+                line=dict(color=colour, width=2),
+            )
+        )
+        data.append(
+            dict(
+                type="scatter",
+                mode="lines+markers",
+                name=f"{prefix}validation loss",
+                x=v_step / s.steps_per_epoch,
+                y=s.val[:, 1],
+                customdata=v_step,
+                uid=f"val-loss-{i}",
+                hovertemplate=_HOVER.format("validation loss %{y:.4f}"),
+                xaxis="x",
+                yaxis="y",
+                marker=dict(size=7, symbol="circle-open"),
+                legendgroup=s.label,
+                line=dict(color=val_colour, width=2, dash="dash" if several else "solid"),
+            )
+        )
+        data.append(
+            dict(
+                type="scatter",
+                mode="lines+markers",
+                name=f"{prefix}validation accuracy",
+                x=v_step / s.steps_per_epoch,
+                y=s.val[:, 2] * 100.0,
+                customdata=v_step,
+                uid=f"val-acc-{i}",
+                hovertemplate=_HOVER.format("validation accuracy %{y:.2f}%"),
+                xaxis="x2",
+                yaxis="y2",
+                marker=dict(size=7),
+                showlegend=several,
+                legendgroup=s.label,
+                line=dict(color=val_colour, width=2, dash="dash" if several else "solid"),
+            )
+        )
     empty = not any(len(s.train) or len(s.val) for s in series)
     annotations = [_title("Loss", "x"), _title("Validation accuracy (%)", "x2")]
     if empty:
-        annotations.append(dict(text="The curves appear after the first steps.", xref="x domain", yref="paper",
-                                x=0.5, y=0.5, showarrow=False, font=dict(size=15, color="#6b7280")))
+        annotations.append(
+            dict(
+                text="The curves appear after the first steps.",
+                xref="x domain",
+                yref="paper",
+                x=0.5,
+                y=0.5,
+                showarrow=False,
+                font=dict(size=15, color="#6b7280"),
+            )
+        )
     if not any(len(s.val) for s in series):
-        annotations.append(dict(text="Validation points appear<br>after the first check.", xref="x2 domain",
-                                yref="paper", x=0.5, y=0.5, showarrow=False, font=dict(size=15, color="#6b7280")))
+        annotations.append(
+            dict(
+                text="Validation points appear<br>after the first check.",
+                xref="x2 domain",
+                yref="paper",
+                x=0.5,
+                y=0.5,
+                showarrow=False,
+                font=dict(size=15, color="#6b7280"),
+            )
+        )
     layout = _base_layout(
-        height, showlegend=True, annotations=annotations, uirevision="curves",
-        legend=dict(orientation="h", x=0, y=-0.38, yanchor="top"), margin=dict(l=8, r=8, t=36, b=8),
+        height,
+        showlegend=True,
+        annotations=annotations,
+        uirevision="curves",
+        legend=dict(orientation="h", x=0, y=-0.38, yanchor="top"),
+        margin=dict(l=8, r=8, t=36, b=8),
         xaxis=dict(_AXIS, domain=[0.0, 0.46], title=dict(text="epoch"), rangemode="tozero", anchor="y"),
         yaxis=dict(_AXIS, title=dict(text="cross-entropy"), rangemode="tozero", anchor="x"),
-        xaxis2=dict(_AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2",
-                    matches="x"),                   # the same epoch at the same place in both plots
-        yaxis2=dict(_AXIS, title=dict(text="%"), anchor="x2", showticklabels=any(len(s.val) for s in series)))
+        xaxis2=dict(
+            _AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2", matches="x"
+        ),  # the same epoch at the same place in both plots
+        yaxis2=dict(_AXIS, title=dict(text="%"), anchor="x2", showticklabels=any(len(s.val) for s in series)),
+    )
     return _figure(data, layout)
 
 
@@ -113,32 +198,59 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], *, height: i
     k = z.shape[0]
     names = [str(c) for c in classes][:k]
     cells = [[f"{v:,}" if v else "" for v in row] for row in z]
-    trace = dict(type="heatmap", z=z, x=list(range(k)), y=list(range(k)), colorscale=BLUES, zmin=0,
-                 zmax=max(1, int(z.max()) if z.size else 1), text=cells, texttemplate="%{text}", showscale=False,
-                 customdata=[[[names[r], names[c]] for c in range(k)] for r in range(k)], name="confusion",
-                 hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{z:,} images<extra></extra>",
-                 xgap=1, ygap=1)
-    ticks = dict(tickmode="array", tickvals=list(range(k)), ticktext=names, showgrid=False, zeroline=False,
-                 automargin=True)
-    layout = _base_layout(height, margin=dict(l=8, r=8, t=8, b=8),
-                          xaxis=dict(ticks, title=dict(text="predicted"), side="top", constrain="domain"),
-                          yaxis=dict(ticks, title=dict(text="true"), autorange="reversed", scaleanchor="x",
-                                     constrain="domain"))
+    trace = dict(
+        type="heatmap",
+        z=z,
+        x=list(range(k)),
+        y=list(range(k)),
+        colorscale=BLUES,
+        zmin=0,
+        zmax=max(1, int(z.max()) if z.size else 1),
+        text=cells,
+        texttemplate="%{text}",
+        showscale=False,
+        customdata=[[[names[r], names[c]] for c in range(k)] for r in range(k)],
+        name="confusion",
+        hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{z:,} images<extra></extra>",
+        xgap=1,
+        ygap=1,
+    )
+    ticks = dict(
+        tickmode="array", tickvals=list(range(k)), ticktext=names, showgrid=False, zeroline=False, automargin=True
+    )
+    layout = _base_layout(
+        height,
+        margin=dict(l=8, r=8, t=8, b=8),
+        xaxis=dict(ticks, title=dict(text="predicted"), side="top", constrain="domain"),
+        yaxis=dict(ticks, title=dict(text="true"), autorange="reversed", scaleanchor="x", constrain="domain"),
+    )
     return _figure([trace], layout)
 
 
 def per_class_figure(per_class_accuracy: np.ndarray, classes: Sequence[str], *, height: int = 300) -> go.Figure:
     """Accuracy per class in % as bars; a class absent from the data (NaN) has no bar."""
     acc = np.asarray(per_class_accuracy, dtype=np.float64) * 100.0
-    names = [str(c) for c in classes][:len(acc)]
+    names = [str(c) for c in classes][: len(acc)]
     text = ["" if not np.isfinite(a) else f"{a:.1f}%" for a in acc]
-    trace = dict(type="bar", x=names, y=np.where(np.isfinite(acc), acc, None).tolist(), text=text,
-                 textposition="outside", textfont=dict(size=12), marker=dict(color=RUN_COLOURS[0]),
-                 name="per-class accuracy",
-                 hovertemplate="%{x}: %{y:.2f}%<extra></extra>", cliponaxis=False)
-    layout = _base_layout(height, margin=dict(l=8, r=8, t=24, b=8), showlegend=False,
-                          xaxis=dict(_AXIS, type="category", showgrid=False),
-                          yaxis=dict(_AXIS, title=dict(text="test accuracy (%)"), range=[0, 109], fixedrange=True))
+    trace = dict(
+        type="bar",
+        x=names,
+        y=np.where(np.isfinite(acc), acc, None).tolist(),
+        text=text,
+        textposition="outside",
+        textfont=dict(size=12),
+        marker=dict(color=RUN_COLOURS[0]),
+        name="per-class accuracy",
+        hovertemplate="%{x}: %{y:.2f}%<extra></extra>",
+        cliponaxis=False,
+    )
+    layout = _base_layout(
+        height,
+        margin=dict(l=8, r=8, t=24, b=8),
+        showlegend=False,
+        xaxis=dict(_AXIS, type="category", showgrid=False),
+        yaxis=dict(_AXIS, title=dict(text="test accuracy (%)"), range=[0, 109], fixedrange=True),
+    )
     return _figure([trace], layout)
 
 
@@ -156,27 +268,42 @@ def mosaic(tiles: np.ndarray, cols: int, gap: int = 1, label_rows: int = 0) -> n
     out = np.full((rows * th - gap, cols * tw - gap), np.nan)
     for i in range(n):
         r, c = divmod(i, cols)
-        out[r * th + label_rows:r * th + label_rows + h, c * tw:c * tw + w] = tiles[i]
+        out[r * th + label_rows : r * th + label_rows + h, c * tw : c * tw + w] = tiles[i]
     return out
 
 
 def _mosaic_layout(z: np.ndarray, width_px: int, extra_px: int = 16) -> tuple[dict, int]:
     rows, cols = z.shape
     height = int(round(width_px * rows / max(cols, 1))) + extra_px
-    axes = dict(xaxis=dict(_HIDDEN, range=[-0.5, cols - 0.5], constrain="domain"),
-                yaxis=dict(_HIDDEN, range=[rows - 0.5, -0.5], scaleanchor="x", constrain="domain"))
+    axes = dict(
+        xaxis=dict(_HIDDEN, range=[-0.5, cols - 0.5], constrain="domain"),
+        yaxis=dict(_HIDDEN, range=[rows - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+    )
     return axes, height
 
 
-def gallery_figure(images: np.ndarray, true: Sequence[int], predicted: Sequence[int], classes: Sequence[str], *,
-                   cols: int = 8, width_px: int = 940) -> go.Figure:
+def gallery_figure(
+    images: np.ndarray,
+    true: Sequence[int],
+    predicted: Sequence[int],
+    classes: Sequence[str],
+    *,
+    cols: int = 8,
+    width_px: int = 940,
+) -> go.Figure:
     """Images (N, H, W) uint8, each captioned "true → predicted" with the class names."""
     imgs = np.asarray(images)
     names = [str(c) for c in classes]
     n = len(imgs)
     if n == 0:
-        layout = _base_layout(80, xaxis=_HIDDEN, yaxis=_HIDDEN, annotations=[dict(
-            text="No misclassified images.", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)])
+        layout = _base_layout(
+            80,
+            xaxis=_HIDDEN,
+            yaxis=_HIDDEN,
+            annotations=[
+                dict(text="No misclassified images.", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+            ],
+        )
         return _figure([], layout)
     h, w = imgs.shape[1:]
     label_rows = max(6, h // 3)
@@ -186,11 +313,28 @@ def gallery_figure(images: np.ndarray, true: Sequence[int], predicted: Sequence[
     annotations = []
     for i, (t, p) in enumerate(zip(true, predicted)):
         r, c = divmod(i, cols)
-        annotations.append(dict(text=f"{names[int(t)]} → {names[int(p)]}", x=c * (w + 2) + (w - 1) / 2,
-                                y=r * (h + 2 + label_rows) + label_rows - 1, xref="x", yref="y", yanchor="bottom",
-                                showarrow=False, font=dict(size=13, color=FONT["color"])))
-    trace = dict(type="heatmap", z=z.astype(np.float32), colorscale=GREYS, zmin=0, zmax=255, showscale=False,
-                 hoverinfo="skip", name="misclassified")
+        annotations.append(
+            dict(
+                text=f"{names[int(t)]} → {names[int(p)]}",
+                x=c * (w + 2) + (w - 1) / 2,
+                y=r * (h + 2 + label_rows) + label_rows - 1,
+                xref="x",
+                yref="y",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=13, color=FONT["color"]),
+            )
+        )
+    trace = dict(
+        type="heatmap",
+        z=z.astype(np.float32),
+        colorscale=GREYS,
+        zmin=0,
+        zmax=255,
+        showscale=False,
+        hoverinfo="skip",
+        name="misclassified",
+    )
     return _figure([trace], _base_layout(height, margin=dict(l=4, r=4, t=4, b=4), annotations=annotations, **axes))
 
 
@@ -200,11 +344,28 @@ def kernels_figure(kernels: np.ndarray, *, cols: int = 8, width_px: int = 460) -
     z = mosaic(k, cols, gap=1)
     lo, hi = symmetric_range(k)
     axes, height = _mosaic_layout(z, width_px, extra_px=40)
-    trace = dict(type="heatmap", z=z, colorscale=DIVERGING, zmin=lo, zmax=hi, showscale=False, name="kernels",
-                 hovertemplate="weight %{z:.3f}<extra></extra>", hoverongaps=False)
+    trace = dict(
+        type="heatmap",
+        z=z,
+        colorscale=DIVERGING,
+        zmin=lo,
+        zmax=hi,
+        showscale=False,
+        name="kernels",
+        hovertemplate="weight %{z:.3f}<extra></extra>",
+        hoverongaps=False,
+    )
     title = f"{len(k)} first-layer kernels ({k.shape[1]}×{k.shape[2]}): red positive, blue negative"
-    return _figure([trace], _base_layout(height, margin=dict(l=4, r=4, t=32, b=4), plot_bgcolor="#9ca3af", title=dict(
-        text=title, font=dict(size=14), x=0.0, xanchor="left"), **axes))
+    return _figure(
+        [trace],
+        _base_layout(
+            height,
+            margin=dict(l=4, r=4, t=32, b=4),
+            plot_bgcolor="#9ca3af",
+            title=dict(text=title, font=dict(size=14), x=0.0, xanchor="left"),
+            **axes,
+        ),
+    )
 
 
 def maps_figure(maps: np.ndarray, title: str, *, cols: int = 8, limit: int = 32, width_px: int = 460) -> go.Figure:
@@ -215,9 +376,26 @@ def maps_figure(maps: np.ndarray, title: str, *, cols: int = 8, limit: int = 32,
     scaled = np.where(span > 0, (m - lo) / np.where(span > 0, span, 1.0), 0.0)
     tiles = np.round(scaled * 254).astype(np.uint8)
     z = mosaic(tiles, cols, gap=1)
-    z = np.where(np.isnan(z), 255, z).astype(np.uint8)      # gaps: 255, the one value no scaled map reaches
+    z = np.where(np.isnan(z), 255, z).astype(np.uint8)  # gaps: 255, the one value no scaled map reaches
     axes, height = _mosaic_layout(z, width_px, extra_px=40)
-    trace = dict(type="heatmap", z=z, colorscale=[[0.0, "#000000"], [254 / 255, "#ffffff"], [1.0, GAP]],
-                 zmin=0, zmax=255, showscale=False, hoverinfo="skip", name="feature maps", xgap=0, ygap=0)
-    return _figure([trace], _base_layout(height, margin=dict(l=4, r=4, t=32, b=4), title=dict(
-        text=title, font=dict(size=14), x=0.0, xanchor="left"), **axes))
+    trace = dict(
+        type="heatmap",
+        z=z,
+        colorscale=[[0.0, "#000000"], [254 / 255, "#ffffff"], [1.0, GAP]],
+        zmin=0,
+        zmax=255,
+        showscale=False,
+        hoverinfo="skip",
+        name="feature maps",
+        xgap=0,
+        ygap=0,
+    )
+    return _figure(
+        [trace],
+        _base_layout(
+            height,
+            margin=dict(l=4, r=4, t=32, b=4),
+            title=dict(text=title, font=dict(size=14), x=0.0, xanchor="left"),
+            **axes,
+        ),
+    )

@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from playground.errors import PlaygroundError
+
 MINUS = "\u2212"  # the typographic minus sign used in every text the engine writes
 
 
-class OpError(ValueError):
+class OpError(PlaygroundError):
     """A user-caused problem; str(e) is one sentence naming the setting at fault and how to fix it."""
 
 
@@ -91,5 +93,5 @@ def check_finite_result(out: np.ndarray) -> np.ndarray:
 
 
 def plural(n: int, word: str) -> str:
-    """"1 row", "2 rows", "0 rows"."""
+    """ "1 row", "2 rows", "0 rows"."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -57,7 +57,9 @@ class ConvSettings:
         return resolve_padding(self.padding, kernel_hw, self.stride, self.dilation)
 
 
-def conv_output_shape(input_hw: tuple[int, int], kernel_hw: tuple[int, int], settings: ConvSettings = ConvSettings()) -> tuple[int, int]:
+def conv_output_shape(
+    input_hw: tuple[int, int], kernel_hw: tuple[int, int], settings: ConvSettings = ConvSettings()
+) -> tuple[int, int]:
     """(OH, OW) for an (H, W) input; OpError when the kernel does not fit in the padded input."""
     top, bottom, left, right = settings.pads(kernel_hw)
     (sh, sw), (dh, dw) = as_pair(settings.stride, "Stride"), as_pair(settings.dilation, "Dilation")
@@ -154,14 +156,17 @@ def conv2d_gemm(x: Any, w: Any, b: Any = None, settings: ConvSettings = ConvSett
 @dataclass(frozen=True, eq=False)
 class Im2colComparison:
     """One filter over one image computed both ways, for the im2col view."""
-    cols: np.ndarray        # (C*KH*KW, OH*OW) the unfolded padded input
-    gemm: np.ndarray        # (OH, OW) kernel row @ cols (+ bias), reshaped
-    direct: np.ndarray      # (OH, OW) the sliding-window result
-    max_abs_diff: float     # largest |gemm − direct|
-    size_ratio: float       # numbers in cols per number in the input: every pixel copied into each window covering it
+
+    cols: np.ndarray  # (C*KH*KW, OH*OW) the unfolded padded input
+    gemm: np.ndarray  # (OH, OW) kernel row @ cols (+ bias), reshaped
+    direct: np.ndarray  # (OH, OW) the sliding-window result
+    max_abs_diff: float  # largest |gemm − direct|
+    size_ratio: float  # numbers in cols per number in the input: every pixel copied into each window covering it
 
 
-def im2col_comparison(x: np.ndarray, w: np.ndarray, b: float = 0.0, settings: ConvSettings = ConvSettings()) -> Im2colComparison:
+def im2col_comparison(
+    x: np.ndarray, w: np.ndarray, b: float = 0.0, settings: ConvSettings = ConvSettings()
+) -> Im2colComparison:
     """x (H, W) with kernel w (KH, KW): the unfolded matrix, the GEMM result, the direct result and their gap."""
     x4, w4, bias = np.asarray(x, float)[None, None], np.asarray(w, float)[None, None], np.array([float(b)])
     gemm = conv2d_gemm(x4, w4, bias, settings)[0, 0]

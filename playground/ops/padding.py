@@ -22,9 +22,7 @@ def effective_kernel_size(k: int, dilation: int = 1) -> int:
     return dilation * (k - 1) + 1
 
 
-def resolve_padding(
-    padding: Any, kernel_hw: tuple[int, int], stride: Any = (1, 1), dilation: Any = (1, 1)
-) -> Pads:
+def resolve_padding(padding: Any, kernel_hw: tuple[int, int], stride: Any = (1, 1), dilation: Any = (1, 1)) -> Pads:
     """Turn any accepted padding setting into explicit (top, bottom, left, right) pixel counts.
 
     ``padding``: int p (all sides), (ph, pw), (top, bottom, left, right), "valid" (no padding) or
@@ -58,7 +56,9 @@ def resolve_padding(
     if min(pads) < 0:
         raise OpError(f"Padding cannot be negative (got {min(pads)}); use 0 or more pixels.")
     if max(pads) > MAX_PADDING:
-        raise OpError(f"Padding of {max(pads)} pixels is more than this playground supports; use at most {MAX_PADDING}.")
+        raise OpError(
+            f"Padding of {max(pads)} pixels is more than this playground supports; use at most {MAX_PADDING}."
+        )
     return pads  # type: ignore[return-value]
 
 
@@ -76,8 +76,15 @@ def same_padding_note(kernel_hw: tuple[int, int], dilation: Any = (1, 1)) -> str
 
 
 def output_size(
-    n: int, k: int, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1,
-    *, what: str = "kernel", unit: str = "pixel",
+    n: int,
+    k: int,
+    stride: int = 1,
+    pad_before: int = 0,
+    pad_after: int = 0,
+    dilation: int = 1,
+    *,
+    what: str = "kernel",
+    unit: str = "pixel",
 ) -> int:
     """Number of window positions along one axis: ⌊(n + p_before + p_after − d·(k−1) − 1) / s⌋ + 1.
 
@@ -101,8 +108,10 @@ def output_size(
     padded = n + pad_before + pad_after
     if span > padded:
         at = f" at dilation {dilation}" if dilation > 1 else ""
-        fix = f"use a smaller {what}" + (", less dilation" if dilation > 1 else "") + (
-            " or more padding" if what == "kernel" else ""
+        fix = (
+            f"use a smaller {what}"
+            + (", less dilation" if dilation > 1 else "")
+            + (" or more padding" if what == "kernel" else "")
         )
         raise OpError(
             f"The {what} spans {plural(span, unit)}{at} but the padded input has only {plural(padded, unit)}; {fix}."
@@ -122,9 +131,7 @@ def output_size_formula(
     if stride < 1:
         raise OpError(f"Stride must be 1 or more (got {stride}); use a stride of at least 1.")
     value = (n + pad_before + pad_after - dilation * (k - 1) - 1) // stride + 1
-    text = (
-        f"⌊({n} + {pad_before} + {pad_after} {MINUS} {dilation}·({k} {MINUS} 1) {MINUS} 1) / {stride}⌋ + 1 = {value}"
-    )
+    text = f"⌊({n} + {pad_before} + {pad_after} {MINUS} {dilation}·({k} {MINUS} 1) {MINUS} 1) / {stride}⌋ + 1 = {value}"
     return text.replace("= -", "= " + MINUS)
 
 

@@ -41,10 +41,14 @@ class PoolSettings:
             raise OpError(f"Pooling kind {self.kind!r} is not known; choose 'max' or 'avg'.")
         kh, kw = as_pair(self.size, "Pooling size")
         if min(kh, kw) < 1:
-            raise OpError(f"Pooling size must be 1 or more along both axes (got {kh}, {kw}); use a window of at least 1×1.")
+            raise OpError(
+                f"Pooling size must be 1 or more along both axes (got {kh}, {kw}); use a window of at least 1×1."
+            )
         sh, sw = (kh, kw) if self.stride is None else as_pair(self.stride, "Pooling stride")
         if min(sh, sw) < 1:
-            raise OpError(f"Pooling stride must be 1 or more along both axes (got {sh}, {sw}); use a stride of at least 1.")
+            raise OpError(
+                f"Pooling stride must be 1 or more along both axes (got {sh}, {sw}); use a stride of at least 1."
+            )
         ph, pw = as_pair(self.padding, "Pooling padding")
         if min(ph, pw) < 0:
             raise OpError(f"Pooling padding cannot be negative (got {min(ph, pw)}); use 0 or more pixels.")
@@ -118,10 +122,11 @@ def shift_image(x: Any, shift: tuple[int, int] = (0, 1)) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class ShiftComparison:
     """The pooled map of an image and of the same image moved by ``shift``, and how much stayed the same."""
-    shifted: np.ndarray         # (H, W) the moved input (edge pixels repeated into the gap)
-    pooled: np.ndarray          # (OH, OW)
+
+    shifted: np.ndarray  # (H, W) the moved input (edge pixels repeated into the gap)
+    pooled: np.ndarray  # (OH, OW)
     pooled_shifted: np.ndarray  # (OH, OW)
-    unchanged: float            # fraction (0..1) of pooled cells with the same value
+    unchanged: float  # fraction (0..1) of pooled cells with the same value
 
 
 def shift_comparison(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> ShiftComparison:

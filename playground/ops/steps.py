@@ -6,8 +6,9 @@ read-only views, so a list of 676 steps (3×3 over 28×28) costs little more tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -105,16 +106,26 @@ def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSett
     for i in range(oh):
         for j in range(ow):
             total = float(totals[i, j])
-            steps.append(ConvStep(
-                index=i * ow + j, out_pos=(i, j),
-                rows=tuple(int(v) for v in row_idx[i]), cols=tuple(int(v) for v in col_idx[j]),
-                window=windows[i, j], kernel=kernel, products=products[i, j], channel_sums=channel_sums[i, j],
-                total=total, bias=bias, result=total + bias, pad_mask=masks[i, j],
-            ))
+            steps.append(
+                ConvStep(
+                    index=i * ow + j,
+                    out_pos=(i, j),
+                    rows=tuple(int(v) for v in row_idx[i]),
+                    cols=tuple(int(v) for v in col_idx[j]),
+                    window=windows[i, j],
+                    kernel=kernel,
+                    products=products[i, j],
+                    channel_sums=channel_sums[i, j],
+                    total=total,
+                    bias=bias,
+                    result=total + bias,
+                    pad_mask=masks[i, j],
+                )
+            )
     return steps
 
 
-def conv_output_from_steps(steps: Sequence[ConvStep] | Sequence["PoolStep"], out_shape: tuple[int, int]) -> np.ndarray:
+def conv_output_from_steps(steps: Sequence[ConvStep] | Sequence[PoolStep], out_shape: tuple[int, int]) -> np.ndarray:
     """(OH, OW) output filled from each step's result; cells without a step yet stay NaN (not computed)."""
     out = np.full(tuple(out_shape), np.nan)
     for step in steps:
@@ -138,7 +149,7 @@ class PoolStep:
     divisor: int = 0  # avg: number of cells the sum was divided by; 0 for max
 
     def arithmetic(self) -> str:
-        """"max(1, 2, 5, 6) = 6" or "(1 + 2 + 5 + 6) / 4 = 3.5"; padding cells are listed only when they count."""
+        """ "max(1, 2, 5, 6) = 6" or "(1 + 2 + 5 + 6) / 4 = 3.5"; padding cells are listed only when they count."""
         mask = np.zeros(self.window.shape, bool) if self.pad_mask is None else self.pad_mask
         if self.kind == "max":
             values = self.window[~mask]
@@ -176,9 +187,18 @@ def pool_steps(x: Any, settings: PoolSettings = PoolSettings()) -> list[PoolStep
                 window = _readonly(raw[i, j])
                 divisor = kh * kw if settings.count_include_pad else int((~mask).sum())
                 argmax, result = None, float(window.sum() / divisor)
-            steps.append(PoolStep(
-                index=i * ow + j, out_pos=(i, j), rows=tuple(int(v) for v in row_idx[i]),
-                cols=tuple(int(v) for v in col_idx[j]), window=window, argmax=argmax, result=result,
-                kind=settings.kind, pad_mask=mask, divisor=divisor,
-            ))
+            steps.append(
+                PoolStep(
+                    index=i * ow + j,
+                    out_pos=(i, j),
+                    rows=tuple(int(v) for v in row_idx[i]),
+                    cols=tuple(int(v) for v in col_idx[j]),
+                    window=window,
+                    argmax=argmax,
+                    result=result,
+                    kind=settings.kind,
+                    pad_mask=mask,
+                    divisor=divisor,
+                )
+            )
     return steps

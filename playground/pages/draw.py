@@ -23,8 +23,11 @@ result = None
 if img is not None and choice is not None:
     result = draw_view.analyse(choice, img, background)
 with answer_col:
-    draw_view.prediction(result, "" if choice is not None else "No model is loaded: see the message in the sidebar.",
-                         choice.classes if choice is not None else draw_view.DIGITS)
+    draw_view.prediction(
+        result,
+        "" if choice is not None else "No model is loaded: see the message in the sidebar.",
+        choice.classes if choice is not None else draw_view.DIGITS,
+    )
 if result is not None:
     with seen_col:
         draw_view.seen(result)

@@ -17,7 +17,7 @@ st.markdown(
 )
 
 sess = train_runs.session()
-sess.finalize()                                   # runs that ended since the last rerun: keep weights, score them
+sess.finalize()  # runs that ended since the last rerun: keep weights, score them
 slots: dict = {}
 with st.sidebar:
     st.header("Model")

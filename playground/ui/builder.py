@@ -12,30 +12,60 @@ The Train page calls :func:`current_design`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from playground import model
-from playground.model import (ACTIVATIONS, DEFAULT_PRESET, KINDS, MAX_WIDTH, PRESETS, Act, BatchNorm, Conv, Dense,
-                              Dropout, Flatten, LayerInfo, ModelSpec, Pool, SpecError)
+from playground.nn import model
+from playground.nn.model import (
+    ACTIVATIONS,
+    DEFAULT_PRESET,
+    KINDS,
+    MAX_WIDTH,
+    PRESETS,
+    Act,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    LayerInfo,
+    ModelSpec,
+    Pool,
+    SpecError,
+)
 from playground.ui import state
 
 PAGE = "build"
-MAX_LAYERS = 40          # most layers the editor shows (an uploaded file cannot ask for 10,000 rows)
+MAX_LAYERS = 40  # most layers the editor shows (an uploaded file cannot ask for 10,000 rows)
 MAX_JSON_BYTES = 64_000  # a design file is a few hundred bytes; anything this large is not one
 UNDO_DEPTH = 30
-SIZE_LIMIT = 64          # the engine's bound for kernel, stride, dilation, padding and pool size
-INPUT = PRESETS[DEFAULT_PRESET].input_shape      # (1, 28, 28): one grey MNIST digit
-CLASSES = PRESETS[DEFAULT_PRESET].num_classes    # 10 digits
-END = "end"              # "Add layer" position meaning after the last layer
+SIZE_LIMIT = 64  # the engine's bound for kernel, stride, dilation, padding and pool size
+INPUT = PRESETS[DEFAULT_PRESET].input_shape  # (1, 28, 28): one grey MNIST digit
+CLASSES = PRESETS[DEFAULT_PRESET].num_classes  # 10 digits
+END = "end"  # "Add layer" position meaning after the last layer
 
-KIND_LABELS = {"conv": "Convolution", "pool": "Pooling", "act": "Activation", "batchnorm": "Batch norm",
-               "dropout": "Dropout", "flatten": "Flatten", "dense": "Dense"}
-NEW_LAYER = {"conv": Conv(16, 3, padding=1), "pool": Pool("max", 2), "act": Act("relu"), "batchnorm": BatchNorm(),
-             "dropout": Dropout(0.25), "flatten": Flatten(), "dense": Dense(64)}
+KIND_LABELS = {
+    "conv": "Convolution",
+    "pool": "Pooling",
+    "act": "Activation",
+    "batchnorm": "Batch norm",
+    "dropout": "Dropout",
+    "flatten": "Flatten",
+    "dense": "Dense",
+}
+NEW_LAYER = {
+    "conv": Conv(16, 3, padding=1),
+    "pool": Pool("max", 2),
+    "act": Act("relu"),
+    "batchnorm": BatchNorm(),
+    "dropout": Dropout(0.25),
+    "flatten": Flatten(),
+    "dense": Dense(64),
+}
 PADDINGS = ("same", *range(SIZE_LIMIT + 1))
 _KIND = {cls: kind for kind, cls in KINDS.items()}
 
@@ -49,26 +79,42 @@ class Setting:
     low: float = 1
     high: float = SIZE_LIMIT
     step: float = 1
-    options: tuple = ()      # non-empty: a selectbox of these values
-    optional: bool = False   # None allowed (pool stride: "same as the size")
+    options: tuple = ()  # non-empty: a selectbox of these values
+    optional: bool = False  # None allowed (pool stride: "same as the size")
     help: str | None = None
-    label_of: Callable[[Any], str] = str   # how an option is shown
+    label_of: Callable[[Any], str] = str  # how an option is shown
 
 
 SETTINGS: dict[type, tuple[Setting, ...]] = {
-    Conv: (Setting("filters", "Filters", high=MAX_WIDTH, help="Output channels: how many kernels this layer learns."),
-           Setting("kernel", "Kernel", help="Kernel size k: each filter looks at a k×k patch."),
-           Setting("stride", "Stride", help="Pixels the kernel moves between outputs."),
-           Setting("padding", "Padding", options=PADDINGS,
-                   help="Zero pixels added on each side; \"same\" keeps the size (stride 1 only)."),
-           Setting("dilation", "Dilation", help="Gap + 1 between kernel taps.")),
-    Pool: (Setting("kind", "Pooling", options=("max", "avg"), help="Keep the maximum or the average of each window.",
-                   label_of={"max": "Max", "avg": "Average"}.get),
-           Setting("size", "Size", help="Window size s: each output summarises an s×s window."),
-           Setting("stride", "Stride", optional=True, help="Empty: the same as the size (windows do not overlap).")),
+    Conv: (
+        Setting("filters", "Filters", high=MAX_WIDTH, help="Output channels: how many kernels this layer learns."),
+        Setting("kernel", "Kernel", help="Kernel size k: each filter looks at a k×k patch."),
+        Setting("stride", "Stride", help="Pixels the kernel moves between outputs."),
+        Setting(
+            "padding",
+            "Padding",
+            options=PADDINGS,
+            help='Zero pixels added on each side; "same" keeps the size (stride 1 only).',
+        ),
+        Setting("dilation", "Dilation", help="Gap + 1 between kernel taps."),
+    ),
+    Pool: (
+        Setting(
+            "kind",
+            "Pooling",
+            options=("max", "avg"),
+            help="Keep the maximum or the average of each window.",
+            label_of={"max": "Max", "avg": "Average"}.get,
+        ),
+        Setting("size", "Size", help="Window size s: each output summarises an s×s window."),
+        Setting("stride", "Stride", optional=True, help="Empty: the same as the size (windows do not overlap)."),
+    ),
     Act: (Setting("fn", "Function", options=ACTIVATIONS, label_of=lambda fn: model.describe(Act(fn))),),
-    Dropout: (Setting("p", "Drop rate", low=0.0, high=0.99, step=0.05,
-                      help="Probability of zeroing each value while training."),),
+    Dropout: (
+        Setting(
+            "p", "Drop rate", low=0.0, high=0.99, step=0.05, help="Probability of zeroing each value while training."
+        ),
+    ),
     Dense: (Setting("units", "Units", high=MAX_WIDTH, help="Output values of this fully connected layer."),),
 }
 
@@ -93,10 +139,10 @@ def _valid_prefix(spec: ModelSpec, err: SpecError) -> tuple[LayerInfo, ...]:
     engine accepts the shortened network; names and numbers of the kept rows do not depend on it)."""
     if err.layer_index is None:
         return ()
-    head = spec.layers[:err.layer_index]
+    head = spec.layers[: err.layer_index]
     for tail in ((Flatten(), Dense(spec.num_classes)), (Dense(spec.num_classes),)):
         try:
-            return tuple(model.infer_shapes(replace(spec, layers=head + tail))[:len(head)])
+            return tuple(model.infer_shapes(replace(spec, layers=head + tail))[: len(head)])
         except SpecError:
             continue
     return ()
@@ -125,8 +171,11 @@ def _setting_problem(layer: Any, setting: Setting) -> str | None:
         ok = isinstance(v, int) and setting.low <= v <= setting.high
     if ok:
         return None
-    allowed = (", ".join(map(str, setting.options[:4])) + (", …" if len(setting.options) > 4 else "")
-               if setting.options else f"{setting.low} to {setting.high}")
+    allowed = (
+        ", ".join(map(str, setting.options[:4])) + (", …" if len(setting.options) > 4 else "")
+        if setting.options
+        else f"{setting.low} to {setting.high}"
+    )
     return f"{setting.label.lower()} is {v!r}, but the editor allows {allowed}"
 
 
@@ -148,8 +197,10 @@ def parse_upload(data: bytes) -> ModelSpec:
     except RecursionError:
         raise SpecError("The file nests too deeply to be a design; upload a design saved from this page.") from None
     if spec.input_shape != INPUT or spec.num_classes != CLASSES:
-        raise SpecError(f"This playground trains on {'×'.join(map(str, INPUT))} digits with {CLASSES} classes, but "
-                        f"the file expects input {spec.input_shape!r} and {spec.num_classes!r} classes.")
+        raise SpecError(
+            f"This playground trains on {'×'.join(map(str, INPUT))} digits with {CLASSES} classes, but "
+            f"the file expects input {spec.input_shape!r} and {spec.num_classes!r} classes."
+        )
     if len(spec.layers) > MAX_LAYERS:
         raise SpecError(f"The design has {len(spec.layers)} layers; the editor takes at most {MAX_LAYERS}.")
     for i, layer in enumerate(spec.layers):
@@ -257,7 +308,7 @@ def _on_remove(layer_id: int) -> None:
     spec, ids = _spec(), list(state.get(PAGE, "ids", ()))
     if layer_id in ids:
         i = ids.index(layer_id)
-        _commit(_edited(spec, spec.layers[:i] + spec.layers[i + 1:]), tuple(ids[:i] + ids[i + 1:]))
+        _commit(_edited(spec, spec.layers[:i] + spec.layers[i + 1 :]), tuple(ids[:i] + ids[i + 1 :]))
 
 
 def _on_add() -> None:
@@ -285,25 +336,56 @@ def _on_upload() -> None:
 def preset_controls() -> None:
     """Start from a preset (replaces the design) and Undo the last change."""
     cells = st.columns([3, 1], vertical_alignment="bottom")
-    cells[0].selectbox("Start from a preset", tuple(PRESETS), on_change=_on_preset, **state.keep(PAGE, "preset"),
-                       help="Choosing a preset replaces the design; Undo brings the previous one back.")
-    cells[1].button("↶ Undo", key=state.key(PAGE, "undo_button"), on_click=_on_undo, width="stretch",
-                    disabled=not state.get(PAGE, "undo", []), help="Undo the last change to the design.")
+    cells[0].selectbox(
+        "Start from a preset",
+        tuple(PRESETS),
+        on_change=_on_preset,
+        **state.keep(PAGE, "preset"),
+        help="Choosing a preset replaces the design; Undo brings the previous one back.",
+    )
+    cells[1].button(
+        "↶ Undo",
+        key=state.key(PAGE, "undo_button"),
+        on_click=_on_undo,
+        width="stretch",
+        disabled=not state.get(PAGE, "undo", []),
+        help="Undo the last change to the design.",
+    )
 
 
 def _setting_widget(layer: Any, layer_id: int, setting: Setting) -> None:
-    common = dict(key=state.key(PAGE, _widget(layer_id, setting.field)), on_change=_on_edit,
-                  args=(layer_id, setting), help=setting.help, width=96)
+    common = dict(
+        key=state.key(PAGE, _widget(layer_id, setting.field)),
+        on_change=_on_edit,
+        args=(layer_id, setting),
+        help=setting.help,
+        width=96,
+    )
     value = getattr(layer, setting.field)
     if setting.options:
-        st.selectbox(setting.label, setting.options, index=setting.options.index(value), format_func=setting.label_of,
-                     **common)
+        st.selectbox(
+            setting.label, setting.options, index=setting.options.index(value), format_func=setting.label_of, **common
+        )
     elif isinstance(setting.step, float):
-        st.number_input(setting.label, min_value=setting.low, max_value=setting.high, value=float(value),
-                        step=setting.step, format="%.2f", **common)
+        st.number_input(
+            setting.label,
+            min_value=setting.low,
+            max_value=setting.high,
+            value=float(value),
+            step=setting.step,
+            format="%.2f",
+            **common,
+        )
     else:
-        st.number_input(setting.label, min_value=int(setting.low), max_value=int(setting.high), value=value,
-                        step=1, placeholder="= size" if setting.optional else None, **common)
+        st.number_input(
+            setting.label,
+            min_value=int(setting.low),
+            max_value=int(setting.high),
+            value=value,
+            step=1,
+            placeholder="= size" if setting.optional else None,
+            **common,
+        )
 
 
 def _layer_row(i: int, layer: Any, layer_id: int, name: str, n: int, info: LayerInfo | None) -> None:
@@ -312,12 +394,32 @@ def _layer_row(i: int, layer: Any, layer_id: int, name: str, n: int, info: Layer
         with st.container(horizontal=True, vertical_alignment="center", gap="xxsmall"):
             shape = "×".join(map(str, info.out_shape)) if info else "?"
             st.markdown(f"**{i + 1}. {name}** · {KIND_LABELS[_KIND[type(layer)]]} → `{shape}`", width="stretch")
-            st.button("↑", key=state.key(PAGE, _widget(layer_id, "up")), on_click=_on_move, args=(layer_id, -1),
-                      disabled=i == 0, help="Move up", type="tertiary")
-            st.button("↓", key=state.key(PAGE, _widget(layer_id, "down")), on_click=_on_move, args=(layer_id, 1),
-                      disabled=i == n - 1, help="Move down", type="tertiary")
-            st.button("✕", key=state.key(PAGE, _widget(layer_id, "remove")), on_click=_on_remove,
-                      args=(layer_id,), help="Remove this layer", type="tertiary")
+            st.button(
+                "↑",
+                key=state.key(PAGE, _widget(layer_id, "up")),
+                on_click=_on_move,
+                args=(layer_id, -1),
+                disabled=i == 0,
+                help="Move up",
+                type="tertiary",
+            )
+            st.button(
+                "↓",
+                key=state.key(PAGE, _widget(layer_id, "down")),
+                on_click=_on_move,
+                args=(layer_id, 1),
+                disabled=i == n - 1,
+                help="Move down",
+                type="tertiary",
+            )
+            st.button(
+                "✕",
+                key=state.key(PAGE, _widget(layer_id, "remove")),
+                on_click=_on_remove,
+                args=(layer_id,),
+                help="Remove this layer",
+                type="tertiary",
+            )
         settings = SETTINGS.get(type(layer), ())
         if settings:
             with st.container(horizontal=True, gap="small"):
@@ -346,8 +448,9 @@ def _add_control(names: list[str]) -> None:
     label = {END: "at the end", **{i: f"before {i + 1}. {name}" for i, name in enumerate(names)}}
     full = len(names) >= MAX_LAYERS
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.selectbox("Add a layer", tuple(KINDS), format_func=KIND_LABELS.get, width=180,
-                     **state.keep(PAGE, "add_kind"))
+        st.selectbox(
+            "Add a layer", tuple(KINDS), format_func=KIND_LABELS.get, width=180, **state.keep(PAGE, "add_kind")
+        )
         st.selectbox("Where", positions, format_func=label.get, width=220, **state.keep(PAGE, "add_at"))
         st.button("+ Add layer", key=state.key(PAGE, "add"), on_click=_on_add, disabled=full, type="primary")
     if full:
@@ -357,32 +460,47 @@ def _add_control(names: list[str]) -> None:
 def design_status(checked: Checked) -> None:
     """Whether the design can be trained, and if not, where its problem is."""
     if checked.valid:
-        st.success(f"Trainable: a {'×'.join(map(str, checked.spec.input_shape))} digit becomes "
-                   f"{checked.spec.num_classes} class scores.")
+        st.success(
+            f"Trainable: a {'×'.join(map(str, checked.spec.input_shape))} digit becomes "
+            f"{checked.spec.num_classes} class scores."
+        )
     elif checked.error.layer_index is None:
         st.warning("Not trainable yet: fix the problem shown above the layers.")
     else:
-        st.warning(f"Not trainable yet: fix layer {checked.error.layer_index + 1} ({checked.error.layer_name}); "
-                   "its problem is shown under it and the table stops before it.")
+        st.warning(
+            f"Not trainable yet: fix layer {checked.error.layer_index + 1} ({checked.error.layer_name}); "
+            "its problem is shown under it and the table stops before it."
+        )
 
 
 def shape_table(checked: Checked) -> None:
     """Each layer's name, description, output shape, parameters and multiply-accumulates (from the
     engine), and the totals when the design is valid."""
-    rows = [{"#": info.index + 1, "Layer": info.name, "Description": info.text,
-             "Output shape": "×".join(map(str, info.out_shape)), "Parameters": info.params,
-             "Multiply-accumulates": info.macs} for info in checked.infos]
+    rows = [
+        {
+            "#": info.index + 1,
+            "Layer": info.name,
+            "Description": info.text,
+            "Output shape": "×".join(map(str, info.out_shape)),
+            "Parameters": info.params,
+            "Multiply-accumulates": info.macs,
+        }
+        for info in checked.infos
+    ]
     if rows:
-        config = {"#": st.column_config.NumberColumn(width=36),
-                  "Layer": st.column_config.TextColumn(width=70),
-                  "Description": st.column_config.TextColumn(width=190),
-                  "Output shape": st.column_config.TextColumn("Output", width=80),
-                  "Parameters": st.column_config.NumberColumn("Params", format="localized",
-                                                              help="Trainable weights and biases"),
-                  "Multiply-accumulates": st.column_config.NumberColumn("MACs", format="localized",
-                                                                        help="Multiply-accumulates per image")}
-        st.dataframe(pd.DataFrame(rows), hide_index=True, height="content",
-                     column_config=config)
+        config = {
+            "#": st.column_config.NumberColumn(width=36),
+            "Layer": st.column_config.TextColumn(width=70),
+            "Description": st.column_config.TextColumn(width=190),
+            "Output shape": st.column_config.TextColumn("Output", width=80),
+            "Parameters": st.column_config.NumberColumn(
+                "Params", format="localized", help="Trainable weights and biases"
+            ),
+            "Multiply-accumulates": st.column_config.NumberColumn(
+                "MACs", format="localized", help="Multiply-accumulates per image"
+            ),
+        }
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height="content", column_config=config)
     if checked.valid:
         params, macs = model.summary_totals(list(checked.infos))
         st.markdown(f"**Total: {params:,} parameters, {macs:,} multiply-accumulates** per image.")
@@ -398,16 +516,33 @@ def code_view(checked: Checked) -> None:
     spec = checked.spec
     source = state.memo(PAGE, "source", spec.to_json(), lambda: model.to_pytorch_source(spec))
     st.code(source, language="python")
-    st.download_button("Download model.py", source, file_name="model.py", mime="text/x-python",
-                       key=state.key(PAGE, "download_py"), on_click="ignore")
+    st.download_button(
+        "Download model.py",
+        source,
+        file_name="model.py",
+        mime="text/x-python",
+        key=state.key(PAGE, "download_py"),
+        on_click="ignore",
+    )
 
 
 def json_controls(checked: Checked) -> None:
     """Save the design as JSON (also an invalid one, to finish later) and load one back."""
-    st.download_button("Download design.json", checked.spec.to_json(), file_name="design.json",
-                       mime="application/json", key=state.key(PAGE, "download_json"), on_click="ignore")
-    st.file_uploader("Load a design saved from this page", type=["json"], key=state.key(PAGE, "upload"),
-                     on_change=_on_upload, max_upload_size=1)
+    st.download_button(
+        "Download design.json",
+        checked.spec.to_json(),
+        file_name="design.json",
+        mime="application/json",
+        key=state.key(PAGE, "download_json"),
+        on_click="ignore",
+    )
+    st.file_uploader(
+        "Load a design saved from this page",
+        type=["json"],
+        key=state.key(PAGE, "upload"),
+        on_change=_on_upload,
+        max_upload_size=1,
+    )
     error = state.get(PAGE, "upload_error", None)
     if error is not None:
         st.error(error)

@@ -16,7 +16,8 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from playground import figures, kernels, ops, samples
+from playground import figures, ops
+from playground.ops import kernels, samples
 from playground.ui import state, widgets
 
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
@@ -64,11 +65,24 @@ def compute_conv(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvContro
     output = ops.conv_output_from_steps(steps, out_shape)
     activated = None if controls.activation == "none" else ops.activate(controls.activation, output)
     (sh, sw), (dh, dw) = s.stride, s.dilation
-    formulas = (ops.output_size_formula(x.shape[0], kernel.shape[0], sh, pads[0], pads[1], dh),
-                ops.output_size_formula(x.shape[1], kernel.shape[1], sw, pads[2], pads[3], dw))
+    formulas = (
+        ops.output_size_formula(x.shape[0], kernel.shape[0], sh, pads[0], pads[1], dh),
+        ops.output_size_formula(x.shape[1], kernel.shape[1], sw, pads[2], pads[3], dw),
+    )
     note = ops.same_padding_note(kernel.shape, s.dilation) if s.padding == "same" else None
-    return ConvRun(x, kernel, controls, pads, ops.pad(x, pads, s.padding_mode), steps, output, activated,
-                   formulas, note, fingerprint(x, kernel, controls))
+    return ConvRun(
+        x,
+        kernel,
+        controls,
+        pads,
+        ops.pad(x, pads, s.padding_mode),
+        steps,
+        output,
+        activated,
+        formulas,
+        note,
+        fingerprint(x, kernel, controls),
+    )
 
 
 def _failed_formulas(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls) -> list[str]:
@@ -76,14 +90,17 @@ def _failed_formulas(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvCo
     try:
         s = controls.settings
         pads = s.pads(kernel.shape)
-        return [ops.output_size_formula(x.shape[0], kernel.shape[0], s.stride[0], pads[0], pads[1], s.dilation[0]),
-                ops.output_size_formula(x.shape[1], kernel.shape[1], s.stride[1], pads[2], pads[3], s.dilation[1])]
+        return [
+            ops.output_size_formula(x.shape[0], kernel.shape[0], s.stride[0], pads[0], pads[1], s.dilation[0]),
+            ops.output_size_formula(x.shape[1], kernel.shape[1], s.stride[1], pads[2], pads[3], s.dilation[1]),
+        ]
     except ops.OpError:
         return []
 
 
-def run_conv(page: str, x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls,
-             problems: DeltaGenerator) -> ConvRun:
+def run_conv(
+    page: str, x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls, problems: DeltaGenerator
+) -> ConvRun:
     """The engine's run for these inputs, or, when the engine refuses them, its message in
     ``problems`` (the slot under the settings) and the last valid run, still on screen."""
     try:
@@ -111,8 +128,10 @@ def _arithmetic(step: ops.ConvStep, key: str) -> None:
 
 def _formulas(run: ConvRun) -> None:
     oh, ow = run.output.shape
-    st.markdown(f"**Output size** {oh}×{ow} = ⌊(n + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1  \n"
-                f"height: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
+    st.markdown(
+        f"**Output size** {oh}×{ow} = ⌊(n + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1  \n"
+        f"height: {run.formulas[0]}  \nwidth: {run.formulas[1]}"
+    )
     if run.same_note:
         st.info(run.same_note)
 
@@ -121,8 +140,10 @@ def _activation(run: ConvRun, step: ops.ConvStep, index: int) -> None:
     name = run.controls.activation
     label = ops.ACTIVATION_LABELS[name]
     value = float(ops.activate(name, np.array([step.result]))[0])
-    st.markdown(f"**After the activation:** {label}({ops.format_number(step.result)}) = "
-                f"{ops.format_number(value)}  ({ops.ACTIVATION_FORMULAS[name]})")
+    st.markdown(
+        f"**After the activation:** {label}({ops.format_number(step.result)}) = "
+        f"{ops.format_number(value)}  ({ops.ACTIVATION_FORMULAS[name]})"
+    )
     reach = max(3.0, float(np.abs(run.output).max()) * 1.1)
     xs = np.linspace(-reach, reach, 241)
     left, right = st.columns([3, 2])
@@ -139,8 +160,9 @@ def show_steps(page: str, run: ConvRun) -> None:
     """Step controls, input ∗ kernel = output at the current step, its arithmetic and the formulas."""
     index = widgets.step_controls(page, len(run.steps))
     step = run.steps[index]
-    st.plotly_chart(figures.conv_step_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps,
-                                             index), **CHART)
+    st.plotly_chart(
+        figures.conv_step_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps, index), **CHART
+    )
     _arithmetic(step, "conv-arithmetic")
     if run.controls.settings.flip:
         st.caption("True convolution: the kernel was rotated 180° before sliding, so the panel shows it flipped.")
@@ -154,8 +176,10 @@ def show_steps(page: str, run: ConvRun) -> None:
 
 def show_play(run: ConvRun) -> None:
     """The whole run as a Plotly animation played in the browser: no server round trip per step."""
-    st.caption(f"{len(run.steps)} steps. Press a speed to play (steps per second), Pause to stop; "
-               "playback runs in your browser, so it stays smooth on a slow network.")
+    st.caption(
+        f"{len(run.steps)} steps. Press a speed to play (steps per second), Pause to stop; "
+        "playback runs in your browser, so it stays smooth on a slow network."
+    )
     fig = figures.conv_animation_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
     st.plotly_chart(fig, **CHART)  # ~30 ms to build and ~25 ms to serialise for 676 frames: no cache needed
 
@@ -172,19 +196,30 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     several filters giving a stack of output maps. Uses the page's stride/padding/dilation/bias."""
     options = _three_by_three()
     cols = st.columns(4)
-    names = [cols[c].selectbox(f"{ch} kernel", options, index=options.index(CHANNEL_DEFAULTS[c]),
-                               **state.keep(page, f"channel_kernel.{ch}")) for c, ch in enumerate("RGB")]
-    size = cols[3].select_slider("RGB sample size", options=(6, 8, 10, 12, 16), value=8,
-                                 **state.keep(page, "rgb_size"), disabled=rgb is not None)
+    names = [
+        cols[c].selectbox(
+            f"{ch} kernel",
+            options,
+            index=options.index(CHANNEL_DEFAULTS[c]),
+            **state.keep(page, f"channel_kernel.{ch}"),
+        )
+        for c, ch in enumerate("RGB")
+    ]
+    size = cols[3].select_slider(
+        "RGB sample size", options=(6, 8, 10, 12, 16), value=8, **state.keep(page, "rgb_size"), disabled=rgb is not None
+    )
     image = rgb if rgb is not None else samples.rgb_sample(size)
-    st.caption("Input: your uploaded image in colour." if rgb is not None else
-               "Input: a red disc, a green bar and a blue bar, one shape per channel.")
+    st.caption(
+        "Input: your uploaded image in colour."
+        if rgb is not None
+        else "Input: a red disc, a green bar and a blue bar, one shape per channel."
+    )
     w = np.stack([kernels.PRESETS[n].array for n in names])  # (3, 3, 3)
     s, bias = run.controls.settings, run.controls.bias
     try:
         steps = ops.conv_steps(image, w, bias, s)
         out = ops.conv_output_from_steps(steps, ops.conv_output_shape(image.shape[1:], (3, 3), s))
-        partials = np.stack([ops.conv2d(image[None, c:c + 1], w[None, c:c + 1], None, s)[0, 0] for c in range(3)])
+        partials = np.stack([ops.conv2d(image[None, c : c + 1], w[None, c : c + 1], None, s)[0, 0] for c in range(3)])
         pads = s.pads((3, 3))
         padded = ops.pad(image, pads, s.padding_mode)
     except ops.OpError as e:
@@ -197,15 +232,21 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     for c, ch in enumerate("RGB"):
         st.caption(f"{ch}: {step.channel_arithmetic(c)}")
     st.subheader("Several filters: a stack of output maps")
-    chosen = st.multiselect("Filters (each applied to all three channels)", options,
-                            default=["Sobel x", "Sobel y", "Laplacian (4-neighbour)"], **state.keep(page, "filters"),
-                            max_selections=6)
+    chosen = st.multiselect(
+        "Filters (each applied to all three channels)",
+        options,
+        default=["Sobel x", "Sobel y", "Laplacian (4-neighbour)"],
+        **state.keep(page, "filters"),
+        max_selections=6,
+    )
     if chosen:
         stack = np.stack([np.repeat(kernels.PRESETS[n].array[None], 3, axis=0) for n in chosen])  # (F, 3, 3, 3)
         maps = ops.conv2d(image[None], stack, np.full(len(chosen), bias), s)[0]  # (F, OH, OW)
         st.plotly_chart(figures.filter_stack_figure(maps, chosen), **CHART)
-        st.caption(f"{len(chosen)} filters of shape 3×3×3 turn the 3-channel input into {len(chosen)} output "
-                   f"maps of {maps.shape[1]}×{maps.shape[2]}: the next layer sees {len(chosen)} channels.")
+        st.caption(
+            f"{len(chosen)} filters of shape 3×3×3 turn the 3-channel input into {len(chosen)} output "
+            f"maps of {maps.shape[1]}×{maps.shape[2]}: the next layer sees {len(chosen)} channels."
+        )
 
 
 def show_im2col(page: str, run: ConvRun) -> None:
@@ -216,15 +257,20 @@ def show_im2col(page: str, run: ConvRun) -> None:
     cols, gemm = cmp.cols, cmp.gemm  # (KH*KW, OH*OW), (OH, OW)
     index = widgets.step_controls(page, len(run.steps))
     labels = [f"({i},{j})" for i in range(kh) for j in range(kw)]
-    st.plotly_chart(figures.im2col_figure(run.applied_kernel.reshape(1, -1), cols, gemm.reshape(1, -1), index,
-                                          labels, bias=bool(run.controls.bias)), **CHART)
+    st.plotly_chart(
+        figures.im2col_figure(
+            run.applied_kernel.reshape(1, -1), cols, gemm.reshape(1, -1), index, labels, bias=bool(run.controls.bias)
+        ),
+        **CHART,
+    )
     h, w = run.x.shape
     st.markdown(
         f"**Unfolded matrix** {cols.shape[0]}×{cols.shape[1]} = {cols.size:,} numbers for a {h}×{w} = "
         f"{run.x.size:,}-pixel input: **{cmp.size_ratio:.2f}×** as many (every pixel is copied into each window that covers it).  \n"
         f"**Identical result:** the GEMM output reshaped to {gemm.shape[0]}×{gemm.shape[1]} differs from the "
         f"direct sliding window by at most **{cmp.max_abs_diff:.1e}**"
-        + (f" (bias {ops.format_number(run.controls.bias)} added to every cell)." if run.controls.bias else "."))
+        + (f" (bias {ops.format_number(run.controls.bias)} added to every cell)." if run.controls.bias else ".")
+    )
     _arithmetic(run.steps[index], "im2col-arithmetic")
     with st.expander("The code that computed this (playground/ops)"):
         st.code(_source("im2col"), language="python")

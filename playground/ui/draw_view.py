@@ -1,5 +1,5 @@
 """The Draw & Predict page's parts: the model picker, the drawing or upload, and the panels that show
-what the network makes of it. All numbers come from ``playground.insight``; this module only lays
+what the network makes of it. All numbers come from ``playground.nn.insight``; this module only lays
 them out, remembers the user's choices (through ``state``) and turns problems into one sentence.
 """
 
@@ -10,23 +10,29 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from playground import images, insight
-from playground.data import DIGITS
+from playground.data.datasets import DIGITS
 from playground.figures import draw as fig
-from playground.preprocess import STAGES
+from playground.imaging import images
+from playground.imaging.preprocess import STAGES
+from playground.nn import insight
 from playground.ui import handoff, inputs, models, state
 
 PAGE = "draw"
 DRAW, UPLOAD = "Draw", "Upload an image"
-STROKE_PX = 20   # on the 280 px canvas: after scaling to 20 px the strokes are MNIST-thick
+STROKE_PX = 20  # on the 280 px canvas: after scaling to 20 px the strokes are MNIST-thick
 
 
 def model_picker() -> models.ModelChoice | None:
     """The model in use, named; None (with the reason shown) when it cannot be loaded."""
     names = models.names()
     if len(names) > 1:
-        name = st.radio("Model", names, index=names.index(models.chosen_name()), key=state.key(PAGE, "model"),
-                        on_change=lambda: models.choose(state.get(PAGE, "model", models.SHIPPED)))
+        name = st.radio(
+            "Model",
+            names,
+            index=names.index(models.chosen_name()),
+            key=state.key(PAGE, "model"),
+            on_change=lambda: models.choose(state.get(PAGE, "model", models.SHIPPED)),
+        )
     else:
         name = names[0]
     try:
@@ -40,18 +46,26 @@ def model_picker() -> models.ModelChoice | None:
 
 def picture() -> tuple[np.ndarray | None, str]:
     """The user's digit as an image array and its background kind ("dark" canvas, "auto" upload)."""
-    source = st.segmented_control("Input", (DRAW, UPLOAD), default=DRAW, **state.keep(PAGE, "source"),
-                                  label_visibility="collapsed") or DRAW
+    source = (
+        st.segmented_control(
+            "Input", (DRAW, UPLOAD), default=DRAW, **state.keep(PAGE, "source"), label_visibility="collapsed"
+        )
+        or DRAW
+    )
     if source == DRAW:
         st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and clear are above the canvas.")
         return inputs.drawing_canvas(PAGE, stroke_width=STROKE_PX), "dark"
-    file = st.file_uploader("A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)",
-                            type=inputs.UPLOAD_TYPES, key=state.key(PAGE, "upload"))
+    file = st.file_uploader(
+        "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)",
+        type=inputs.UPLOAD_TYPES,
+        key=state.key(PAGE, "upload"),
+    )
     if file is not None:
         data = file.getvalue()
         try:
-            rgba = state.memo(PAGE, "upload", hashlib.sha256(data).hexdigest(),
-                              lambda: np.asarray(images.open_image(data)))
+            rgba = state.memo(
+                PAGE, "upload", hashlib.sha256(data).hexdigest(), lambda: np.asarray(images.open_image(data))
+            )
             state.put(PAGE, "upload_last", (rgba, file.name))
         except images.ImageError as e:
             st.error(str(e))
@@ -69,8 +83,9 @@ def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> ins
     """The engine's analysis, computed once per (model, picture) in this session."""
     h = hashlib.sha1(np.ascontiguousarray(img).tobytes())
     h.update(f"{choice.name}|{id(choice.model)}|{background}|{img.shape}".encode())
-    return state.memo(PAGE, "analysis", h.hexdigest(), lambda: insight.analyse(choice.model, choice.spec, img,
-                                                                               background=background))
+    return state.memo(
+        PAGE, "analysis", h.hexdigest(), lambda: insight.analyse(choice.model, choice.spec, img, background=background)
+    )
 
 
 def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes: tuple[str, ...] = DIGITS) -> None:
@@ -87,9 +102,11 @@ def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes:
         st.markdown(f"Confidence **{'more than 99.9 %' if pred.confidence >= 0.9995 else f'{pred.confidence:.1%}'}**")
         if pred.unsure:
             st.warning(pred.notice)
-        st.plotly_chart(fig.probability_figure(pred.probabilities, pred.label, pred.unsure,
-                                               None if classes == DIGITS else classes),
-                        key=state.key(PAGE, "probabilities"), config={"displayModeBar": False})
+        st.plotly_chart(
+            fig.probability_figure(pred.probabilities, pred.label, pred.unsure, None if classes == DIGITS else classes),
+            key=state.key(PAGE, "probabilities"),
+            config={"displayModeBar": False},
+        )
 
 
 def seen(result: insight.DigitAnalysis) -> None:
@@ -99,9 +116,11 @@ def seen(result: insight.DigitAnalysis) -> None:
     for cell, stage in zip(cells, STAGES[1:]):
         a = result.prep.stages[stage]
         cell.image(fig.upscale(a if a.size else np.zeros((1, 1)), 84), caption=stage)
-    st.caption("Crop to the ink → scale the longer side to 20 px → place by centre of mass in 28 × 28, as "
-               "MNIST was made. That is why a digit drawn small or in a corner still works."
-               + (" Dark ink on light paper was detected and inverted." if result.prep.inverted else ""))
+    st.caption(
+        "Crop to the ink → scale the longer side to 20 px → place by centre of mass in 28 × 28, as "
+        "MNIST was made. That is why a digit drawn small or in a corner still works."
+        + (" Dark ink on light paper was detected and inverted." if result.prep.inverted else "")
+    )
 
 
 def _pick_from_chart() -> None:
@@ -121,7 +140,7 @@ def _open_in_convolution(choice: models.ModelChoice, result: insight.DigitAnalys
 
 def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     """Every convolution, activation and pooling layer's maps; one opened large with its kernel."""
-    if state.get(PAGE, "go_convolution", False):   # set by the button's callback in this run
+    if state.get(PAGE, "go_convolution", False):  # set by the button's callback in this run
         state.put(PAGE, "go_convolution", False)
         st.switch_page("playground/pages/convolution.py")
     layers = result.layers
@@ -129,40 +148,74 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     li = min(max(int(state.get(PAGE, "open_layer", 0)), 0), n - 1)
     state.seed_widget(PAGE, "open_layer", li)
     a, b = st.columns(2)
-    li = a.selectbox("Layer", range(n), format_func=lambda i: f"{layers[i].name} ({' × '.join(map(str, layers[i].shape))})",
-                     key=state.key(PAGE, "open_layer"))
+    li = a.selectbox(
+        "Layer",
+        range(n),
+        format_func=lambda i: f"{layers[i].name} ({' × '.join(map(str, layers[i].shape))})",
+        key=state.key(PAGE, "open_layer"),
+    )
     count = layers[li].shape[0]
     state.seed_widget(PAGE, "open_map", min(max(int(state.get(PAGE, "open_map", 1)), 1), count))
     # no max_value: a bound that changes with the layer would make a new widget and lose the number
-    ch = min(int(b.number_input("Map", min_value=1, step=1, key=state.key(PAGE, "open_map"),
-                                help="Which map of the layer to open (or click one in the overview).")), count) - 1
+    ch = (
+        min(
+            int(
+                b.number_input(
+                    "Map",
+                    min_value=1,
+                    step=1,
+                    key=state.key(PAGE, "open_map"),
+                    help="Which map of the layer to open (or click one in the overview).",
+                )
+            ),
+            count,
+        )
+        - 1
+    )
     b.caption(f"{layers[li].name} has {count} maps.")
     over, large = st.columns([3, 2])
     with over:
-        st.caption("Each map is scaled to its own largest value: red positive, blue negative, white zero. "
-                   "Click a map to open it.")
-        st.plotly_chart(fig.overview_figure([(m.name, m.shape, m.maps) for m in layers], (li, ch)),
-                        key=state.key(PAGE, "maps"), on_select=_pick_from_chart, selection_mode="points",
-                        config={"displayModeBar": False})
+        st.caption(
+            "Each map is scaled to its own largest value: red positive, blue negative, white zero. "
+            "Click a map to open it."
+        )
+        st.plotly_chart(
+            fig.overview_figure([(m.name, m.shape, m.maps) for m in layers], (li, ch)),
+            key=state.key(PAGE, "maps"),
+            on_select=_pick_from_chart,
+            selection_mode="points",
+            config={"displayModeBar": False},
+        )
     layer = layers[li]
     with large, st.container(key=state.key(PAGE, "opened")):
-        st.plotly_chart(fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values"),
-                        key=state.key(PAGE, "large"), config={"displayModeBar": False})
+        st.plotly_chart(
+            fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values"),
+            key=state.key(PAGE, "large"),
+            config={"displayModeBar": False},
+        )
         if not layer.source:
             return
         weights, biases = insight.conv_weights(choice.model, layer.source)
         made = "" if layer.kind == "conv" else f" ({layer.name} is computed from {layer.source}'s map {ch + 1})"
         if weights.shape[1] == 1:
-            st.plotly_chart(fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias "
-                                              f"{biases[ch]:.3g}"), key=state.key(PAGE, "kernel"),
-                            config={"displayModeBar": False})
+            st.plotly_chart(
+                fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias {biases[ch]:.3g}"),
+                key=state.key(PAGE, "kernel"),
+                config={"displayModeBar": False},
+            )
             st.caption(f"The kernel that produced this map{made}.")
         else:
-            st.caption(f"{layer.source} map {ch + 1} sums {weights.shape[1]} input channels, each with its own "
-                       f"{weights.shape[2]}×{weights.shape[3]} kernel, plus bias {biases[ch]:.3g}{made}.")
-        st.button("Step through it on the Convolution page", key=state.key(PAGE, "to_conv"),
-                  on_click=_open_in_convolution, args=(choice, result, layer.source, ch),
-                  help="Opens the Convolution page with this map's input and kernel loaded.")
+            st.caption(
+                f"{layer.source} map {ch + 1} sums {weights.shape[1]} input channels, each with its own "
+                f"{weights.shape[2]}×{weights.shape[3]} kernel, plus bias {biases[ch]:.3g}{made}."
+            )
+        st.button(
+            "Step through it on the Convolution page",
+            key=state.key(PAGE, "to_conv"),
+            on_click=_open_in_convolution,
+            args=(choice, result, layer.source, ch),
+            help="Opens the Convolution page with this map's input and kernel loaded.",
+        )
 
 
 def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
@@ -171,16 +224,24 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Which strokes mattered")
-        st.image(fig.saliency_overlay(result.prep.image, result.saliency), width=336,
-                 caption=f"Gradient × input for the class {pred.label}: yellow and red pixels pushed the "
-                         "network towards it.")
+        st.image(
+            fig.saliency_overlay(result.prep.image, result.saliency),
+            width=336,
+            caption=f"Gradient × input for the class {pred.label}: yellow and red pixels pushed the "
+            "network towards it.",
+        )
     with right:
         st.subheader("First-layer kernels")
-        st.plotly_chart(fig.kernels_figure(insight.first_layer_kernels(choice.model)),
-                        key=state.key(PAGE, "kernels"), config={"displayModeBar": False})
+        st.plotly_chart(
+            fig.kernels_figure(insight.first_layer_kernels(choice.model)),
+            key=state.key(PAGE, "kernels"),
+            config={"displayModeBar": False},
+        )
         st.caption("The filters the first convolution learned; each makes one of its maps above.")
     st.subheader("From scores to probabilities")
     sm = result.softmax
-    st.markdown("The last layer gives one score (logit) per digit; softmax turns them into probabilities "
-                "and the training loss is the cross-entropy.")
+    st.markdown(
+        "The last layer gives one score (logit) per digit; softmax turns them into probabilities "
+        "and the training loss is the cross-entropy."
+    )
     st.code(sm.text, language=None, wrap_lines=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from playground.ui import state
 
 if TYPE_CHECKING:  # the Convolution page must not pull torch in just to read the hand-over
-    from playground.insight import ConvHandoff
+    from playground.nn.insight import ConvHandoff
 
 PAGE = "conv"
 FROM_DRAW = "From Draw & Predict"
@@ -25,8 +25,19 @@ def preload(h: ConvHandoff) -> None:
     """Store ``h`` and set the Convolution page's widgets so its output equals the network's map.
     Call from a callback or before switching page (the Convolution widgets are not on screen then)."""
     state.put(PAGE, "handoff", h)
-    for name, value in (("source", FROM_DRAW), ("kernel", FROM_DRAW), ("stride_rows", h.stride),
-                        ("stride_cols", h.stride), ("padding_kind", "number"), ("padding", h.padding),
-                        ("padding_mode", "zeros"), ("dilation", 1), ("bias", h.bias), ("flip", False),
-                        ("activation", "none"), ("view", "Step by step"), ("step", 0)):
+    for name, value in (
+        ("source", FROM_DRAW),
+        ("kernel", FROM_DRAW),
+        ("stride_rows", h.stride),
+        ("stride_cols", h.stride),
+        ("padding_kind", "number"),
+        ("padding", h.padding),
+        ("padding_mode", "zeros"),
+        ("dilation", 1),
+        ("bias", h.bias),
+        ("flip", False),
+        ("activation", "none"),
+        ("view", "Step by step"),
+        ("step", 0),
+    ):
         state.put(PAGE, name, value)

@@ -14,7 +14,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from playground import images, kernels, samples
+from playground.imaging import images
+from playground.ops import kernels, samples
 from playground.ui import handoff, state
 
 WORKED_3X3 = "Worked example 3×3"
@@ -61,8 +62,15 @@ def _grid(rgba: np.ndarray, size: int) -> np.ndarray:
 
 
 def _size(page: str, label: str = "Grid size (pixels per side)") -> int:
-    return int(st.select_slider(label, options=samples.SIZES, value=14, **state.keep(page, "size"),
-                                help="Smaller grids show their numbers; 28 is MNIST's size."))
+    return int(
+        st.select_slider(
+            label,
+            options=samples.SIZES,
+            value=14,
+            **state.keep(page, "size"),
+            help="Smaller grids show their numbers; 28 is MNIST's size.",
+        )
+    )
 
 
 def _reset_canvas(page: str, message: str) -> None:
@@ -86,10 +94,17 @@ def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
     name = f"canvas.{state.get(page, 'canvas_gen', 0)}"
     remounted = not state.has(page, name)  # the canvas left the page (e.g. page switch) and is back
     st.space("medium")  # the canvas toolbar (undo, redo, clear) floats above the canvas
-    result = st_canvas(stroke_width=stroke_width, stroke_color="#ffffff", background_color="#000000",
-                       width=CANVAS_PX, height=CANVAS_PX, drawing_mode="freedraw", return_image_data=True,
-                       initial_drawing=state.get(page, "drawing", None) if remounted else None,
-                       key=state.key(page, name))
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        width=CANVAS_PX,
+        height=CANVAS_PX,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        initial_drawing=state.get(page, "drawing", None) if remounted else None,
+        key=state.key(page, name),
+    )
     message = state.get(page, "canvas_error", "")
     if message:
         state.drop(page, "canvas_error")
@@ -128,8 +143,11 @@ def _sample(page: str) -> InputChoice:
     if name.startswith("digit"):
         arr, about = samples.digit(int(name.split()[1]), size), samples.DESCRIPTIONS["digit"]
     elif name == "random":
-        seed = int(st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
-                                   **state.keep(page, "sample_seed")))
+        seed = int(
+            st.number_input(
+                "Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, **state.keep(page, "sample_seed")
+            )
+        )
         arr, about = samples.random_image(size, seed), samples.DESCRIPTIONS["random"]
     else:
         arr, about = samples.shape(name, size), samples.DESCRIPTIONS[name]
@@ -139,8 +157,9 @@ def _sample(page: str) -> InputChoice:
 
 def _uploaded(page: str) -> InputChoice:
     size = _size(page, "Shrink to at most (pixels on the longer side)")
-    file = st.file_uploader("Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=UPLOAD_TYPES,
-                            key=state.key(page, "upload"))
+    file = st.file_uploader(
+        "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=UPLOAD_TYPES, key=state.key(page, "upload")
+    )
     if file is not None:
         data = file.getvalue()
         digest = hashlib.sha256(data).hexdigest() + f":{size}"
@@ -159,16 +178,23 @@ def _uploaded(page: str) -> InputChoice:
 
 def _random(page: str) -> InputChoice:
     a, b = st.columns(2)
-    size = int(a.number_input("Size", min_value=1, max_value=samples.MAX_SIZE, value=6, step=1,
-                              **state.keep(page, "random_size")))
-    seed = int(b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
-                              **state.keep(page, "random_seed")))
+    size = int(
+        a.number_input(
+            "Size", min_value=1, max_value=samples.MAX_SIZE, value=6, step=1, **state.keep(page, "random_size")
+        )
+    )
+    seed = int(
+        b.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, **state.keep(page, "random_seed"))
+    )
     return InputChoice(samples.random_integers(size, seed), f"random integers 0–9 ({size}×{size}, seed {seed})")
 
 
 def _typed(page: str) -> InputChoice:
-    text = st.text_area("Matrix: one row per line, numbers separated by spaces or commas",
-                        value="1 2 3 4\n5 6 7 8\n9 10 11 12\n13 14 15 16", **state.keep(page, "typed"))
+    text = st.text_area(
+        "Matrix: one row per line, numbers separated by spaces or commas",
+        value="1 2 3 4\n5 6 7 8\n9 10 11 12\n13 14 15 16",
+        **state.keep(page, "typed"),
+    )
     try:
         arr = kernels.parse_matrix(text, max_size=MAX_TYPED, what="input")
         state.put(page, "typed_last", arr)

@@ -6,7 +6,6 @@ Session models live in this session's state only: another user never sees them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +13,12 @@ import streamlit as st
 import torch
 from torch import nn
 
-from playground.checkpoints import CheckpointError, LoadedModel, load_checkpoint
-from playground.data import DIGITS
-from playground.model import ModelSpec
+from playground.data.datasets import DIGITS
+from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.nn.model import ModelSpec
+from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL, default_model_path
 from playground.ui import state
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_PATH = ROOT / "assets" / "models" / "playground-mnist.safetensors"
 SHIPPED = "Pretrained: playground-mnist"
 PAGE = "models"
 
@@ -32,23 +30,18 @@ class ModelChoice:
     name: str
     model: nn.Module
     spec: ModelSpec
-    about: str          # one sentence: where it comes from and how good it is
-    classes: tuple[str, ...] = DIGITS   # what each output means (Fashion-MNIST: "T-shirt/top", ...)
+    about: str  # one sentence: where it comes from and how good it is
+    classes: tuple[str, ...] = DIGITS  # what each output means (Fashion-MNIST: "T-shirt/top", ...)
 
 
 class ModelUnavailable(Exception):
     """The chosen model cannot be used; str(e) says which file and how to restore it."""
 
 
-def shipped_path() -> Path:
-    """The pretrained model's file: $PLAYGROUND_MODEL when set (a lecturer's own model), else the shipped one."""
-    return Path(os.environ.get("PLAYGROUND_MODEL") or SHIPPED_PATH)
-
-
 def _freeze(model: nn.Module) -> nn.Module:
     model.eval()
     for p in model.parameters():
-        p.requires_grad_(False)   # shared by all sessions: nothing may train it or keep gradients on it
+        p.requires_grad_(False)  # shared by all sessions: nothing may train it or keep gradients on it
     return model
 
 
@@ -61,16 +54,18 @@ def _load_shared(path: str, stamp: tuple[int, int]) -> LoadedModel:
 
 
 def _restore_hint(path: Path) -> str:
-    if path.resolve() == SHIPPED_PATH.resolve():
-        rel = SHIPPED_PATH.relative_to(ROOT)
-        return (f"Restore it with `git checkout -- {rel}`, or train a new one with "
-                f"`python -m playground train --dataset mnist --augment --out {rel}`.")
-    return "Point PLAYGROUND_MODEL at a .safetensors model saved by this playground, or unset it."
+    if path.resolve() == SHIPPED_MODEL.resolve():
+        rel = SHIPPED_MODEL.relative_to(PROJECT_ROOT)
+        return (
+            f"Restore it with `git checkout -- {rel}`, or train a new one with "
+            f"`python -m playground train --dataset mnist --augment --out {rel}`."
+        )
+    return f"Point {MODEL_ENV} at a .safetensors model saved by this playground, or unset it."
 
 
 def shipped() -> ModelChoice:
     """The pretrained model; ModelUnavailable naming the file and the fix when it is missing or unreadable."""
-    path = shipped_path()
+    path = default_model_path()
     try:
         st_ = path.stat()
     except OSError:
@@ -88,8 +83,15 @@ def shipped() -> ModelChoice:
 
 
 # ---------------------------------------------------------------- this session's models
-def add_session_model(name: str, model: nn.Module, spec: ModelSpec, about: str, *, use_on_draw: bool = True,
-                      classes: tuple[str, ...] = DIGITS) -> None:
+def add_session_model(
+    name: str,
+    model: nn.Module,
+    spec: ModelSpec,
+    about: str,
+    *,
+    use_on_draw: bool = True,
+    classes: tuple[str, ...] = DIGITS,
+) -> None:
     """Keep a model trained or loaded in this session (pass a copy, not a module still training)."""
     models = dict(state.get(PAGE, "session", {}))
     models[name] = ModelChoice(name, _freeze(model), spec, about, tuple(classes))

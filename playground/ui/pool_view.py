@@ -9,7 +9,8 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from playground import figures, ops, samples
+from playground import figures, ops
+from playground.ops import samples
 from playground.ui import state, widgets
 from playground.ui.conv_view import CHART, fingerprint
 
@@ -36,7 +37,10 @@ def compute_pool(x: np.ndarray, settings: ops.PoolSettings) -> PoolRun:
     steps = ops.pool_steps(x, settings)
     output = ops.conv_output_from_steps(steps, out_shape)
     pads = (ph, ph, pw, pw)
-    formulas = (ops.output_size_formula(x.shape[0], kh, sh, ph, ph), ops.output_size_formula(x.shape[1], kw, sw, pw, pw))
+    formulas = (
+        ops.output_size_formula(x.shape[0], kh, sh, ph, ph),
+        ops.output_size_formula(x.shape[1], kw, sw, pw, pw),
+    )
     return PoolRun(x, settings, pads, ops.pad(x, pads, "zeros"), steps, output, formulas)
 
 
@@ -60,15 +64,18 @@ def show_steps(page: str, run: PoolRun) -> None:
     """Step controls, the window with the chosen maximum, the pooled map filling in, the arithmetic."""
     index = widgets.step_controls(page, len(run.steps))
     step = run.steps[index]
-    st.plotly_chart(figures.pool_step_figure(run.padded, run.pads, run.output, run.steps, index,
-                                             kind=run.settings.kind), **CHART)
+    st.plotly_chart(
+        figures.pool_step_figure(run.padded, run.pads, run.output, run.steps, index, kind=run.settings.kind), **CHART
+    )
     r, c = step.out_pos
     with st.container(key="pool-arithmetic"):
         st.markdown(f"**Output ({r}, {c})** = {step.arithmetic()}")
     if step.argmax is not None:
         ar, ac = step.argmax
-        st.caption(f"The blue ring marks the chosen maximum at row {ar - run.pads[0]}, column {ac - run.pads[2]} "
-                   "of the input; padding cells count as −∞, so they never win.")
+        st.caption(
+            f"The blue ring marks the chosen maximum at row {ar - run.pads[0]}, column {ac - run.pads[2]} "
+            "of the input; padding cells count as −∞, so they never win."
+        )
     oh, ow = run.output.shape
     st.markdown(f"**Output size** {oh}×{ow}  \nheight: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
 
@@ -81,6 +88,8 @@ def show_shift(page: str, run: PoolRun) -> None:
     cmp = ops.shift_comparison(run.x, run.settings, shift)
     same = cmp.unchanged
     with st.container(key="pool-overlap"):
-        st.markdown(f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel "
-                    f"{direction} (edge pixels repeated into the gap). Changed cells have a dotted purple outline.")
+        st.markdown(
+            f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel "
+            f"{direction} (edge pixels repeated into the gap). Changed cells have a dotted purple outline."
+        )
     st.plotly_chart(figures.shift_figure(run.x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), **CHART)

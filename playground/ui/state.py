@@ -7,7 +7,8 @@ are built with :func:`key` so a widget's state and its accessor agree on the nam
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 

@@ -5,43 +5,44 @@
 - Each browser session owns one :class:`TrainingSession`, held by ``st.cache_resource(scope="session")``:
   its runs (settings, curves, trained model, test scores) live as long as the tab, and when the tab closes
   Streamlit releases it and :meth:`TrainingSession.close` stops its training within a step. Other sessions
-  never see it. Trainings run in child processes (``playground.remote``) on the server-wide queue
-  (``playground.jobs``), never in the script.
+  never see it. Trainings run in child processes (``playground.serve.process_trainer``) on the server-wide queue
+  (``playground.serve.jobs``), never in the script.
 """
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 import torch
 from torch import nn
 
-from playground import jobs
-from playground.checkpoints import CheckpointError, checkpoint_bytes
-from playground.data import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
-from playground.model import ModelSpec
-from playground.remote import ProcessTrainer
-from playground.train import ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
+from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
+from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
+from playground.nn.model import ModelSpec
+from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
+from playground.serve import jobs
+from playground.serve.process_trainer import ProcessTrainer
 from playground.ui import models
 
-MAX_RUNS = 20                                # runs kept in a session's history (settings and curves)
-KEEP_MODELS = 5                              # the newest runs also keep their trained weights
-REFRESH_S = 0.5                              # the live curves' refresh interval while training
-VISUAL_EVERY_S = 1.0                         # kernels and feature maps: one model copy per second at most
-VALIDATIONS_PER_RUN = 6                      # validation points per run (1,000 images each, ~5 steps of work)
-OPTIMIZER_LABELS = {"sgd": "SGD", "sgd-momentum": "SGD with momentum 0.9", "adam": "Adam", "adamw": "AdamW",
-                    "rmsprop": "RMSprop"}
+MAX_RUNS = 20  # runs kept in a session's history (settings and curves)
+KEEP_MODELS = 5  # the newest runs also keep their trained weights
+REFRESH_S = 0.5  # the live curves' refresh interval while training
+VISUAL_EVERY_S = 1.0  # kernels and feature maps: one model copy per second at most
+VALIDATIONS_PER_RUN = 6  # validation points per run (1,000 images each, ~5 steps of work)
 
 
 # ================================================================ data
 @dataclass(frozen=True, eq=False)
 class DataBundle:
     """The three splits of one data set: train (0-6,999), val (7,000-7,999), test (8,000-9,999, held out)."""
+
     name: str
     title: str
     train: Dataset
@@ -49,17 +50,18 @@ class DataBundle:
     test: Dataset
 
 
-_DATA: "OrderedDict[tuple[str, str], DataBundle]" = OrderedDict()
-_DATA_LOCK = threading.Lock()           # one loader at a time: two downloads into one folder would collide
+_DATA: OrderedDict[tuple[str, str], DataBundle] = OrderedDict()
+_DATA_LOCK = threading.Lock()  # one loader at a time: two downloads into one folder would collide
 
 
-def load_bundle(name: str, root: str | Path | None = None,
-                progress: Callable[[int, int | None], None] | None = None) -> DataBundle:
+def load_bundle(
+    name: str, root: str | Path | None = None, progress: Callable[[int, int | None], None] | None = None
+) -> DataBundle:
     """The splits of data set `name` from data folder `root` (None: $PLAYGROUND_DATA_DIR or the user cache),
     downloading missing files with `progress(done, total)`. Kept once per server (4 at most); DataError."""
     folder = str(find_data_dir(root))
     held = _DATA.get((name, folder))
-    if held is not None:                # loaded: no waiting behind someone else's download
+    if held is not None:  # loaded: no waiting behind someone else's download
         return held
     with _DATA_LOCK:
         held = _DATA.get((name, folder))
@@ -107,8 +109,9 @@ def validation_interval(n_train: int, batch_size: int, epochs: int) -> int | Non
 @dataclass(frozen=True)
 class Plan:
     """Everything Start needs, already validated: the model, the settings and the data."""
+
     spec: ModelSpec
-    model_label: str            # "preset keras-mnist" / "Build page design"
+    model_label: str  # "preset keras-mnist" / "Build page design"
     config: TrainConfig
     data: DataBundle
 
@@ -116,17 +119,18 @@ class Plan:
 @dataclass(eq=False)
 class Run:
     """One training run of this session: its plan, its live Trainer while it lasts, then its results."""
+
     number: int
     plan: Plan
-    spec: ModelSpec                             # as trained (the plan's, with the dropout override applied)
+    spec: ModelSpec  # as trained (the plan's, with the dropout override applied)
     trainer: ProcessTrainer | None
     ticket: jobs.Ticket | None
     pause_requested: bool = False
-    final: TrainSnapshot | None = None          # the last snapshot, once the run has ended
-    model: nn.Module | None = None              # the trained weights (eval mode), once ended (dropped when old)
+    final: TrainSnapshot | None = None  # the last snapshot, once the run has ended
+    model: nn.Module | None = None  # the trained weights (eval mode), once ended (dropped when old)
     metadata: dict[str, Any] = field(default_factory=dict)
-    evaluation: EvalResult | None = None        # on the held-out test split
-    _checkpoint: bytes | str | None = None      # file bytes, or the one-sentence reason it cannot be saved
+    evaluation: EvalResult | None = None  # on the held-out test split
+    _checkpoint: bytes | str | None = None  # file bytes, or the one-sentence reason it cannot be saved
     _visual: tuple[float, int, nn.Module] | None = None
 
     @property
@@ -152,7 +156,7 @@ class Run:
         test scores, and let the Trainer (and its tensors) go. True when this call did it."""
         if self.final is not None or self.trainer is None or not self.trainer.snapshot().done:
             return False
-        if self.ticket is not None and not self.ticket.wait(5.0):   # run() is returning; give it a moment
+        if self.ticket is not None and not self.ticket.wait(5.0):  # run() is returning; give it a moment
             return False
         trainer = self.trainer
         self.final = trainer.snapshot()
@@ -195,15 +199,26 @@ class Run:
         c, snap = self.plan.config, self.snapshot()
         val_acc = snap.val[-1][2] if snap.val else None
         # what came of the run first (a narrow table shows those), then every setting
-        return {"Run": self.label, "State": snap.state,
-                "Test accuracy": None if self.evaluation is None else round(100 * self.evaluation.accuracy, 2),
-                "Validation accuracy": None if val_acc is None else round(100 * val_acc, 2),
-                "Steps": snap.step, "Training time (s)": round(snap.elapsed_s, 1),
-                "Model": self.plan.model_label, "Data": self.plan.data.title,
-                "Images": c.subset, "Optimizer": OPTIMIZER_LABELS[c.optimizer], "Learning rate": c.lr,
-                "Batch": c.batch_size, "Epochs": c.epochs, "Weight decay": c.weight_decay,
-                "Dropout": "model's own" if c.dropout is None else c.dropout, "Augment": "yes" if c.augment else "no",
-                "Schedule": c.lr_schedule, "Seed": c.seed}
+        return {
+            "Run": self.label,
+            "State": snap.state,
+            "Test accuracy": None if self.evaluation is None else round(100 * self.evaluation.accuracy, 2),
+            "Validation accuracy": None if val_acc is None else round(100 * val_acc, 2),
+            "Steps": snap.step,
+            "Training time (s)": round(snap.elapsed_s, 1),
+            "Model": self.plan.model_label,
+            "Data": self.plan.data.title,
+            "Images": c.subset,
+            "Optimizer": OPTIMIZERS[c.optimizer].label,
+            "Learning rate": c.lr,
+            "Batch": c.batch_size,
+            "Epochs": c.epochs,
+            "Weight decay": c.weight_decay,
+            "Dropout": "model's own" if c.dropout is None else c.dropout,
+            "Augment": "yes" if c.augment else "no",
+            "Schedule": c.lr_schedule,
+            "Seed": c.seed,
+        }
 
 
 class TrainingSession:
@@ -262,7 +277,7 @@ class TrainingSession:
         if trainer is not None:
             run.pause_requested = False
             if ticket is not None:
-                self.queue.cancel(ticket)          # leaves the queue, or stops after the current step
+                self.queue.cancel(ticket)  # leaves the queue, or stops after the current step
             trainer.stop()
 
     def finalize(self) -> list[Run]:

@@ -3,24 +3,32 @@ test images, the history of this session's runs with overlaid curves, and loadin
 
 Every number comes from the engine (TrainSnapshot, EvalResult, insight); this module lays it out.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from playground.checkpoints import CheckpointError, LoadedModel, load_checkpoint
-from playground.data import DATASETS, DIGITS, Dataset
-from playground.figures.training import (CurveSeries, confusion_figure, curves_figure, gallery_figure,
-                                         kernels_figure, maps_figure, per_class_figure)
-from playground.insight import feature_maps, first_layer_kernels
-from playground.train import EvalResult, TrainSnapshot, evaluate, images_to_tensor
+from playground.data.datasets import DATASETS, DIGITS, Dataset
+from playground.figures.training import (
+    CurveSeries,
+    confusion_figure,
+    curves_figure,
+    gallery_figure,
+    kernels_figure,
+    maps_figure,
+    per_class_figure,
+)
+from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.nn.insight import feature_maps, first_layer_kernels
+from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
 from playground.ui import models, state
 from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
 
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 GALLERY_SIZE = 24
-UPLOAD_MB = 32            # larger than any preset's file (tf-tutorial: 13 MB)
+UPLOAD_MB = 32  # larger than any preset's file (tf-tutorial: 13 MB)
 
 
 def series(run: Run, snap: TrainSnapshot | None = None) -> CurveSeries:
@@ -33,8 +41,10 @@ def live(page: str, sess: TrainingSession) -> None:
     """The newest run: queue place or progress, curves, kernels and feature maps, refreshed while it trains."""
     run = sess.latest()
     if run is None:
-        st.info("Choose a model, a data set and the settings on the left, then press **Start**. The loss curves "
-                "appear here while it trains, with the first layer's kernels and feature maps as they learn.")
+        st.info(
+            "Choose a model, a data set and the settings on the left, then press **Start**. The loss curves "
+            "appear here while it trains, with the first layer's kernels and feature maps as they learn."
+        )
         return
     polling = run.polling
     st.subheader(f"{run.label}: {run.plan.spec.name} on {run.plan.data.title}")
@@ -45,7 +55,7 @@ def live(page: str, sess: TrainingSession) -> None:
 def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
     snap = run.snapshot()
     if polling and (run.done or not run.polling):
-        st.rerun()       # ended or paused: the whole page (results, buttons); it wraps the run up
+        st.rerun()  # ended or paused: the whole page (results, buttons); it wraps the run up
     ticket = run.ticket
     if snap.state == "queued" and ticket is not None:
         st.info(queue_text(sess.queue.position(ticket), sess.queue.cap), icon="⏳")
@@ -53,11 +63,16 @@ def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
     st.plotly_chart(curves_figure([series(run, snap)]), key="train-curves", **CHART)
     with st.container(key="train-curve-points"):
         n_val = len(snap.val)
-        st.caption(f"{len(snap.train_loss):,} training-loss points · {n_val:,} validation "
-                   f"point{'' if n_val == 1 else 's'} · state: {snap.state}")
+        st.caption(
+            f"{len(snap.train_loss):,} training-loss points · {n_val:,} validation "
+            f"point{'' if n_val == 1 else 's'} · state: {snap.state}"
+        )
     if snap.state == "failed" and snap.diverged_at is not None:
-        st.error(f"{snap.message} The NaN guard stopped this run: a loss that is not a number means the steps "
-                 f"were too large.", icon="⚠️")
+        st.error(
+            f"{snap.message} The NaN guard stopped this run: a loss that is not a number means the steps "
+            f"were too large.",
+            icon="⚠️",
+        )
     elif snap.state == "failed":
         st.error(snap.message)
     elif snap.state == "paused":
@@ -74,7 +89,7 @@ def _visuals(page: str, run: Run) -> None:
     if model is None:
         return
     data = run.plan.data
-    probe = images_to_tensor(data.val.images[:1])                     # (1, 1, 28, 28), a fixed validation image
+    probe = images_to_tensor(data.val.images[:1])  # (1, 1, 28, 28), a fixed validation image
     layers = feature_maps(model, probe)
     left, right = st.columns(2)
     try:
@@ -88,9 +103,15 @@ def _visuals(page: str, run: Run) -> None:
         name = right.selectbox("Feature maps of layer", names, key=state.key(page, "layer"))
         shown = next(layer for layer in layers if layer.name == name)
         label = data.val.classes[int(data.val.labels[0])]
-        right.plotly_chart(maps_figure(shown.maps, f"{name} {shown.shape[0]}×{shown.shape[1]}×{shown.shape[2]}, "
-                                       f"validation image {int(data.val.indices[0]):,} (a {label})"),
-                           key="train-maps", **CHART)
+        right.plotly_chart(
+            maps_figure(
+                shown.maps,
+                f"{name} {shown.shape[0]}×{shown.shape[1]}×{shown.shape[2]}, "
+                f"validation image {int(data.val.indices[0]):,} (a {label})",
+            ),
+            key="train-maps",
+            **CHART,
+        )
 
 
 # ================================================================ results
@@ -102,51 +123,73 @@ def results(page: str, sess: TrainingSession) -> None:
         return
     st.header("Results on the held-out test images")
     labels = [r.label for r in done]
-    pick = st.selectbox("Show the results of", labels, index=len(labels) - 1,
-                        key=state.key(page, f"result_run.{labels[-1]}"))
+    pick = st.selectbox(
+        "Show the results of", labels, index=len(labels) - 1, key=state.key(page, f"result_run.{labels[-1]}")
+    )
     run = done[labels.index(pick)]
     show_evaluation(run.evaluation, run.plan.data.test, f"{run.label} ({run.spec.name})", "train-run")
     a, b = st.columns(2)
     file = run.checkpoint()
     if isinstance(file, bytes):
-        a.download_button("⬇ Download the model (.safetensors)", file, file_name=f"{run.spec.name}-run{run.number}"
-                          ".safetensors", mime="application/octet-stream", key=state.key(page, "download"),
-                          on_click="ignore", width="stretch")
+        a.download_button(
+            "⬇ Download the model (.safetensors)",
+            file,
+            file_name=f"{run.spec.name}-run{run.number}.safetensors",
+            mime="application/octet-stream",
+            key=state.key(page, "download"),
+            on_click="ignore",
+            width="stretch",
+        )
     else:
         a.error(file)
     name = f"Trained: run {run.number} ({run.spec.name}, {run.evaluation.accuracy:.1%} on test images)"
-    about = (f"{run.spec.name} trained on this page on {run.plan.data.title} ({run.plan.config.subset:,} images, "
-             f"{run.final.step:,} steps), {run.evaluation.accuracy:.2%} accuracy on the held-out test images")
+    about = (
+        f"{run.spec.name} trained on this page on {run.plan.data.title} ({run.plan.config.subset:,} images, "
+        f"{run.final.step:,} steps), {run.evaluation.accuracy:.2%} accuracy on the held-out test images"
+    )
     _use_on_draw(page, b, "use_run", name, run.model, run.spec, about, DATASETS[run.plan.data.name].classes)
 
 
-def _use_on_draw(page: str, cell, key: str, name: str, model, spec, about: str,
-                 classes: tuple[str, ...] = DIGITS) -> None:
+def _use_on_draw(
+    page: str, cell, key: str, name: str, model, spec, about: str, classes: tuple[str, ...] = DIGITS
+) -> None:
     if models.chosen_name() == name:
         cell.success("This model is in use on the Draw page.")
         return
-    cell.button("Use this model on the Draw page", key=state.key(page, key), width="stretch",
-                on_click=models.add_session_model, args=(name, model, spec, about + "."),
-                kwargs={"classes": classes})
+    cell.button(
+        "Use this model on the Draw page",
+        key=state.key(page, key),
+        width="stretch",
+        on_click=models.add_session_model,
+        args=(name, model, spec, about + "."),
+        kwargs={"classes": classes},
+    )
 
 
 def show_evaluation(ev: EvalResult, test: Dataset, title: str, key: str) -> None:
     """The scores of one model on a test split (`key` names its charts: two may be on the page at once)."""
     c1, c2 = st.columns([1, 3])
     c1.metric("Test accuracy", f"{ev.accuracy:.2%}")
-    c2.caption(f"{title}: {int((ev.predictions == test.labels).sum()):,} of {len(test):,} right on {test.source}, "
-               f"images never used for training or for choosing settings. Test loss {ev.loss:.4f}.")
+    c2.caption(
+        f"{title}: {int((ev.predictions == test.labels).sum()):,} of {len(test):,} right on {test.source}, "
+        f"images never used for training or for choosing settings. Test loss {ev.loss:.4f}."
+    )
     left, right = st.columns(2)
     left.markdown("**Accuracy per class**")
     left.plotly_chart(per_class_figure(ev.per_class_accuracy, test.classes), key=f"{key}-per-class", **CHART)
     right.markdown("**Confusion matrix** (rows: true class, columns: predicted)")
     right.plotly_chart(confusion_figure(ev.confusion, test.classes), key=f"{key}-confusion", **CHART)
     wrong = np.flatnonzero(ev.predictions != test.labels)
-    st.markdown(f"**Misclassified test images** ({len(wrong):,}; the first {min(len(wrong), GALLERY_SIZE)} shown, "
-                "true → predicted)")
+    st.markdown(
+        f"**Misclassified test images** ({len(wrong):,}; the first {min(len(wrong), GALLERY_SIZE)} shown, "
+        "true → predicted)"
+    )
     shown = wrong[:GALLERY_SIZE]
-    st.plotly_chart(gallery_figure(test.images[shown], test.labels[shown], ev.predictions[shown], test.classes),
-                    key=f"{key}-gallery", **CHART)
+    st.plotly_chart(
+        gallery_figure(test.images[shown], test.labels[shown], ev.predictions[shown], test.classes),
+        key=f"{key}-gallery",
+        **CHART,
+    )
 
 
 # ================================================================ history
@@ -157,8 +200,9 @@ def history(page: str, sess: TrainingSession) -> None:
     st.header("Runs in this session")
     st.dataframe([r.settings_row() for r in sess.runs], hide_index=True, key=state.key(page, "runs_table"))
     labels = [r.label for r in sess.runs]
-    chosen = st.multiselect("Compare the curves of", labels, default=labels,
-                            key=state.key(page, f"compare.{len(labels)}"))
+    chosen = st.multiselect(
+        "Compare the curves of", labels, default=labels, key=state.key(page, f"compare.{len(labels)}")
+    )
     picked = [r for r in sess.runs if r.label in chosen and r.done]
     if any(not r.done for r in sess.runs if r.label in chosen):
         st.caption("A run still in progress joins this comparison when it ends; its live curves are above.")
@@ -171,8 +215,12 @@ def upload(page: str, data: DataBundle | None) -> None:
     """Load a .safetensors model saved here (validated; anything else refused with one sentence), score it on
     the chosen data set's test images, and use it on the Draw page."""
     st.header("Load a saved model")
-    file = st.file_uploader("A model saved by this playground (.safetensors)", type=["safetensors"],
-                            max_upload_size=UPLOAD_MB, key=state.key(page, "upload"))
+    file = st.file_uploader(
+        "A model saved by this playground (.safetensors)",
+        type=["safetensors"],
+        max_upload_size=UPLOAD_MB,
+        key=state.key(page, "upload"),
+    )
     if file is None:
         return
     try:
@@ -185,8 +233,10 @@ def upload(page: str, data: DataBundle | None) -> None:
     if data is None:
         st.caption("Choose a data set that loads to score this model on its test images.")
     elif loaded.spec.input_shape != (1, 28, 28) or loaded.spec.num_classes != len(data.test.classes):
-        st.warning(f"This model takes {loaded.spec.input_shape} inputs and {loaded.spec.num_classes} classes, "
-                   f"so it cannot be scored on {data.title}.")
+        st.warning(
+            f"This model takes {loaded.spec.input_shape} inputs and {loaded.spec.num_classes} classes, "
+            f"so it cannot be scored on {data.title}."
+        )
     else:
         ev = state.memo(page, "upload_eval", f"{file.file_id}:{data.name}", lambda: _evaluate(loaded, data))
         show_evaluation(ev, data.test, f"Uploaded {loaded.spec.name}", "train-upload")

@@ -4,6 +4,7 @@ Controls return a validated :class:`~playground.ui.train_runs.Plan`; the engine'
 shown under the control at fault and Start stays disabled until it is fixed. The runs themselves (data,
 this session's runs, the training processes' queue) live in :mod:`playground.ui.train_runs`.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,18 +12,24 @@ from typing import Any
 
 import streamlit as st
 
-from playground.data import DATASETS, DataError
-from playground.model import PRESETS, ModelSpec, SpecError, infer_shapes
-from playground.train import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
+from playground.data.datasets import DATASETS, DataError
+from playground.errors import PlaygroundError
+from playground.nn.model import PRESETS, ModelSpec, SpecError, infer_shapes
+from playground.nn.trainer import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
 from playground.ui import state
 from playground.ui.builder import current_design
-from playground.ui.train_runs import (OPTIMIZER_LABELS, DataBundle, Plan, TrainingSession, load_bundle,
-                                      validation_interval)
+from playground.ui.train_runs import (
+    DataBundle,
+    Plan,
+    TrainingSession,
+    load_bundle,
+    validation_interval,
+)
 
 PAGE = "train"
 BUILD, PRESET = "The design from the Build page", "A preset"
-DEFAULT_PRESET = "keras-mnist"               # trains in seconds on one core, ~98 % on MNIST
-MAX_EPOCHS, MAX_BATCH = 100, 1024            # server bounds, tighter than the engine's
+DEFAULT_PRESET = "keras-mnist"  # trains in seconds on one core, ~98 % on MNIST
+MAX_EPOCHS, MAX_BATCH = 100, 1024  # server bounds, tighter than the engine's
 SCHEDULE_LABELS = {"constant": "constant", "cosine": "cosine decay to 0", "onecycle": "one-cycle"}
 DROPOUT_CHOICES = ("model", 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -45,8 +52,10 @@ def queue_text(position: int | None, cap: int) -> str:
     if not position:
         return "Starting…"
     place = "next in the queue" if position == 1 else f"{ordinal(position)} in the queue"
-    return (f"You are {place}: this server trains {cap} model{'s' if cap != 1 else ''} at a time, and your run "
-            "starts by itself when a place is free.")
+    return (
+        f"You are {place}: this server trains {cap} model{'s' if cap != 1 else ''} at a time, and your run "
+        "starts by itself when a place is free."
+    )
 
 
 def progress_text(snap: TrainSnapshot) -> str:
@@ -67,15 +76,17 @@ def model_chooser(page: str, error_slot: dict[str, Any]) -> tuple[ModelSpec | No
     receives what is wrong with the design, or data that does not fit the model."""
     source = st.radio("Model", (BUILD, PRESET), **state.keep(page, "model_source"))
     if source == PRESET:
-        name = st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(DEFAULT_PRESET),
-                            **state.keep(page, "preset"))
+        name = st.selectbox(
+            "Preset", list(PRESETS), index=list(PRESETS).index(DEFAULT_PRESET), **state.keep(page, "preset")
+        )
         error_slot["model"] = st.empty()
         return PRESETS[name], f"preset {name}"
     spec, problem = current_design()
     error_slot["model"] = st.empty()
     if problem:
-        error_slot["model"].error(f"The Build page's design cannot be trained: {problem} Fix it on the Build page, "
-                                  "or choose a preset.")
+        error_slot["model"].error(
+            f"The Build page's design cannot be trained: {problem} Fix it on the Build page, or choose a preset."
+        )
         return None, "Build page design"
     st.caption(f"“{spec.name}” as designed on the Build page ({len(spec.layers)} layers).")
     return spec, f"Build page design ({spec.name})"
@@ -93,8 +104,9 @@ def _retry(page: str, name: str) -> None:
 
 def data_chooser(page: str) -> DataBundle | None:
     """Pick MNIST, Fashion-MNIST or synthetic digits; load (downloading with progress if needed)."""
-    name = st.selectbox("Data set", list(DATASETS), format_func=lambda n: DATASETS[n].title,
-                        **state.keep(page, "dataset"))
+    name = st.selectbox(
+        "Data set", list(DATASETS), format_func=lambda n: DATASETS[n].title, **state.keep(page, "dataset")
+    )
     failed = state.get(page, "data_failed", {})
     if name in failed:
         _data_problem(page, name, failed[name])
@@ -114,8 +126,10 @@ def data_chooser(page: str) -> DataBundle | None:
         _data_problem(page, name, str(err))
         return None
     slot.empty()
-    st.caption(f"{bundle.train.source}: {len(bundle.train):,} training images; validation on "
-               f"{len(bundle.val):,}, test on {len(bundle.test):,} held-out images.")
+    st.caption(
+        f"{bundle.train.source}: {len(bundle.train):,} training images; validation on "
+        f"{len(bundle.val):,}, test on {len(bundle.test):,} held-out images."
+    )
     return bundle
 
 
@@ -123,8 +137,13 @@ def _data_problem(page: str, name: str, message: str) -> None:
     st.error(message)
     a, b = st.columns(2)
     if name != "synthetic":
-        a.button("Use synthetic digits", key=state.key(page, "switch_synthetic"), on_click=_switch_to_synthetic,
-                 args=(page,), help="Digits drawn by the playground itself: no download needed.")
+        a.button(
+            "Use synthetic digits",
+            key=state.key(page, "switch_synthetic"),
+            on_click=_switch_to_synthetic,
+            args=(page,),
+            help="Digits drawn by the playground itself: no download needed.",
+        )
     b.button("Try again", key=state.key(page, "retry_data"), on_click=_retry, args=(page, name))
 
 
@@ -140,39 +159,81 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
     """The training settings as TrainConfig keyword arguments, and a slot under each control for its error."""
     slots: dict[str, Any] = {}
     _clamp_widget(page, "subset", 2, n_images)
-    subset = st.number_input("Training images", min_value=2, max_value=n_images, value=n_images, step=500,
-                             help="Train on the first N images of the training split.", **state.keep(page, "subset"))
+    subset = st.number_input(
+        "Training images",
+        min_value=2,
+        max_value=n_images,
+        value=n_images,
+        step=500,
+        help="Train on the first N images of the training split.",
+        **state.keep(page, "subset"),
+    )
     slots["subset"] = st.empty()
-    optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index("adam"),
-                             format_func=OPTIMIZER_LABELS.get, **state.keep(page, "optimizer"))
+    optimizer = st.selectbox(
+        "Optimizer",
+        list(OPTIMIZERS),
+        index=list(OPTIMIZERS).index("adam"),
+        format_func=lambda name: OPTIMIZERS[name].label,
+        **state.keep(page, "optimizer"),
+    )
     slots["optimizer"] = st.empty()
-    lr = st.number_input("Learning rate", min_value=0.0, max_value=1e6, value=1e-3, step=1e-4, format="%g",
-                         help="Adam: about 0.001; SGD: about 0.05. Too large and the loss explodes.",
-                         **state.keep(page, "lr"))
+    lr = st.number_input(
+        "Learning rate",
+        min_value=0.0,
+        max_value=1e6,
+        value=1e-3,
+        step=1e-4,
+        format="%g",
+        help="Adam: about 0.001; SGD: about 0.05. Too large and the loss explodes.",
+        **state.keep(page, "lr"),
+    )
     slots["lr"] = st.empty()
     a, b = st.columns(2)
-    batch = a.number_input("Batch size", min_value=1, max_value=MAX_BATCH, value=64, step=16,
-                           **state.keep(page, "batch_size"))
+    batch = a.number_input(
+        "Batch size", min_value=1, max_value=MAX_BATCH, value=64, step=16, **state.keep(page, "batch_size")
+    )
     epochs = b.number_input("Epochs", min_value=1, max_value=MAX_EPOCHS, value=3, step=1, **state.keep(page, "epochs"))
     slots["batch_size"], slots["epochs"] = st.empty(), st.empty()
-    wd = st.number_input("Weight decay", min_value=0.0, max_value=1.0, value=0.0, step=1e-4, format="%g",
-                         **state.keep(page, "weight_decay"))
+    wd = st.number_input(
+        "Weight decay",
+        min_value=0.0,
+        max_value=1.0,
+        value=0.0,
+        step=1e-4,
+        format="%g",
+        **state.keep(page, "weight_decay"),
+    )
     slots["weight_decay"] = st.empty()
-    dropout = st.select_slider("Dropout", DROPOUT_CHOICES, value="model",
-                               format_func=lambda p: "model's own" if p == "model" else f"{p:.1f}",
-                               help="Overrides the probability of every Dropout layer of the model.",
-                               **state.keep(page, "dropout"))
+    dropout = st.select_slider(
+        "Dropout",
+        DROPOUT_CHOICES,
+        value="model",
+        format_func=lambda p: "model's own" if p == "model" else f"{p:.1f}",
+        help="Overrides the probability of every Dropout layer of the model.",
+        **state.keep(page, "dropout"),
+    )
     slots["dropout"] = st.empty()
     augment = st.toggle("Augmentation (shift ±2 px, rotate ±10°)", value=False, **state.keep(page, "augment"))
-    schedule = st.selectbox("Learning-rate schedule", SCHEDULES, format_func=SCHEDULE_LABELS.get,
-                            **state.keep(page, "lr_schedule"))
+    schedule = st.selectbox(
+        "Learning-rate schedule", SCHEDULES, format_func=SCHEDULE_LABELS.get, **state.keep(page, "lr_schedule")
+    )
     seed = st.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, step=1, **state.keep(page, "seed"))
     for name in ("augment", "lr_schedule", "seed"):
         slots[name] = st.empty()
-    kwargs = dict(subset=int(subset), optimizer=optimizer, lr=float(lr), batch_size=int(batch), epochs=int(epochs),
-                  weight_decay=float(wd), dropout=None if dropout == "model" else float(dropout), augment=bool(augment),
-                  lr_schedule=schedule, seed=int(seed), threads=1,
-                  val_every_steps=validation_interval(int(subset), int(batch), int(epochs)))
+    kwargs = dict(
+        subset=int(subset),
+        optimizer=optimizer,
+        lr=float(lr),
+        batch_size=int(batch),
+        epochs=int(epochs),
+        weight_decay=float(wd),
+        dropout=None if dropout == "model" else float(dropout),
+        augment=bool(augment),
+        lr_schedule=schedule,
+        seed=int(seed),
+        threads=1,
+        val_every_steps=validation_interval(int(subset), int(batch), int(epochs)),
+    )
     return kwargs, slots
 
 
@@ -185,8 +246,9 @@ def make_plan(spec: ModelSpec, model_label: str, kwargs: dict[str, Any], data: D
     return Plan(spec, model_label, config, data)
 
 
-def plan_or_errors(spec: ModelSpec | None, model_label: str, kwargs: dict[str, Any], data: DataBundle | None,
-                   slots: dict[str, Any]) -> Plan | None:
+def plan_or_errors(
+    spec: ModelSpec | None, model_label: str, kwargs: dict[str, Any], data: DataBundle | None, slots: dict[str, Any]
+) -> Plan | None:
     """The plan, or None with the engine's sentence shown under the control at fault."""
     if spec is None or data is None:
         return None
@@ -216,7 +278,7 @@ def start_if_asked(page: str, sess: TrainingSession, plan: Plan | None) -> None:
     try:
         sess.start(plan)
         state.drop(page, "start_error")
-    except (ConfigError, SpecError) as err:
+    except PlaygroundError as err:
         state.put(page, "start_error", str(err))
 
 
@@ -225,15 +287,28 @@ def run_buttons(page: str, sess: TrainingSession, plan: Plan | None) -> None:
     run = sess.active()
     paused = run is not None and run.pause_requested
     cells = st.columns(4)
-    cells[0].button("Start", key=state.key(page, "start"), type="primary", on_click=_ask_start, args=(page,),
-                    disabled=plan is None or run is not None, width="stretch",
-                    help="Train the chosen model with these settings.")
-    cells[1].button("Pause", key=state.key(page, "pause"), on_click=sess.pause, disabled=run is None or paused,
-                    width="stretch")
-    cells[2].button("Resume", key=state.key(page, "resume"), on_click=sess.resume, disabled=not paused,
-                    width="stretch")
-    cells[3].button("Stop", key=state.key(page, "stop"), on_click=sess.stop, disabled=run is None, width="stretch",
-                    help="End the run after the current step; its curves and weights are kept.")
+    cells[0].button(
+        "Start",
+        key=state.key(page, "start"),
+        type="primary",
+        on_click=_ask_start,
+        args=(page,),
+        disabled=plan is None or run is not None,
+        width="stretch",
+        help="Train the chosen model with these settings.",
+    )
+    cells[1].button(
+        "Pause", key=state.key(page, "pause"), on_click=sess.pause, disabled=run is None or paused, width="stretch"
+    )
+    cells[2].button("Resume", key=state.key(page, "resume"), on_click=sess.resume, disabled=not paused, width="stretch")
+    cells[3].button(
+        "Stop",
+        key=state.key(page, "stop"),
+        on_click=sess.stop,
+        disabled=run is None,
+        width="stretch",
+        help="End the run after the current step; its curves and weights are kept.",
+    )
     problem = state.get(page, "start_error", None)
     if problem:
         st.error(problem)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from playground import kernels, ops, samples
+from playground import ops
+from playground.ops import kernels, samples
 from playground.ui import handoff, state
 
 WORKED_KERNEL = "Worked example [[1, 2], [3, 4]]"
@@ -57,15 +58,26 @@ def _grid_base(page: str, rows: int, cols: int) -> list[list[str]]:
 def _custom_grid(page: str) -> np.ndarray:
     """A rows×cols grid of text cells (1×1 .. 7×7); raises KernelError for a bad cell."""
     a, b = st.columns(2)
-    rows = int(a.number_input("Rows", min_value=1, max_value=kernels.MAX_KERNEL, value=3, step=1,
-                              **state.keep(page, "kernel_rows")))
-    cols = int(b.number_input("Columns", min_value=1, max_value=kernels.MAX_KERNEL, value=3, step=1,
-                              **state.keep(page, "kernel_cols")))
+    rows = int(
+        a.number_input(
+            "Rows", min_value=1, max_value=kernels.MAX_KERNEL, value=3, step=1, **state.keep(page, "kernel_rows")
+        )
+    )
+    cols = int(
+        b.number_input(
+            "Columns", min_value=1, max_value=kernels.MAX_KERNEL, value=3, step=1, **state.keep(page, "kernel_cols")
+        )
+    )
     base = state.get(page, f"kernel_base.{rows}x{cols}", _grid_base(page, rows, cols))
     frame = pd.DataFrame(base, columns=[str(c + 1) for c in range(cols)], dtype=object)
     config = {str(c + 1): st.column_config.TextColumn(str(c + 1), width="small") for c in range(cols)}
-    edited = st.data_editor(frame, hide_index=True, num_rows="fixed", column_config=config,
-                            key=state.key(page, f"kernel_grid.{rows}x{cols}"))
+    edited = st.data_editor(
+        frame,
+        hide_index=True,
+        num_rows="fixed",
+        column_config=config,
+        key=state.key(page, f"kernel_grid.{rows}x{cols}"),
+    )
     arr = kernels.parse_kernel(edited)
     # the grid's own edits are lost on a page switch; its base keeps the last valid kernel instead
     state.put(page, f"kernel_base.{rows}x{cols}", [[str(v) for v in row] for row in edited.to_numpy().tolist()])
@@ -91,8 +103,11 @@ def kernel_chooser(page: str) -> KernelChoice:
         if choice == CUSTOM_GRID:
             arr = _custom_grid(page)
         else:
-            text = st.text_area("Kernel rows (one row per line; fractions like 1/9 work)", value="0 -1 0\n-1 5 -1\n0 -1 0",
-                                **state.keep(page, "kernel_text"))
+            text = st.text_area(
+                "Kernel rows (one row per line; fractions like 1/9 work)",
+                value="0 -1 0\n-1 5 -1\n0 -1 0",
+                **state.keep(page, "kernel_text"),
+            )
             arr = kernels.parse_kernel(text)
         state.put(page, "kernel_last", arr)
     except kernels.KernelError as e:
@@ -116,8 +131,10 @@ def _padding(page: str) -> int | str | tuple[int, int, int, int]:
         return int(st.number_input("Padding pixels on every side", value=0, step=1, **state.keep(page, "padding")))
     if kind == "per side":
         cells = st.columns(4)
-        return tuple(int(c.number_input(side, value=0, step=1, **state.keep(page, f"pad_{side}")))
-                     for c, side in zip(cells, ("top", "bottom", "left", "right")))
+        return tuple(
+            int(c.number_input(side, value=0, step=1, **state.keep(page, f"pad_{side}")))
+            for c, side in zip(cells, ("top", "bottom", "left", "right"))
+        )
     return kind
 
 
@@ -126,38 +143,60 @@ def conv_controls(page: str) -> ConvControls:
     the flip switch and the activation. Values are checked by the engine, not here."""
     stride = _pair(page, "stride", "Stride")
     padding = _padding(page)
-    mode = st.selectbox("Padding mode", ops.PADDING_MODES, **state.keep(page, "padding_mode"),
-                        help="zeros: pad with 0; reflect: mirror the image without repeating the edge; "
-                             "replicate: repeat the edge pixel.")
-    dilation = int(st.number_input("Dilation (gap + 1 between kernel taps)", value=1, step=1,
-                                   **state.keep(page, "dilation")))
-    bias = float(st.number_input("Bias", min_value=-1e6, max_value=1e6, value=0.0, step=0.5,
-                                 **state.keep(page, "bias")))
-    flip = st.toggle("True convolution (flip the kernel 180°)", **state.keep(page, "flip"),
-                     help="Off: cross-correlation, what PyTorch and Keras compute. On: the kernel is rotated first.")
-    activation = st.selectbox("Activation after the convolution", list(ops.ACTIVATIONS),
-                              format_func=ops.ACTIVATION_LABELS.get, **state.keep(page, "activation"))
-    settings = ops.ConvSettings(stride=stride, padding=padding, padding_mode=mode, dilation=(dilation, dilation),
-                                flip=flip)
+    mode = st.selectbox(
+        "Padding mode",
+        ops.PADDING_MODES,
+        **state.keep(page, "padding_mode"),
+        help="zeros: pad with 0; reflect: mirror the image without repeating the edge; "
+        "replicate: repeat the edge pixel.",
+    )
+    dilation = int(
+        st.number_input("Dilation (gap + 1 between kernel taps)", value=1, step=1, **state.keep(page, "dilation"))
+    )
+    bias = float(
+        st.number_input("Bias", min_value=-1e6, max_value=1e6, value=0.0, step=0.5, **state.keep(page, "bias"))
+    )
+    flip = st.toggle(
+        "True convolution (flip the kernel 180°)",
+        **state.keep(page, "flip"),
+        help="Off: cross-correlation, what PyTorch and Keras compute. On: the kernel is rotated first.",
+    )
+    activation = st.selectbox(
+        "Activation after the convolution",
+        list(ops.ACTIVATIONS),
+        format_func=ops.ACTIVATION_LABELS.get,
+        **state.keep(page, "activation"),
+    )
+    settings = ops.ConvSettings(
+        stride=stride, padding=padding, padding_mode=mode, dilation=(dilation, dilation), flip=flip
+    )
     return ConvControls(settings, bias, activation)
 
 
 def pool_controls(page: str) -> ops.PoolSettings:
     """Max or average, window size, stride, padding, and count_include_pad for the average."""
-    kind = st.radio("Pooling", ops.POOL_KINDS, horizontal=True, **state.keep(page, "kind"),
-                    format_func={"max": "Max", "avg": "Average"}.get)
+    kind = st.radio(
+        "Pooling",
+        ops.POOL_KINDS,
+        horizontal=True,
+        **state.keep(page, "kind"),
+        format_func={"max": "Max", "avg": "Average"}.get,
+    )
     size = int(st.number_input("Window size", value=2, step=1, **state.keep(page, "size_px")))
     stride = int(st.number_input("Stride", value=2, step=1, **state.keep(page, "stride")))
-    padding = int(st.number_input("Padding (at most half the window)", value=0, step=1,
-                                  **state.keep(page, "padding")))
+    padding = int(st.number_input("Padding (at most half the window)", value=0, step=1, **state.keep(page, "padding")))
     include = True
     if kind == "avg":
-        include = st.toggle("Padding counts in the average (count_include_pad)", value=True,
-                            **state.keep(page, "count_include_pad"),
-                            help="On, like PyTorch's default: padding zeros count in the divisor. "
-                                 "Off: divide by the number of real pixels under the window.")
-    return ops.PoolSettings(kind=kind, size=(size, size), stride=(stride, stride), padding=padding,
-                            count_include_pad=include)
+        include = st.toggle(
+            "Padding counts in the average (count_include_pad)",
+            value=True,
+            **state.keep(page, "count_include_pad"),
+            help="On, like PyTorch's default: padding zeros count in the divisor. "
+            "Off: divide by the number of real pixels under the window.",
+        )
+    return ops.PoolSettings(
+        kind=kind, size=(size, size), stride=(stride, stride), padding=padding, count_include_pad=include
+    )
 
 
 def _shift(page: str, delta: int, n_steps: int) -> None:
@@ -177,18 +216,52 @@ def step_controls(page: str, n_steps: int) -> int:
     current 0-based step, clamped into range so a settings change never leaves it dangling."""
     index = state.step_index(page, n_steps)
     cells = st.columns([1.1, 1.3, 1.1, 1.1, 4], vertical_alignment="bottom")
-    cells[0].button("« First", key=state.key(page, "first"), shortcut=SHORTCUTS["first"],
-                    on_click=_jump, args=(page, 0, n_steps), help="Shortcut: Home", width="stretch")
-    cells[1].button("‹ Previous", key=state.key(page, "previous"), shortcut=SHORTCUTS["previous"],
-                    on_click=_shift, args=(page, -1, n_steps), help="Shortcut: ← (left arrow)", width="stretch")
-    cells[2].button("Next ›", key=state.key(page, "next"), shortcut=SHORTCUTS["next"],
-                    on_click=_shift, args=(page, 1, n_steps), help="Shortcut: → (right arrow)", width="stretch")
-    cells[3].button("Last »", key=state.key(page, "last"), shortcut=SHORTCUTS["last"],
-                    on_click=_jump, args=(page, n_steps - 1, n_steps), help="Shortcut: End", width="stretch")
+    cells[0].button(
+        "« First",
+        key=state.key(page, "first"),
+        shortcut=SHORTCUTS["first"],
+        on_click=_jump,
+        args=(page, 0, n_steps),
+        help="Shortcut: Home",
+        width="stretch",
+    )
+    cells[1].button(
+        "‹ Previous",
+        key=state.key(page, "previous"),
+        shortcut=SHORTCUTS["previous"],
+        on_click=_shift,
+        args=(page, -1, n_steps),
+        help="Shortcut: ← (left arrow)",
+        width="stretch",
+    )
+    cells[2].button(
+        "Next ›",
+        key=state.key(page, "next"),
+        shortcut=SHORTCUTS["next"],
+        on_click=_shift,
+        args=(page, 1, n_steps),
+        help="Shortcut: → (right arrow)",
+        width="stretch",
+    )
+    cells[3].button(
+        "Last »",
+        key=state.key(page, "last"),
+        shortcut=SHORTCUTS["last"],
+        on_click=_jump,
+        args=(page, n_steps - 1, n_steps),
+        help="Shortcut: End",
+        width="stretch",
+    )
     if n_steps > 1:
         state.seed_widget(page, "step_slider", index + 1)
-        cells[4].slider("Step", min_value=1, max_value=n_steps, **state.keep(page, "step_slider"),
-                        on_change=_from_slider, args=(page, n_steps))
+        cells[4].slider(
+            "Step",
+            min_value=1,
+            max_value=n_steps,
+            **state.keep(page, "step_slider"),
+            on_change=_from_slider,
+            args=(page, n_steps),
+        )
     else:
         cells[4].caption("There is only one output cell, so there is one step.")
     return state.step_index(page, n_steps)

@@ -1,6 +1,6 @@
 """`python -m playground COMMAND`: the command-line interface (in the spirit of pytorch/examples mnist).
 
-conv / pool are numpy only (playground.cli_ops). Commands that need torch must import it inside their
+conv / pool are numpy only (playground.cli.ops). Commands that need torch must import it inside their
 own command functions, so ``python -m playground conv`` never loads torch.
 """
 
@@ -10,8 +10,8 @@ import argparse
 import sys
 from typing import NoReturn
 
-from playground.cli_engine import add_engine_commands
-from playground.cli_ops import add_ops_commands
+from playground.cli.engine import add_engine_commands
+from playground.cli.ops import add_ops_commands
 
 
 def build_parser() -> argparse.ArgumentParser:

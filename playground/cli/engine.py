@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from playground.cli_ops import EXIT_USAGE, _one_line_errors
+from playground.cli.ops import EXIT_USAGE, _one_line_errors
+from playground.errors import PlaygroundError
+from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL, default_model_path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "assets" / "models" / "playground-mnist.safetensors"
 DATASET_NAMES = ("mnist", "fashion-mnist", "synthetic")
 EXIT_INTERRUPTED = 130
 
 
-class EngineCliError(ValueError):
+class EngineCliError(PlaygroundError):
     """A command-line value or file that cannot be used; str(e) is one sentence for the user."""
 
 
@@ -34,14 +34,16 @@ class EngineCliError(ValueError):
 def add_engine_commands(subparsers: Any) -> None:
     """Register ``train``, ``evaluate`` and ``predict``; each sets ``func(args) -> exit code``."""
     train = subparsers.add_parser(
-        "train", help="train a CNN on MNIST, Fashion-MNIST or synthetic digits and save it",
+        "train",
+        help="train a CNN on MNIST, Fashion-MNIST or synthetic digits and save it",
         description="Train on the 'train' split, validate on the 'val' split (the test split is never used), "
-                    "save a safetensors checkpoint. Settings default to the recommended configuration.",
+        "save a safetensors checkpoint. Settings default to the recommended configuration.",
     )
     train.add_argument("--arch", default="playground", help="preset name or path to a SPEC.json (default playground)")
     train.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="data set to train on")
-    train.add_argument("--data-dir", default=None, help="folder with the IDX files (default $PLAYGROUND_DATA_DIR "
-                                                        "or the user cache)")
+    train.add_argument(
+        "--data-dir", default=None, help="folder with the IDX files (default $PLAYGROUND_DATA_DIR or the user cache)"
+    )
     train.add_argument("--epochs", type=int, default=None, help="passes over the training images")
     train.add_argument("--batch-size", type=int, default=None, help="images per optimizer step")
     train.add_argument("--lr", type=float, default=None, help="learning rate")
@@ -57,24 +59,34 @@ def add_engine_commands(subparsers: Any) -> None:
     _one_line_errors(train)
 
     ev = subparsers.add_parser(
-        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a saved model",
+        "evaluate",
+        help="accuracy, per-class accuracy and confusion matrix of a saved model",
         description="Evaluate a checkpoint on one split; warns when the model was trained on those images.",
     )
     ev.add_argument("--model", required=True, help="checkpoint file (.safetensors)")
     ev.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="data set to evaluate on")
     ev.add_argument("--data-dir", default=None, help="folder with the IDX files")
-    ev.add_argument("--split", default="test", choices=("train", "val", "trainval", "test"),
-                    help="which images (default test: MNIST t10k images 8,000–9,999)")
+    ev.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "trainval", "test"),
+        help="which images (default test: MNIST t10k images 8,000–9,999)",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=run_evaluate)
     _one_line_errors(ev)
 
     pr = subparsers.add_parser(
-        "predict", help="classify image files (canvas drawings or scans of digits)",
+        "predict",
+        help="classify image files (canvas drawings or scans of digits)",
         description="Label and the ten class probabilities for each image, after MNIST-style preprocessing.",
     )
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files")
-    pr.add_argument("--model", default=None, help=f"checkpoint (default {DEFAULT_MODEL.relative_to(ROOT)})")
+    pr.add_argument(
+        "--model",
+        default=None,
+        help=f"checkpoint (default: ${MODEL_ENV} when set, else {SHIPPED_MODEL.relative_to(PROJECT_ROOT)})",
+    )
     pr.add_argument("--json", action="store_true", help='one {"file", "label", "probabilities"} object per line')
     pr.set_defaults(func=run_predict)
     _one_line_errors(pr)
@@ -91,16 +103,10 @@ def _fail(message: str) -> int:
 
 def _guard(command: Any, args: argparse.Namespace) -> int:
     """Run a command; the engine's user-facing errors become one stderr line and exit 2."""
-    from playground.checkpoints import CheckpointError
-    from playground.data import DataError
-    from playground.images import ImageError
-    from playground.model import SpecError
-    from playground.preprocess import PreprocessError
-    from playground.train import ConfigError
 
     try:
         return command(args)
-    except (EngineCliError, SpecError, ConfigError, CheckpointError, DataError, ImageError, PreprocessError) as err:
+    except PlaygroundError as err:
         return _fail(str(err))
     except OSError as err:
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
@@ -112,7 +118,7 @@ def _guard(command: Any, args: argparse.Namespace) -> int:
 
 def _load_spec(arch: str) -> Any:
     """A preset name or a SPEC.json path -> ModelSpec (SpecError / EngineCliError otherwise)."""
-    from playground.model import PRESETS, ModelSpec, get_preset
+    from playground.nn.model import PRESETS, ModelSpec, get_preset
 
     if arch in PRESETS:
         return get_preset(arch)
@@ -125,7 +131,7 @@ def _load_spec(arch: str) -> Any:
         except UnicodeDecodeError:
             raise EngineCliError(f"{arch} is not a text (JSON) file.") from None
         return ModelSpec.from_json(text)
-    return get_preset(arch)   # SpecError naming the known presets
+    return get_preset(arch)  # SpecError naming the known presets
 
 
 def _progress_line(done: int, total: int, extra: str, width: int = 30) -> str:
@@ -145,13 +151,16 @@ def run_train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from playground.checkpoints import save_checkpoint
-    from playground.data import SPLIT_TRAIN, SPLIT_VAL, ProgressBar, load_dataset
-    from playground.train import RECOMMENDED_CONFIG, Trainer, TrainEvent
+    from playground.data.datasets import SPLIT_TRAIN, SPLIT_VAL, ProgressBar, load_dataset
+    from playground.nn.checkpoints import save_checkpoint
+    from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, TrainEvent
 
     spec = _load_spec(args.arch)
-    overrides = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset",
-                                               "augment", "threads") if getattr(args, k) is not None}
+    overrides = {
+        k: getattr(args, k)
+        for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset", "augment", "threads")
+        if getattr(args, k) is not None
+    }
     config = replace(RECOMMENDED_CONFIG, **overrides)
     out = Path(args.out)
     if out.is_dir():
@@ -161,6 +170,7 @@ def _train(args: argparse.Namespace) -> int:
     val_data = load_dataset(args.dataset, args.data_dir, split=SPLIT_VAL, progress=bar, seed=config.seed)
     log: TextIO | None = open(args.json_log, "w", encoding="utf-8") if args.json_log else None
     try:
+
         def write_log(record: dict[str, Any]) -> None:
             if log is not None:
                 log.write(json.dumps(record, allow_nan=False) + "\n")
@@ -182,28 +192,46 @@ def _train(args: argparse.Namespace) -> int:
             if event.val_acc is not None:
                 state["val"] = f"val acc {100 * event.val_acc:.2f} %"
             trainer = trainer_box[0]
-            if not tty:                              # a log file: one line per epoch, no carriage returns
+            if not tty:  # a log file: one line per epoch, no carriage returns
                 if event.kind == "epoch":
                     loss = f", train loss {event.loss:.4f}" if event.loss is not None else ""
-                    print(f"epoch {event.epoch}/{config.epochs}: step {event.step:,}/{trainer.total_steps:,}"
-                          f"{loss}{', ' + state['val'] if state['val'] else ''}", file=sys.stderr, flush=True)
+                    print(
+                        f"epoch {event.epoch}/{config.epochs}: step {event.step:,}/{trainer.total_steps:,}"
+                        f"{loss}{', ' + state['val'] if state['val'] else ''}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 return
             now = time.monotonic()
             if event.kind == "step" and now - state["last"] < 0.1 and event.step < trainer.total_steps:
                 return
             state["last"] = now
             loss = f"loss {event.loss:.4f} " if event.loss is not None and event.kind == "step" else ""
-            sys.stderr.write(_progress_line(event.step, trainer.total_steps,
-                                            f"epoch {event.epoch}/{config.epochs} {loss}{state['val']}".rstrip()))
+            sys.stderr.write(
+                _progress_line(
+                    event.step,
+                    trainer.total_steps,
+                    f"epoch {event.epoch}/{config.epochs} {loss}{state['val']}".rstrip(),
+                )
+            )
             if event.kind == "end":
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
         trainer = Trainer(spec, config, train_data, val_data, callbacks=[on_event])
         trainer_box.append(trainer)
-        write_log({"event": "start", "arch": trainer.spec.name, "dataset": args.dataset,
-                   "train": train_data.source, "val": val_data.source, "train_images": trainer.n_train,
-                   "config": config.to_dict(), "total_steps": trainer.total_steps})
+        write_log(
+            {
+                "event": "start",
+                "arch": trainer.spec.name,
+                "dataset": args.dataset,
+                "train": train_data.source,
+                "val": val_data.source,
+                "train_images": trainer.n_train,
+                "config": config.to_dict(),
+                "total_steps": trainer.total_steps,
+            }
+        )
         result = trainer.run()
         if result.state != "finished":
             write_log({"event": "failed", "state": result.state, "message": result.message})
@@ -212,15 +240,24 @@ def _train(args: argparse.Namespace) -> int:
         metadata["command"] = "python -m playground " + shlex.join(sys.argv[1:] if _is_cli() else _argv(args))
         path = save_checkpoint(out, trainer.model, trainer.spec, metadata)
         size_kb = path.stat().st_size / 1024
-        write_log({"event": "saved", "file": str(path), "bytes": path.stat().st_size,
-                   "val_acc": result.val_acc, "elapsed_s": round(result.elapsed_s, 3)})
+        write_log(
+            {
+                "event": "saved",
+                "file": str(path),
+                "bytes": path.stat().st_size,
+                "val_acc": result.val_acc,
+                "elapsed_s": round(result.elapsed_s, 3),
+            }
+        )
     finally:
         if log is not None:
             log.close()
     val = f"{100 * result.val_acc:.2f} %" if result.val_acc is not None else "n/a"
-    print(f"trained {trainer.spec.name} on {trainer.n_train:,} {args.dataset} images: val accuracy {val} "
-          f"({len(val_data):,} val images), {result.elapsed_s:.1f} s, {result.images_per_s:,.0f} images/s; "
-          f"saved {path} ({size_kb:.0f} KB)")
+    print(
+        f"trained {trainer.spec.name} on {trainer.n_train:,} {args.dataset} images: val accuracy {val} "
+        f"({len(val_data):,} val images), {result.elapsed_s:.1f} s, {result.images_per_s:,.0f} images/s; "
+        f"saved {path} ({size_kb:.0f} KB)"
+    )
     return 0
 
 
@@ -248,7 +285,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _load_model(path: str | Path) -> Any:
-    from playground.checkpoints import load_checkpoint
+    from playground.nn.checkpoints import load_checkpoint
 
     p = Path(path)
     if not p.exists():
@@ -280,18 +317,25 @@ def overlap_warnings(metadata: dict[str, Any], dataset: str, indices: Any, split
             seen |= (idx >= a) & (idx <= b)
         n = int(seen.sum())
         if n:
-            out.append(f"the model was {verb} on {n:,} of the {len(idx):,} images of the {split} split, "
-                       f"so this score overstates how it does on new images.")
+            out.append(
+                f"the model was {verb} on {n:,} of the {len(idx):,} images of the {split} split, "
+                f"so this score overstates how it does on new images."
+            )
     return out
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from playground.data import ProgressBar, load_dataset
-    from playground.train import evaluate
+    from playground.data.datasets import ProgressBar, load_dataset
+    from playground.nn.trainer import evaluate
 
     loaded = _load_model(args.model)
-    data = load_dataset(args.dataset, args.data_dir, split=args.split, progress=ProgressBar("downloading"),
-                        seed=int((loaded.metadata.get("config") or {}).get("seed", 0) or 0))
+    data = load_dataset(
+        args.dataset,
+        args.data_dir,
+        split=args.split,
+        progress=ProgressBar("downloading"),
+        seed=int((loaded.metadata.get("config") or {}).get("seed", 0) or 0),
+    )
     n_out = int(loaded.model(_dummy()).shape[-1])
     if n_out != len(data.classes):
         raise EngineCliError(f"The model has {n_out} outputs but {args.dataset} has {len(data.classes)} classes.")
@@ -300,16 +344,29 @@ def _evaluate(args: argparse.Namespace) -> int:
     res = evaluate(loaded.model, data)
     per_class = [None if math.isnan(v) else float(v) for v in res.per_class_accuracy]
     if args.json:
-        print(json.dumps({"model": str(args.model), "dataset": data.name, "split": args.split,
-                          "source": data.source, "synthetic": data.synthetic, "count": len(data),
-                          "accuracy": res.accuracy, "loss": res.loss if math.isfinite(res.loss) else None,
-                          "classes": list(data.classes), "per_class_accuracy": per_class,
-                          "confusion": res.confusion.tolist()}))
+        print(
+            json.dumps(
+                {
+                    "model": str(args.model),
+                    "dataset": data.name,
+                    "split": args.split,
+                    "source": data.source,
+                    "synthetic": data.synthetic,
+                    "count": len(data),
+                    "accuracy": res.accuracy,
+                    "loss": res.loss if math.isfinite(res.loss) else None,
+                    "classes": list(data.classes),
+                    "per_class_accuracy": per_class,
+                    "confusion": res.confusion.tolist(),
+                }
+            )
+        )
         return 0
-    print(f"{data.source}{' (synthetic)' if data.synthetic and 'ynthetic' not in data.source else ''}: "
-          f"{len(data):,} images")
-    print(f"accuracy {100 * res.accuracy:.2f} % ({int(res.confusion.trace()):,}/{len(data):,}), "
-          f"loss {res.loss:.4f}")
+    print(
+        f"{data.source}{' (synthetic)' if data.synthetic and 'ynthetic' not in data.source else ''}: "
+        f"{len(data):,} images"
+    )
+    print(f"accuracy {100 * res.accuracy:.2f} % ({int(res.confusion.trace()):,}/{len(data):,}), loss {res.loss:.4f}")
     print("per class:")
     for name, acc, total in zip(data.classes, per_class, res.confusion.sum(1)):
         print(f"  {name:>12}  {'n/a' if acc is None else f'{100 * acc:6.2f} %'}  ({int(total):,} images)")
@@ -339,10 +396,10 @@ def _predict_files(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from playground.images import open_image
-    from playground.preprocess import normalise, preprocess_digit
+    from playground.imaging.images import open_image
+    from playground.imaging.preprocess import normalise, preprocess_digit
 
-    prepared = []                                    # read every file first: a bad one stops before any output
+    prepared = []  # read every file first: a bad one stops before any output
     for name in args.images:
         p = Path(name)
         if not p.is_file():
@@ -352,7 +409,7 @@ def _predict_files(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise EngineCliError(f"{name}: {err}") from None
         prepared.append((name, preprocess_digit(np.asarray(img))))
-    loaded = _load_model(args.model or DEFAULT_MODEL)
+    loaded = _load_model(args.model or default_model_path())
     classes = _classes(loaded.metadata)
     for name, pre in prepared:
         if pre.empty:
@@ -370,13 +427,15 @@ def _predict_files(args: argparse.Namespace) -> int:
         else:
             shown = " ".join(f"{j}:{v:.3f}" for j, v in enumerate(probs))
             cls = f" ({classes[label]})" if classes and classes[label] != str(label) else ""
-            print(f"{name}: {label}{cls} {100 * probs[label]:.1f} %{' (inverted scan)' if pre.inverted else ''}"
-                  f"  [{shown}]")
+            print(
+                f"{name}: {label}{cls} {100 * probs[label]:.1f} %{' (inverted scan)' if pre.inverted else ''}"
+                f"  [{shown}]"
+            )
     return 0
 
 
 def _classes(metadata: dict[str, Any]) -> tuple[str, ...] | None:
-    from playground.data import DATASETS
+    from playground.data.datasets import DATASETS
 
     name = ((metadata.get("data") or {}).get("train") or {}).get("name") if isinstance(metadata, dict) else None
     return DATASETS[name].classes if name in DATASETS else None

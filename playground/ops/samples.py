@@ -62,8 +62,9 @@ def area_downsample(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
         return arr.copy()
     channels = [arr] if arr.ndim == 2 else [arr[..., c] for c in range(arr.shape[2])]
     shrunk = [
-        np.asarray(Image.fromarray(ch.astype(np.float32), mode="F").resize((tw, th), Image.Resampling.BOX),
-                   dtype=np.float64)
+        np.asarray(
+            Image.fromarray(ch.astype(np.float32), mode="F").resize((tw, th), Image.Resampling.BOX), dtype=np.float64
+        )
         for ch in channels
     ]
     return shrunk[0] if arr.ndim == 2 else np.stack(shrunk, axis=-1)
@@ -95,7 +96,7 @@ def digit(d: int, size: int = 28) -> np.ndarray:
     small = area_downsample(glyph, (max(1, round(gh * scale)), max(1, round(gw * scale))))
     out = np.zeros((size, size))
     top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
-    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
     return _finish(out)
 
 
@@ -126,7 +127,7 @@ def vertical_edge(size: int = 8) -> np.ndarray:
     """Left half 0, right half 1: a single vertical step edge."""
     size = _check_size(size)
     out = np.zeros((size, size))
-    out[:, size // 2:] = 1.0
+    out[:, size // 2 :] = 1.0
     return _finish(out)
 
 
@@ -152,8 +153,13 @@ def random_integers(size: int = 5, seed: int = 0, high: int = 9) -> np.ndarray:
 
 def shape(name: str, size: int = 8) -> np.ndarray:
     """One of :data:`SHAPES` by name at ``size``×``size``."""
-    makers = {"checkerboard": checkerboard, "circle": circle, "gradient": gradient,
-              "vertical edge": vertical_edge, "horizontal edge": horizontal_edge}
+    makers = {
+        "checkerboard": checkerboard,
+        "circle": circle,
+        "gradient": gradient,
+        "vertical edge": vertical_edge,
+        "horizontal edge": horizontal_edge,
+    }
     if name not in makers:
         raise ValueError(f"Unknown sample {name!r}: choose one of {', '.join(SHAPES)}.")
     return makers[name](size)
@@ -168,9 +174,9 @@ def rgb_sample(size: int = 8) -> np.ndarray:
     size = _check_size(size)
     red = circle(size)
     green = np.zeros((size, size))
-    green[:, size // 4: size // 4 + max(1, size // 4)] = 1.0
+    green[:, size // 4 : size // 4 + max(1, size // 4)] = 1.0
     blue = np.zeros((size, size))
-    blue[size - size // 4 - max(1, size // 4): size - size // 4, :] = 1.0
+    blue[size - size // 4 - max(1, size // 4) : size - size // 4, :] = 1.0
     out = np.stack([red, _finish(green), _finish(blue)])
     out.flags.writeable = False
     return out

@@ -5,6 +5,7 @@ one big-endian uint32 per dimension, then the values in C order. The files are u
 gzip-compressed (``.gz``); both forms are read. A damaged file raises :class:`DataError` with a
 sentence naming the file, never a numpy or gzip traceback.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -15,14 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.errors import PlaygroundError
+
 # IDX type code -> numpy dtype (big-endian, as the format stores it)
-IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-MAX_IDX_BYTES = 1 << 30     # refuse headers that announce more than 1 GiB of data
+IDX_TYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+MAX_IDX_BYTES = 1 << 30  # refuse headers that announce more than 1 GiB of data
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class DataError(RuntimeError):
+class DataError(PlaygroundError):
     """A data set that cannot be found, downloaded or read; the message says what to do, in one sentence."""
 
 
@@ -57,30 +66,35 @@ def read_idx(path: str | Path) -> np.ndarray:
         with _open(path) as stream:
             header = _read_exact(stream, 4)
             if len(header) < 4 or header[0] != 0 or header[1] != 0 or header[2] not in IDX_TYPES:
-                raise DataError(f"{path.name} in {path.parent} is not an IDX data file (bad magic number); "
-                                "delete it and download it again.")
+                raise DataError(
+                    f"{path.name} in {path.parent} is not an IDX data file (bad magic number); "
+                    "delete it and download it again."
+                )
             dtype, ndim = IDX_TYPES[header[2]], header[3]
             if not 1 <= ndim <= 4:
-                raise DataError(f"{path.name} in {path.parent} declares {ndim} dimensions; "
-                                "an IDX data set has 1 to 4.")
+                raise DataError(f"{path.name} in {path.parent} declares {ndim} dimensions; an IDX data set has 1 to 4.")
             raw_dims = _read_exact(stream, 4 * ndim)
             if len(raw_dims) < 4 * ndim:
                 raise DataError(f"{path.name} in {path.parent} is truncated inside its header.")
             dims = struct.unpack(f">{ndim}I", raw_dims)
-            n_bytes = math.prod(dims) * dtype.itemsize          # Python ints: no overflow
+            n_bytes = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
             if n_bytes > MAX_IDX_BYTES or 0 in dims:
                 raise DataError(f"{path.name} in {path.parent} declares an implausible shape {dims}.")
             body = _read_exact(stream, n_bytes)
             extra = stream.read(1)
-    except (OSError, EOFError, zlib.error) as exc:     # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path.name} in {path.parent} cannot be read ({exc}); "
-                        "delete it and download it again.") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataError(
+            f"{path.name} in {path.parent} cannot be read ({exc}); delete it and download it again."
+        ) from None
     if len(body) < n_bytes:
-        raise DataError(f"{path.name} in {path.parent} is truncated: {len(body):,} of {n_bytes:,} data bytes; "
-                        "delete it and download it again.")
+        raise DataError(
+            f"{path.name} in {path.parent} is truncated: {len(body):,} of {n_bytes:,} data bytes; "
+            "delete it and download it again."
+        )
     if extra:
-        raise DataError(f"{path.name} in {path.parent} is longer than its header says; "
-                        "delete it and download it again.")
+        raise DataError(
+            f"{path.name} in {path.parent} is longer than its header says; delete it and download it again."
+        )
     return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 

@@ -7,6 +7,7 @@ test set: mean centre of mass 13.99, 14.01). A network trained on MNIST only und
 framed that way, so every drawing goes through the same steps before prediction. The steps are
 kept as ``stages`` so the Draw & Predict page can show them to students.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,15 +16,17 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from playground.errors import PlaygroundError
+
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-FRAME = 28                  # output side, px
-BOX = 20                    # longer side of the digit after scaling, px
-CENTRE = 14.0               # centre of mass target (row and column, pixel-index coordinates)
-MAX_SIDE = 1024             # larger inputs are shrunk first (keeps uploads fast; the digit ends at 20 px anyway)
-MIN_CONTRAST = 0.15         # ink must stand out from the background by this much, else "empty"
-NOISE_FLOOR = 0.1           # ink weaker than this (paper texture, JPEG noise) is set to 0
-CROP_THRESHOLD = 0.3        # pixels at least this strong define the ink's bounding box
-INK_LEVEL = 0.5             # a pixel counts as "ink" for ink_fraction at this level
+FRAME = 28  # output side, px
+BOX = 20  # longer side of the digit after scaling, px
+CENTRE = 14.0  # centre of mass target (row and column, pixel-index coordinates)
+MAX_SIDE = 1024  # larger inputs are shrunk first (keeps uploads fast; the digit ends at 20 px anyway)
+MIN_CONTRAST = 0.15  # ink must stand out from the background by this much, else "empty"
+NOISE_FLOOR = 0.1  # ink weaker than this (paper texture, JPEG noise) is set to 0
+CROP_THRESHOLD = 0.3  # pixels at least this strong define the ink's bounding box
+INK_LEVEL = 0.5  # a pixel counts as "ink" for ink_fraction at this level
 # Resampling filter: Pillow's antialiased tent (its resize widens the filter when shrinking).
 # Its BOX filter weights source pixels 0 or 1, which at scales near 1 moves the centre of mass
 # by up to 0.75 px; the tent keeps that within ~0.2 px, and place_by_mass corrects the rest.
@@ -38,7 +41,7 @@ STAGES = (STAGE_INPUT, STAGE_CROPPED, STAGE_SCALED, STAGE_CENTRED)
 Background = Literal["auto", "dark", "light"]
 
 
-class PreprocessError(ValueError):
+class PreprocessError(PlaygroundError):
     """An array that cannot be a picture (wrong shape, type or value range); message is for the user."""
 
 
@@ -46,11 +49,11 @@ class PreprocessError(ValueError):
 class Preprocessed:
     """Result of :func:`preprocess_digit`. Arrays are read-only float32 in [0, 1], ink white on black."""
 
-    image: np.ndarray               # (28, 28) what the network sees, before normalisation
-    stages: dict[str, np.ndarray]   # STAGES in order: input (H, W), cropped, scaled (≤20, ≤20), centred (28, 28)
-    ink_fraction: float             # share of input pixels that are ink (for "empty" / "fully covered" notices)
-    inverted: bool                  # dark ink on light paper was detected and inverted
-    empty: bool                     # no ink found: image is all zeros
+    image: np.ndarray  # (28, 28) what the network sees, before normalisation
+    stages: dict[str, np.ndarray]  # STAGES in order: input (H, W), cropped, scaled (≤20, ≤20), centred (28, 28)
+    ink_fraction: float  # share of input pixels that are ink (for "empty" / "fully covered" notices)
+    inverted: bool  # dark ink on light paper was detected and inverted
+    empty: bool  # no ink found: image is all zeros
 
 
 def _as_float(img: np.ndarray) -> np.ndarray:
@@ -129,9 +132,9 @@ def to_ink(img: np.ndarray, background: Background = "auto") -> tuple[np.ndarray
     if background == "light":
         return 1.0 - (gray if alpha is None else gray * alpha + (1.0 - alpha)), True
     if alpha is not None:
-        if float(np.median(_border(alpha))) < 0.5:          # strokes on a transparent sheet
+        if float(np.median(_border(alpha))) < 0.5:  # strokes on a transparent sheet
             return alpha, False
-        visible = _border(alpha) >= 0.5                     # transparent holes in a picture: paper colour
+        visible = _border(alpha) >= 0.5  # transparent holes in a picture: paper colour
         paper = float(np.median(_border(gray)[visible]))
         gray = gray * alpha + paper * (1.0 - alpha)
     if float(np.median(_border(gray))) > 0.5:
@@ -178,12 +181,13 @@ def scale_to_box(crop: np.ndarray, box: int = BOX) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _resample(crop: np.ndarray, s: float, com: tuple[float, float], target: tuple[float, float],
-              frame: int) -> np.ndarray:
+def _resample(
+    crop: np.ndarray, s: float, com: tuple[float, float], target: tuple[float, float], frame: int
+) -> np.ndarray:
     """Scale (h, w) ``crop`` by ``s`` into a (frame, frame) image so that the source point ``com``
     lands on output point ``target`` (pixel-index coordinates), in one resampling."""
     h, w = crop.shape
-    span = frame / s                                   # source pixels covered by the frame
+    span = frame / s  # source pixels covered by the frame
     # Output pixel j covers source [x0 + j/s, x0 + (j+1)/s] in edge coordinates, and pixel-index
     # coordinate c is edge coordinate c + 0.5; solve for com landing on target.
     y0 = com[0] + 0.5 - (target[0] + 0.5) / s
@@ -193,14 +197,15 @@ def _resample(crop: np.ndarray, s: float, com: tuple[float, float], target: tupl
     bottom = int(np.ceil(max(0.0, y0 + span - h))) + 1
     right = int(np.ceil(max(0.0, x0 + span - w))) + 1
     padded = np.zeros((h + top + bottom, w + left + right), np.float32)
-    padded[top:top + h, left:left + w] = crop
+    padded[top : top + h, left : left + w] = crop
     src = (x0 + left, y0 + top, x0 + left + span, y0 + top + span)
     out = Image.fromarray(padded).resize((frame, frame), RESAMPLE, box=src)
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
 
 
-def place_by_mass(crop: np.ndarray, *, box: int = BOX, frame: int = FRAME,
-                  offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def place_by_mass(
+    crop: np.ndarray, *, box: int = BOX, frame: int = FRAME, offset: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
     """Scale a (h, w) crop so its longer side is ``box`` px and place it in a (frame, frame) image
     with its centre of mass at (CENTRE + offset): sub-pixel exact, the digit resampled once.
     Whatever falls outside the frame is clipped (as in MNIST)."""
@@ -253,14 +258,22 @@ def preprocess_digit(img: np.ndarray, *, background: Background = "auto") -> Pre
     bbox = None if ink is None else ink_bbox(ink)
     if ink is None or bbox is None:
         blank = np.zeros((FRAME, FRAME), np.float32)
-        stages = {STAGE_INPUT: _frozen(raw), STAGE_CROPPED: _frozen(raw),
-                  STAGE_SCALED: _frozen(np.zeros((BOX, BOX))), STAGE_CENTRED: _frozen(blank)}
+        stages = {
+            STAGE_INPUT: _frozen(raw),
+            STAGE_CROPPED: _frozen(raw),
+            STAGE_SCALED: _frozen(np.zeros((BOX, BOX))),
+            STAGE_CENTRED: _frozen(blank),
+        }
         return Preprocessed(_frozen(blank), stages, 0.0, inverted, True)
-    t, b, l, r = bbox
-    crop = ink[t:b, l:r]
+    top, bottom, left, right = bbox
+    crop = ink[top:bottom, left:right]
     image = _frozen(place_by_mass(crop))
-    stages = {STAGE_INPUT: _frozen(ink), STAGE_CROPPED: _frozen(crop),
-              STAGE_SCALED: _frozen(scale_to_box(crop)), STAGE_CENTRED: image}
+    stages = {
+        STAGE_INPUT: _frozen(ink),
+        STAGE_CROPPED: _frozen(crop),
+        STAGE_SCALED: _frozen(scale_to_box(crop)),
+        STAGE_CENTRED: image,
+    }
     ink_fraction = float(np.count_nonzero(ink >= INK_LEVEL)) / ink.size
     return Preprocessed(image, stages, ink_fraction, inverted, False)
 

@@ -12,6 +12,7 @@ thread and becomes the default for every thread that starts using torch afterwar
 running keep theirs). Keep `threads=1` in a web server so training cannot starve the threads serving
 pages; the CLI may use all cores.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,18 +21,36 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from playground.model import ModelSpec, SeededDropout, build, infer_shapes
-from playground.train_setup import (  # noqa: F401  (re-exported: import these from playground.train)
-    AUG_ROTATE_DEG, AUG_SHIFT_PX, OPTIMIZERS, RECOMMENDED_CONFIG, SCHEDULES, ConfigError, Dataset, EvalResult,
-    TrainConfig, _predict, augment_batch, check_data, data_record, evaluate, images_to_tensor, index_ranges, seed_everything)
+from playground.nn.config import (  # noqa: F401  (re-exported: import these from playground.nn.trainer)
+    AUG_ROTATE_DEG,
+    AUG_SHIFT_PX,
+    OPTIMIZERS,
+    RECOMMENDED_CONFIG,
+    SCHEDULES,
+    ConfigError,
+    Dataset,
+    EvalResult,
+    TrainConfig,
+    _predict,
+    augment_batch,
+    check_data,
+    data_record,
+    evaluate,
+    images_to_tensor,
+    index_ranges,
+    make_optimizer,
+    seed_everything,
+)
+from playground.nn.model import ModelSpec, SeededDropout, build, infer_shapes
 
 log = logging.getLogger(__name__)
 STATES = ("queued", "running", "paused", "stopped", "finished", "failed")
@@ -41,10 +60,11 @@ FINAL_STATES = ("stopped", "finished", "failed")
 @dataclass(frozen=True)
 class TrainEvent:
     """What callbacks receive, in the training thread: kind is "step", "val", "epoch" or "end"."""
+
     kind: str
     step: int
     epoch: int
-    loss: float | None = None        # step: this step's loss; epoch: mean over the epoch
+    loss: float | None = None  # step: this step's loss; epoch: mean over the epoch
     val_loss: float | None = None
     val_acc: float | None = None
     message: str = ""
@@ -56,19 +76,20 @@ Callback = Callable[[TrainEvent], None]
 @dataclass(frozen=True)
 class TrainSnapshot:
     """A consistent copy of the run's progress, safe to read from any thread."""
-    state: str                                   # one of STATES
-    step: int                                    # optimizer steps done
-    epoch: int                                   # current epoch, 1-based (0 while queued)
+
+    state: str  # one of STATES
+    step: int  # optimizer steps done
+    epoch: int  # current epoch, 1-based (0 while queued)
     epochs: int
     steps_per_epoch: int
     total_steps: int
-    train_loss: tuple[tuple[int, float], ...]    # (step, mean loss over the last log_every_steps steps)
-    val: tuple[tuple[int, float, float], ...]    # (step, validation loss, validation accuracy 0..1)
-    images_per_s: float                          # over the last 50 steps, excluding pauses and validation
-    eta_s: float | None                          # None until measurable or when not running
-    elapsed_s: float                             # training and validation time, excluding pauses
-    message: str                                 # one sentence for the user
-    diverged_at: int | None = None               # step whose loss was not finite (NaN guard), else None
+    train_loss: tuple[tuple[int, float], ...]  # (step, mean loss over the last log_every_steps steps)
+    val: tuple[tuple[int, float, float], ...]  # (step, validation loss, validation accuracy 0..1)
+    images_per_s: float  # over the last 50 steps, excluding pauses and validation
+    eta_s: float | None  # None until measurable or when not running
+    elapsed_s: float  # training and validation time, excluding pauses
+    message: str  # one sentence for the user
+    diverged_at: int | None = None  # step whose loss was not finite (NaN guard), else None
 
     @property
     def progress(self) -> float:
@@ -82,13 +103,14 @@ class TrainSnapshot:
 @dataclass(frozen=True)
 class TrainResult:
     """The end of a run: final state, history, and the last validation scores (None without val data)."""
+
     state: str
     message: str
     steps: int
     train_loss: tuple[tuple[int, float], ...]
     val: tuple[tuple[int, float, float], ...]
     elapsed_s: float
-    images_per_s: float                          # mean over the whole run
+    images_per_s: float  # mean over the whole run
     diverged_at: int | None = None
 
     @property
@@ -99,6 +121,92 @@ class TrainResult:
     def val_acc(self) -> float | None:
         return self.val[-1][2] if self.val else None
 
+    @classmethod
+    def of(cls, snap: TrainSnapshot, batch_size: int) -> TrainResult:
+        """The result a run with this last snapshot ends with."""
+        images = snap.step * batch_size
+        return cls(
+            snap.state,
+            snap.message,
+            snap.step,
+            snap.train_loss,
+            snap.val,
+            snap.elapsed_s,
+            images / snap.elapsed_s if snap.elapsed_s > 0 else 0.0,
+            snap.diverged_at,
+        )
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """A run before it trains: the validated model spec, settings and data sizes. It holds no tensors and
+    no model (only references to the data sets), so a run waiting in the queue costs next to nothing."""
+
+    spec: ModelSpec  # as trained: the config's dropout override applied
+    config: TrainConfig
+    train_data: Dataset
+    val_data: Dataset | None
+    n_train: int  # training images used (the subset)
+    batch_size: int
+    steps_per_epoch: int  # the last partial batch is left out
+    total_steps: int
+
+    @classmethod
+    def of(cls, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None) -> RunSetup:
+        """Validate everything a run needs: ConfigError / SpecError name the setting or layer at fault."""
+        if not isinstance(config, TrainConfig):
+            raise ConfigError("The training settings must be a TrainConfig.")
+        spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
+        infer_shapes(spec)
+        n_train = check_data(spec, config, train_data, val_data)
+        batch_size = min(config.batch_size, n_train)
+        steps_per_epoch = n_train // batch_size
+        total_steps = steps_per_epoch * config.epochs
+        if config.max_steps is not None:
+            total_steps = min(total_steps, config.max_steps)
+        return cls(spec, config, train_data, val_data, n_train, batch_size, steps_per_epoch, total_steps)
+
+    @property
+    def seeds(self) -> tuple[int, int, int, int]:
+        """Seeds for the initial weights, the data order, augmentation and dropout, from `config.seed`."""
+        return tuple(int(s) for s in np.random.SeedSequence(self.config.seed).generate_state(4))
+
+    def initial_model(self) -> nn.Sequential:
+        """The seeded model the run starts from."""
+        return build(self.spec, seed=self.seeds[0])
+
+    def queued(self) -> TrainSnapshot:
+        """The snapshot of a run that has not started."""
+        return TrainSnapshot(
+            "queued",
+            0,
+            0,
+            self.config.epochs,
+            self.steps_per_epoch,
+            self.total_steps,
+            (),
+            (),
+            0.0,
+            None,
+            0.0,
+            "Waiting to start.",
+        )
+
+    def metadata(self, snap: TrainSnapshot) -> dict[str, Any]:
+        """Training config, data used and metrics as of `snap`, as a checkpoint records them."""
+        data = {"train": data_record(self.train_data, self.n_train)}
+        if self.val_data is not None:
+            data["val"] = data_record(self.val_data)
+        metrics = {
+            "steps": snap.step,
+            "state": snap.state,
+            "train_loss": snap.train_loss[-1][1] if snap.train_loss else None,
+            "val_loss": snap.val[-1][1] if snap.val else None,
+            "val_acc": snap.val[-1][2] if snap.val else None,
+            "elapsed_s": round(snap.elapsed_s, 3),
+        }
+        return {"config": self.config.to_dict(), "data": data, "metrics": metrics}
+
 
 class Trainer:
     """One training run of `spec` on `train_data` (validated on `val_data`, if given) with `config`.
@@ -108,33 +216,35 @@ class Trainer:
     queued Trainer ends it at once. `model` is the live module: use model_copy() while training.
     """
 
-    def __init__(self, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None,
-                 callbacks: Sequence[Callback] = ()):
-        if not isinstance(config, TrainConfig):
-            raise ConfigError("The training settings must be a TrainConfig.")
-        self.config = config
-        self.spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
-        infer_shapes(self.spec)                                       # SpecError before any work
+    def __init__(
+        self,
+        spec: ModelSpec,
+        config: TrainConfig,
+        train_data: Dataset,
+        val_data: Dataset | None = None,
+        callbacks: Sequence[Callback] = (),
+    ):
+        self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
+        self.config, self.spec, self.n_train = config, setup.spec, setup.n_train
         self.train_data, self.val_data, self.callbacks = train_data, val_data, tuple(callbacks)
-        self.n_train = check_data(self.spec, config, train_data, val_data)
-        seeds = np.random.SeedSequence(config.seed).generate_state(4)
-        self.model = build(self.spec, seed=int(seeds[0]))
-        self._order_gen = torch.Generator().manual_seed(int(seeds[1]))
-        self._aug_gen = torch.Generator().manual_seed(int(seeds[2]))
-        drop_gen = torch.Generator().manual_seed(int(seeds[3]))
+        seeds = setup.seeds
+        self.model = setup.initial_model()
+        self._order_gen = torch.Generator().manual_seed(seeds[1])
+        self._aug_gen = torch.Generator().manual_seed(seeds[2])
+        drop_gen = torch.Generator().manual_seed(seeds[3])
         for m in self.model.modules():
             if isinstance(m, SeededDropout):
                 m.generator = drop_gen
-        self.x = images_to_tensor(train_data.images[:self.n_train])
-        self.y = torch.as_tensor(np.asarray(train_data.labels[:self.n_train], dtype=np.int64))
+        self.x = images_to_tensor(train_data.images[: self.n_train])
+        self.y = torch.as_tensor(np.asarray(train_data.labels[: self.n_train], dtype=np.int64))
         if val_data is not None:
             self.val_x = images_to_tensor(val_data.images)
             self.val_y = torch.as_tensor(np.asarray(val_data.labels, dtype=np.int64))
-        self.batch_size = min(config.batch_size, self.n_train)
-        self.steps_per_epoch = self.n_train // self.batch_size       # the last partial batch is left out
-        self.total_steps = self.steps_per_epoch * config.epochs
-        if config.max_steps is not None:
-            self.total_steps = min(self.total_steps, config.max_steps)
+        self.batch_size, self.steps_per_epoch, self.total_steps = (
+            setup.batch_size,
+            setup.steps_per_epoch,
+            setup.total_steps,
+        )
         self.log_every = config.log_every_steps or max(1, self.total_steps // 250)
         self._lock, self._weights_lock = threading.Lock(), threading.Lock()
         self._gate = threading.Event()
@@ -189,9 +299,21 @@ class Trainer:
                 evals_left = self._evals_left()
                 per_eval = self._eval_s / max(1, len(self._val_hist))
                 eta = (self.total_steps - self._step) * self.batch_size / ips + evals_left * per_eval
-            return TrainSnapshot(self._state, self._step, self._epoch, self.config.epochs, self.steps_per_epoch,
-                                 self.total_steps, tuple(self._train_hist), tuple(self._val_hist), ips, eta,
-                                 self._elapsed, self._message, self._diverged)
+            return TrainSnapshot(
+                self._state,
+                self._step,
+                self._epoch,
+                self.config.epochs,
+                self.steps_per_epoch,
+                self.total_steps,
+                tuple(self._train_hist),
+                tuple(self._val_hist),
+                ips,
+                eta,
+                self._elapsed,
+                self._message,
+                self._diverged,
+            )
 
     def model_copy(self) -> nn.Module:
         """A consistent copy of the current weights in eval mode, taken between optimizer steps."""
@@ -204,14 +326,7 @@ class Trainer:
 
     def metadata(self) -> dict[str, Any]:
         """Training config, data used and final metrics, as a checkpoint records them."""
-        snap = self.snapshot()
-        data = {"train": data_record(self.train_data, self.n_train)}
-        if self.val_data is not None:
-            data["val"] = data_record(self.val_data)
-        metrics = {"steps": snap.step, "state": snap.state, "train_loss": snap.train_loss[-1][1] if
-                   snap.train_loss else None, "val_loss": snap.val[-1][1] if snap.val else None,
-                   "val_acc": snap.val[-1][2] if snap.val else None, "elapsed_s": round(snap.elapsed_s, 3)}
-        return {"config": self.config.to_dict(), "data": data, "metrics": metrics}
+        return self.setup.metadata(self.snapshot())
 
     def _evals_left(self) -> int:
         if self.val_data is None:
@@ -226,7 +341,7 @@ class Trainer:
             begin = self._state == "queued"
             if begin:
                 self._state, self._message = "running", "Training."
-        if not begin:                                # already ran, running, or stopped while queued
+        if not begin:  # already ran, running, or stopped while queued
             if self.result is None and self._state == "stopped":
                 self.result = self._finish("stopped", self._message)
             return self.result if self.result is not None else self._result()
@@ -234,17 +349,14 @@ class Trainer:
         seed_everything(self.config.seed)
         try:
             state, message = self._loop()
-        except Exception as err:                     # reported, never raised into a page
+        except Exception as err:  # reported, never raised into a page
             log.exception("training failed")
             state, message = "failed", f"Training failed: {(str(err).strip().splitlines() or [type(err).__name__])[0]}."
         self.result = self._finish(state, message)
         return self.result
 
     def _result(self) -> TrainResult:
-        snap = self.snapshot()
-        images = snap.step * self.batch_size
-        return TrainResult(snap.state, snap.message, snap.step, snap.train_loss, snap.val, snap.elapsed_s,
-                           images / snap.elapsed_s if snap.elapsed_s > 0 else 0.0, snap.diverged_at)
+        return TrainResult.of(self.snapshot(), self.batch_size)
 
     def _finish(self, state: str, message: str) -> TrainResult:
         with self._lock:
@@ -252,7 +364,7 @@ class Trainer:
         result = self._result()
         try:
             self._emit(TrainEvent("end", self._step, self._epoch, message=message))
-        except Exception:                            # the run is over; a failing listener must not hide that
+        except Exception:  # the run is over; a failing listener must not hide that
             log.exception("end-of-training callback failed")
         return result
 
@@ -261,13 +373,8 @@ class Trainer:
             cb(event)
 
     def _make_optimizer(self) -> tuple[torch.optim.Optimizer, Any]:
-        cfg, params = self.config, self.model.parameters()
-        kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-        opt = {"sgd": lambda: torch.optim.SGD(params, **kw),
-               "sgd-momentum": lambda: torch.optim.SGD(params, momentum=cfg.momentum, **kw),
-               "adam": lambda: torch.optim.Adam(params, **kw),
-               "adamw": lambda: torch.optim.AdamW(params, **kw),
-               "rmsprop": lambda: torch.optim.RMSprop(params, **kw)}[cfg.optimizer]()
+        cfg = self.config
+        opt = make_optimizer(self.model.parameters(), cfg)
         total = max(1, self.total_steps)
         if cfg.lr_schedule == "cosine":
             decay = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))  # noqa: E731
@@ -280,7 +387,7 @@ class Trainer:
         cfg, model, bs = self.config, self.model, self.batch_size
         opt, sched = self._make_optimizer()
         live = list(model.parameters()) + list(model.buffers())
-        good = [t.detach().clone() for t in live]     # weights that last gave a finite loss
+        good = [t.detach().clone() for t in live]  # weights that last gave a finite loss
         spare = [t.detach().clone() for t in live]
         log_every, val_every = self.log_every, cfg.val_every_steps
         loss_sum, step, last_logged = 0.0, 0, 0
@@ -300,7 +407,7 @@ class Trainer:
                 if self._stop:
                     return "stopped", f"Stopped at step {step:,} of {self.total_steps:,}; the curves so far are kept."
                 t0 = time.perf_counter()
-                idx = perm[b * bs:(b + 1) * bs]
+                idx = perm[b * bs : (b + 1) * bs]
                 xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
                 if cfg.augment:
                     xb = augment_batch(xb, self._aug_gen)
@@ -369,8 +476,15 @@ class Trainer:
             self._emit(TrainEvent("val", step, epoch, val_loss=loss, val_acc=acc))
         return math.isfinite(loss)
 
-    def _diverged_at(self, step: int, epoch: int, good: list[torch.Tensor], live: list[torch.Tensor],
-                     value: float, where: str = "training") -> tuple[str, str]:
+    def _diverged_at(
+        self,
+        step: int,
+        epoch: int,
+        good: list[torch.Tensor],
+        live: list[torch.Tensor],
+        value: float,
+        where: str = "training",
+    ) -> tuple[str, str]:
         """NaN guard: put back the last weights that gave a finite loss, and say what to change."""
         with self._weights_lock, torch.no_grad():
             torch._foreach_copy_(live, good)
@@ -378,5 +492,7 @@ class Trainer:
             self._diverged = step
         what = "NaN" if math.isnan(value) else "infinite"
         subject = "weights became NaN or infinite" if where == "weights" else f"{where} loss became {what}"
-        return "failed", (f"The {subject} at step {step:,} (epoch {epoch}), so training stopped and the last good "
-                          f"weights were restored; try a smaller learning rate, such as {self.config.lr / 10:g}.")
+        return "failed", (
+            f"The {subject} at step {step:,} (epoch {epoch}), so training stopped and the last good "
+            f"weights were restored; try a smaller learning rate, such as {self.config.lr / 10:g}."
+        )

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from playground.errors import PlaygroundError
+
 MAX_KERNEL = 7  # largest kernel side a user may type
 MAX_ABS_VALUE = 1e6  # larger values are refused so no result can overflow
 MAX_CHANNELS = 16
 
 
-class KernelError(ValueError):
+class KernelError(PlaygroundError):
     """str(e): one sentence naming the cell/row at fault."""
 
 
@@ -46,42 +48,87 @@ _BINOMIAL_5 = [1, 4, 6, 4, 1]
 PRESETS: dict[str, PresetKernel] = {
     p.name: p
     for p in (
-        PresetKernel("Identity", _scaled([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
-                     "Copies each pixel unchanged, a baseline to compare the other kernels against."),
-        PresetKernel("Box blur", _scaled([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 9),
-                     "Replaces each pixel by the plain average of its 3×3 neighbourhood, smoothing noise and detail."),
-        PresetKernel("Gaussian 3×3", _scaled([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 16),
-                     "Blurs with weights that fall off from the centre, a softer smoothing than the box blur."),
-        PresetKernel("Gaussian 5×5", _scaled([[a * b for b in _BINOMIAL_5] for a in _BINOMIAL_5], 256),
-                     "Blurs more strongly over a 5×5 neighbourhood, keeping only coarse shapes."),
-        PresetKernel("Sharpen", _scaled([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-                     "Boosts each pixel against its four neighbours, making edges and fine detail crisper."),
-        PresetKernel("Sobel x", _scaled([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-                     "Detects vertical edges: positive where brightness rises from left to right, negative where it falls."),
-        PresetKernel("Sobel y", _scaled([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-                     "Detects horizontal edges: positive where brightness rises from top to bottom, negative where it falls."),
-        PresetKernel("Prewitt x", _scaled([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
-                     "Detects vertical edges like Sobel x, with equal weight on all three rows."),
-        PresetKernel("Prewitt y", _scaled([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
-                     "Detects horizontal edges like Sobel y, with equal weight on all three columns."),
-        PresetKernel("Scharr x", _scaled([[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]),
-                     "Detects vertical edges with weights tuned to respond equally to edges at every angle."),
-        PresetKernel("Scharr y", _scaled([[-3, -10, -3], [0, 0, 0], [3, 10, 3]]),
-                     "Detects horizontal edges with weights tuned to respond equally to edges at every angle."),
-        PresetKernel("Laplacian (4-neighbour)", _scaled([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
-                     "Detects edges in every direction by comparing each pixel with its four direct neighbours; flat areas give 0."),
-        PresetKernel("Laplacian (8-neighbour)", _scaled([[1, 1, 1], [1, -8, 1], [1, 1, 1]]),
-                     "Detects edges in every direction, diagonals included, by comparing each pixel with all eight neighbours."),
-        PresetKernel("Emboss", _scaled([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-                     "Makes the image look raised, lit from the top left, by stressing diagonal brightness changes."),
-        PresetKernel("Outline", _scaled([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
-                     "Keeps only the outlines of shapes: bright where a pixel differs from its surroundings, dark on flat areas."),
+        PresetKernel(
+            "Identity",
+            _scaled([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+            "Copies each pixel unchanged, a baseline to compare the other kernels against.",
+        ),
+        PresetKernel(
+            "Box blur",
+            _scaled([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 9),
+            "Replaces each pixel by the plain average of its 3×3 neighbourhood, smoothing noise and detail.",
+        ),
+        PresetKernel(
+            "Gaussian 3×3",
+            _scaled([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 16),
+            "Blurs with weights that fall off from the centre, a softer smoothing than the box blur.",
+        ),
+        PresetKernel(
+            "Gaussian 5×5",
+            _scaled([[a * b for b in _BINOMIAL_5] for a in _BINOMIAL_5], 256),
+            "Blurs more strongly over a 5×5 neighbourhood, keeping only coarse shapes.",
+        ),
+        PresetKernel(
+            "Sharpen",
+            _scaled([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+            "Boosts each pixel against its four neighbours, making edges and fine detail crisper.",
+        ),
+        PresetKernel(
+            "Sobel x",
+            _scaled([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+            "Detects vertical edges: positive where brightness rises from left to right, negative where it falls.",
+        ),
+        PresetKernel(
+            "Sobel y",
+            _scaled([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+            "Detects horizontal edges: positive where brightness rises from top to bottom, negative where it falls.",
+        ),
+        PresetKernel(
+            "Prewitt x",
+            _scaled([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+            "Detects vertical edges like Sobel x, with equal weight on all three rows.",
+        ),
+        PresetKernel(
+            "Prewitt y",
+            _scaled([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
+            "Detects horizontal edges like Sobel y, with equal weight on all three columns.",
+        ),
+        PresetKernel(
+            "Scharr x",
+            _scaled([[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]),
+            "Detects vertical edges with weights tuned to respond equally to edges at every angle.",
+        ),
+        PresetKernel(
+            "Scharr y",
+            _scaled([[-3, -10, -3], [0, 0, 0], [3, 10, 3]]),
+            "Detects horizontal edges with weights tuned to respond equally to edges at every angle.",
+        ),
+        PresetKernel(
+            "Laplacian (4-neighbour)",
+            _scaled([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+            "Detects edges in every direction by comparing each pixel with its four direct neighbours; flat areas give 0.",
+        ),
+        PresetKernel(
+            "Laplacian (8-neighbour)",
+            _scaled([[1, 1, 1], [1, -8, 1], [1, 1, 1]]),
+            "Detects edges in every direction, diagonals included, by comparing each pixel with all eight neighbours.",
+        ),
+        PresetKernel(
+            "Emboss",
+            _scaled([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+            "Makes the image look raised, lit from the top left, by stressing diagonal brightness changes.",
+        ),
+        PresetKernel(
+            "Outline",
+            _scaled([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
+            "Keeps only the outlines of shapes: bright where a pixel differs from its surroundings, dark on flat areas.",
+        ),
     )
 }
 
 
 def _split_text(text: str) -> list[list[str]]:
-    """"1 2; 3 4" or "1, 2\n3, 4" -> [["1", "2"], ["3", "4"]] (blank lines skipped)."""
+    """ "1 2; 3 4" or "1, 2\n3, 4" -> [["1", "2"], ["3", "4"]] (blank lines skipped)."""
     lines = [line for line in re.split(r"[\n;]", text) if line.strip()]
     return [[cell for cell in re.split(r"[,\s]+", line.strip()) if cell] for line in lines]
 
@@ -98,7 +145,9 @@ def _to_rows(cells: Any, what: str) -> list[Any]:
             try:
                 cells = json.loads(text)
             except json.JSONDecodeError as e:
-                raise KernelError(f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]].") from None
+                raise KernelError(
+                    f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
+                ) from None
         else:
             cells = _split_text(text)
     if not isinstance(cells, (list, tuple)):
@@ -110,7 +159,9 @@ def _to_rows(cells: Any, what: str) -> list[Any]:
         elif isinstance(row, np.ndarray):
             row = row.tolist()
         elif not isinstance(row, (list, tuple)):
-            raise KernelError(f"Row {i} of the {what} is a single value, not a row; write the {what} as rows like [[1, 2], [3, 4]].")
+            raise KernelError(
+                f"Row {i} of the {what} is a single value, not a row; write the {what} as rows like [[1, 2], [3, 4]]."
+            )
         rows.append(list(row))
     return rows
 
@@ -140,13 +191,17 @@ def _cell_value(v: Any, r: int, c: int, what: str) -> float:
         try:
             value = float(v)
         except OverflowError:  # an int beyond float range
-            raise KernelError(f"{where} is too large; use values between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}.") from None
+            raise KernelError(
+                f"{where} is too large; use values between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}."
+            ) from None
     if np.isnan(value):
         raise KernelError(f"{where} is NaN (empty or not a number); type a finite number.")
     if np.isinf(value):
         raise KernelError(f"{where} is infinite; use a finite number.")
     if abs(value) > MAX_ABS_VALUE:
-        raise KernelError(f"{where} ({v}) is too large; use values between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}.")
+        raise KernelError(
+            f"{where} ({v}) is too large; use values between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}."
+        )
     return value
 
 
@@ -199,12 +254,16 @@ def parse_channels(
         try:
             cells = json.loads(cells.strip())
         except json.JSONDecodeError as e:
-            raise KernelError(f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]].") from None
+            raise KernelError(
+                f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
+            ) from None
     if _depth(cells) < 3:
         return parse_matrix(cells, max_size=max_size, what=what)[None]
     if len(cells) > max_channels:
         raise KernelError(f"The {what} has {len(cells)} channels; the most allowed is {max_channels}.")
-    channels = [parse_matrix(ch, max_size=max_size, what=f"{what} (channel {i})") for i, ch in enumerate(cells, start=1)]
+    channels = [
+        parse_matrix(ch, max_size=max_size, what=f"{what} (channel {i})") for i, ch in enumerate(cells, start=1)
+    ]
     for i, ch in enumerate(channels[1:], start=2):
         if ch.shape != channels[0].shape:
             raise KernelError(

@@ -13,10 +13,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from playground.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, KernelError, parse_channels
+from playground.errors import PlaygroundError
 from playground.ops import (
     ConvSettings,
-    OpError,
     PoolSettings,
     conv2d,
     conv_steps,
@@ -25,12 +24,13 @@ from playground.ops import (
     pool2d,
     pool_steps,
 )
+from playground.ops.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, parse_channels
 
 MAX_INPUT_SIZE = 128  # rows or columns of --input
 EXIT_USAGE = 2
 
 
-class CliInputError(ValueError):
+class CliInputError(PlaygroundError):
     """A command-line value that cannot be read; str(e) is one sentence naming the option."""
 
 
@@ -40,11 +40,14 @@ class CliInputError(ValueError):
 def add_ops_commands(subparsers: Any) -> None:
     """Register the ``conv`` and ``pool`` sub-commands; each sets ``func(args) -> exit code``."""
     conv = subparsers.add_parser(
-        "conv", help="convolve a matrix with a kernel and print the output (and every step)",
+        "conv",
+        help="convolve a matrix with a kernel and print the output (and every step)",
         description="2-D convolution (cross-correlation unless --flip) of one image by one or more filters.",
     )
     conv.add_argument("--input", required=True, help="JSON matrix [[1,2],[3,4]] or channels-first list [[[...]], ...]")
-    conv.add_argument("--kernel", required=True, help="JSON kernel: 2-D, 3-D (one filter over C channels) or 4-D (filters)")
+    conv.add_argument(
+        "--kernel", required=True, help="JSON kernel: 2-D, 3-D (one filter over C channels) or 4-D (filters)"
+    )
     conv.add_argument("--stride", default="1", help="S or SH,SW (default 1)")
     conv.add_argument("--padding", default="0", help="P, PH,PW, T,B,L,R, 'valid' or 'same' (default 0)")
     conv.add_argument("--padding-mode", default="zeros", help="zeros, reflect or replicate (default zeros)")
@@ -57,7 +60,8 @@ def add_ops_commands(subparsers: Any) -> None:
     _one_line_errors(conv)
 
     pool = subparsers.add_parser(
-        "pool", help="max- or average-pool a matrix and print the output (and every step)",
+        "pool",
+        help="max- or average-pool a matrix and print the output (and every step)",
         description="2-D pooling of each channel of one image.",
     )
     pool.add_argument("--input", required=True, help="JSON matrix [[1,2],[3,4]] or channels-first list [[[...]], ...]")
@@ -65,7 +69,9 @@ def add_ops_commands(subparsers: Any) -> None:
     pool.add_argument("--stride", default=None, help="S or SH,SW (default: the window size)")
     pool.add_argument("--padding", default="0", help="P or PH,PW, at most half the window (default 0)")
     pool.add_argument("--mode", default="max", help="max or avg (default max)")
-    pool.add_argument("--exclude-pad", action="store_true", help="avg: divide by the real pixels only (count_include_pad=False)")
+    pool.add_argument(
+        "--exclude-pad", action="store_true", help="avg: divide by the real pixels only (count_include_pad=False)"
+    )
     pool.add_argument("--steps", action="store_true", help="also give the arithmetic of every output cell")
     pool.add_argument("--json", action="store_true", help="print JSON {output, output_shape[, steps]}")
     pool.set_defaults(func=run_pool)
@@ -92,12 +98,15 @@ def run_conv(args: argparse.Namespace) -> int:
         w, kernel_ndim = _load_kernel(args.kernel)
         bias = _bias(args.bias, w.shape[0])
         settings = ConvSettings(
-            stride=_ints(args.stride, "--stride"), padding=_padding(args.padding),
-            padding_mode=args.padding_mode.strip().lower(), dilation=_ints(args.dilation, "--dilation"), flip=args.flip,
+            stride=_ints(args.stride, "--stride"),
+            padding=_padding(args.padding),
+            padding_mode=args.padding_mode.strip().lower(),
+            dilation=_ints(args.dilation, "--dilation"),
+            flip=args.flip,
         )
         out = conv2d(x[None], w, bias, settings)[0]  # (F, OH, OW)
         steps = [conv_steps(x, w[f], bias[f], settings) for f in range(w.shape[0])] if args.steps else []
-    except (OpError, KernelError, CliInputError) as e:
+    except PlaygroundError as e:
         return _fail(e)
     single = kernel_ndim < 4
     output = out[0] if single else out
@@ -105,7 +114,9 @@ def run_conv(args: argparse.Namespace) -> int:
         doc: dict[str, Any] = {"output": _jsonable(output), "output_shape": list(output.shape)}
         if args.steps:
             doc["steps"] = [
-                _conv_step_json(s, two_d=x.shape[0] == 1, f=None if single else f) for f, run in enumerate(steps) for s in run
+                _conv_step_json(s, two_d=x.shape[0] == 1, f=None if single else f)
+                for f, run in enumerate(steps)
+                for s in run
             ]
         _emit_json(doc)
         return 0
@@ -130,13 +141,15 @@ def run_pool(args: argparse.Namespace) -> int:
     try:
         x = _load_input(args.input)
         settings = PoolSettings(
-            kind=args.mode.strip().lower(), size=_ints(args.size, "--size"),
+            kind=args.mode.strip().lower(),
+            size=_ints(args.size, "--size"),
             stride=None if args.stride is None else _ints(args.stride, "--stride"),
-            padding=_ints(args.padding, "--padding"), count_include_pad=not args.exclude_pad,
+            padding=_ints(args.padding, "--padding"),
+            count_include_pad=not args.exclude_pad,
         )
         out = pool2d(x[None], settings)[0]  # (C, OH, OW)
         steps = [pool_steps(channel, settings) for channel in x] if args.steps else []
-    except (OpError, KernelError, CliInputError) as e:
+    except PlaygroundError as e:
         return _fail(e)
     two_d = x.shape[0] == 1
     output = out[0] if two_d else out
@@ -164,7 +177,9 @@ def _json_value(text: str, option: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise CliInputError(f"{option} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]].") from None
+        raise CliInputError(
+            f"{option} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
+        ) from None
 
 
 def _depth(value: Any) -> int:
@@ -209,12 +224,14 @@ def _load_kernel(text: str) -> tuple[np.ndarray, int]:
 
 
 def _ints(text: str, option: str) -> int | tuple[int, int]:
-    """"2" -> 2, "2,1" -> (2, 1); range checks are the engine's."""
+    """ "2" -> 2, "2,1" -> (2, 1); range checks are the engine's."""
     parts = [p.strip() for p in str(text).split(",")]
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise CliInputError(f"{option} must be a whole number or two separated by a comma (rows,columns); got {text!r}.") from None
+        raise CliInputError(
+            f"{option} must be a whole number or two separated by a comma (rows,columns); got {text!r}."
+        ) from None
     if len(values) == 1:
         return values[0]
     if len(values) == 2:
@@ -231,7 +248,9 @@ def _padding(text: str) -> int | tuple[int, ...] | str:
     try:
         values = tuple(int(p) for p in parts)
     except ValueError:
-        raise CliInputError(f"--padding must be a whole number, 'PH,PW', 'T,B,L,R', 'valid' or 'same'; got {text!r}.") from None
+        raise CliInputError(
+            f"--padding must be a whole number, 'PH,PW', 'T,B,L,R', 'valid' or 'same'; got {text!r}."
+        ) from None
     if len(values) not in (1, 2, 4):
         raise CliInputError(f"--padding takes 1, 2 or 4 whole numbers; got {len(values)}.")
     return values[0] if len(values) == 1 else values
@@ -244,7 +263,9 @@ def _bias(text: str, n_filters: int) -> np.ndarray:
     except ValueError:
         raise CliInputError(f"--bias must be a number or numbers separated by commas; got {text!r}.") from None
     if not all(np.isfinite(v) and abs(v) <= MAX_ABS_VALUE for v in values):
-        raise CliInputError(f"--bias must be finite and between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}; got {text!r}.")
+        raise CliInputError(
+            f"--bias must be finite and between -{MAX_ABS_VALUE:.0f} and {MAX_ABS_VALUE:.0f}; got {text!r}."
+        )
     if len(values) == 1:
         values *= n_filters
     if len(values) != n_filters:
@@ -270,8 +291,13 @@ def _jsonable(a: np.ndarray) -> Any:
 def _conv_step_json(s: Any, two_d: bool, f: int | None) -> dict[str, Any]:
     sel = (lambda a: a[0]) if two_d else (lambda a: a)  # a 2-D input gives (KH, KW) arrays
     doc: dict[str, Any] = {
-        "index": s.index, "out_pos": list(s.out_pos), "rows": list(s.rows), "cols": list(s.cols),
-        "window": _jsonable(sel(s.window)), "kernel": _jsonable(sel(s.kernel)), "products": _jsonable(sel(s.products)),
+        "index": s.index,
+        "out_pos": list(s.out_pos),
+        "rows": list(s.rows),
+        "cols": list(s.cols),
+        "window": _jsonable(sel(s.window)),
+        "kernel": _jsonable(sel(s.kernel)),
+        "products": _jsonable(sel(s.products)),
     }
     if not two_d:
         doc["channel_sums"] = _jsonable(s.channel_sums)
@@ -283,9 +309,14 @@ def _conv_step_json(s: Any, two_d: bool, f: int | None) -> dict[str, Any]:
 
 def _pool_step_json(s: Any, channel: int | None) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "index": s.index, "out_pos": list(s.out_pos), "rows": list(s.rows), "cols": list(s.cols),
-        "window": _jsonable(s.window), "argmax": None if s.argmax is None else list(s.argmax),
-        "result": _num(s.result), "arithmetic": s.arithmetic(),
+        "index": s.index,
+        "out_pos": list(s.out_pos),
+        "rows": list(s.rows),
+        "cols": list(s.cols),
+        "window": _jsonable(s.window),
+        "argmax": None if s.argmax is None else list(s.argmax),
+        "result": _num(s.result),
+        "arithmetic": s.arithmetic(),
     }
     if s.kind == "avg":
         doc["divisor"] = s.divisor

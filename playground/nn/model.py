@@ -4,45 +4,50 @@
 per layer) or raises a `SpecError` naming the layer at fault. `build` gives an `nn.Sequential` with one
 named child per layer, so `forward_all` returns every activation by name and exported source shares keys.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
 
+from playground.errors import PlaygroundError
 
-class SpecError(ValueError):
+
+class SpecError(PlaygroundError):
     """An architecture that cannot be built; str(e) is one sentence naming the layer at fault.
     `layer_index` (0-based, None for whole-model problems) and `layer_name` ("conv2") locate it."""
 
     def __init__(self, message: str, layer_index: int | None = None, layer_name: str | None = None):
-        super().__init__(message)
+        super().__init__(message, layer_name)
         self.layer_index, self.layer_name = layer_index, layer_name
 
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
-MAX_WIDTH = 4096            # most filters / units one layer may have (keeps a shared server alive)
-MAX_PARAMS = 50_000_000     # most parameters a whole model may have (200 MB of float32 weights)
+MAX_WIDTH = 4096  # most filters / units one layer may have (keeps a shared server alive)
+MAX_PARAMS = 50_000_000  # most parameters a whole model may have (200 MB of float32 weights)
 
 
 @dataclass(frozen=True)
 class Conv:
     """2-D convolution: `filters` output channels, square `kernel`; padding is pixels per side or "same"."""
+
     filters: int
     kernel: int = 3
     stride: int = 1
-    padding: Union[int, str] = 0
+    padding: int | str = 0
     dilation: int = 1
 
 
 @dataclass(frozen=True)
 class Pool:
     """Max or average pooling over `size`×`size` windows; stride defaults to the window size."""
+
     kind: str = "max"
     size: int = 2
     stride: int | None = None
@@ -51,6 +56,7 @@ class Pool:
 @dataclass(frozen=True)
 class Act:
     """Element-wise activation: one of ACTIVATIONS (leaky ReLU uses slope 0.01)."""
+
     fn: str = "relu"
 
 
@@ -62,6 +68,7 @@ class BatchNorm:
 @dataclass(frozen=True)
 class Dropout:
     """Zeroes each value with probability p while training (0 <= p < 1)."""
+
     p: float = 0.5
 
 
@@ -73,12 +80,20 @@ class Flatten:
 @dataclass(frozen=True)
 class Dense:
     """Fully connected layer with `units` outputs (weights + bias)."""
+
     units: int
 
 
-Layer = Union[Conv, Pool, Act, BatchNorm, Dropout, Flatten, Dense]
-KINDS: dict[str, type] = {"conv": Conv, "pool": Pool, "act": Act, "batchnorm": BatchNorm,
-                          "dropout": Dropout, "flatten": Flatten, "dense": Dense}
+Layer = Conv | Pool | Act | BatchNorm | Dropout | Flatten | Dense
+KINDS: dict[str, type] = {
+    "conv": Conv,
+    "pool": Pool,
+    "act": Act,
+    "batchnorm": BatchNorm,
+    "dropout": Dropout,
+    "flatten": Flatten,
+    "dense": Dense,
+}
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 _PREFIX = {"batchnorm": "bn"}
 
@@ -86,53 +101,64 @@ _PREFIX = {"batchnorm": "bn"}
 @dataclass(frozen=True)
 class ModelSpec:
     """A whole architecture: layers in order, the input shape (C, H, W) and the number of classes."""
+
     name: str
     layers: tuple[Layer, ...]
     input_shape: tuple[int, int, int] = (1, 28, 28)
     num_classes: int = 10
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "input_shape": list(self.input_shape), "num_classes": self.num_classes,
-                "layers": [{"type": _KIND_OF[type(layer)], **asdict(layer)} for layer in self.layers]}
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "layers": [{"type": _KIND_OF[type(layer)], **asdict(layer)} for layer in self.layers],
+        }
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ModelSpec":
+    def from_dict(cls, data: Any) -> ModelSpec:
         """Parse the structure of a spec (as written by to_dict); values are checked by infer_shapes."""
         if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
-            raise SpecError("An architecture must be a JSON object with a list of layers under \"layers\".")
+            raise SpecError('An architecture must be a JSON object with a list of layers under "layers".')
         layers = []
         for i, item in enumerate(data["layers"]):
             kind = item.get("type") if isinstance(item, dict) else None
             if not isinstance(kind, str) or kind not in KINDS:
-                raise SpecError(f"Layer {i + 1}: unknown layer type {kind!r}; use one of "
-                                f"{', '.join(KINDS)}.", i)
+                raise SpecError(f"Layer {i + 1}: unknown layer type {kind!r}; use one of {', '.join(KINDS)}.", i)
             allowed = {f.name for f in fields(KINDS[kind])}
             extra = sorted(set(item) - allowed - {"type"})
             if extra:
-                raise SpecError(f"Layer {i + 1} ({kind}): unknown setting {extra[0]!r}; "
-                                f"it takes {', '.join(sorted(allowed)) or 'no settings'}.", i)
+                raise SpecError(
+                    f"Layer {i + 1} ({kind}): unknown setting {extra[0]!r}; "
+                    f"it takes {', '.join(sorted(allowed)) or 'no settings'}.",
+                    i,
+                )
             try:
                 layers.append(KINDS[kind](**{k: v for k, v in item.items() if k != "type"}))
             except TypeError:
-                raise SpecError(f"Layer {i + 1} ({kind}): missing a setting; it needs "
-                                f"{', '.join(sorted(allowed))}.", i) from None
+                raise SpecError(
+                    f"Layer {i + 1} ({kind}): missing a setting; it needs {', '.join(sorted(allowed))}.", i
+                ) from None
         shape = data.get("input_shape", [1, 28, 28])
-        return cls(name=str(data.get("name", "custom")), layers=tuple(layers),
-                   input_shape=tuple(shape) if isinstance(shape, list) else shape,
-                   num_classes=data.get("num_classes", 10))
+        return cls(
+            name=str(data.get("name", "custom")),
+            layers=tuple(layers),
+            input_shape=tuple(shape) if isinstance(shape, list) else shape,
+            num_classes=data.get("num_classes", 10),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelSpec":
+    def from_json(cls, text: str) -> ModelSpec:
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, TypeError, ValueError) as err:
             raise SpecError(f"The architecture is not valid JSON ({err}).") from None
         return cls.from_dict(data)
 
-    def with_dropout(self, p: float) -> "ModelSpec":
+    def with_dropout(self, p: float) -> ModelSpec:
         """The same architecture with every Dropout layer's probability set to p."""
         layers = tuple(Dropout(p) if isinstance(layer, Dropout) else layer for layer in self.layers)
         return ModelSpec(self.name, layers, self.input_shape, self.num_classes)
@@ -141,14 +167,15 @@ class ModelSpec:
 @dataclass(frozen=True)
 class LayerInfo:
     """One row of the shape table; shapes are (C, H, W) or (features,), without the batch axis."""
-    index: int                  # 0-based position in spec.layers
-    name: str                   # "conv1", "relu2", "pool1", "bn1", "dropout1", "flatten", "dense1"
-    kind: str                   # key of KINDS
-    text: str                   # "Conv 32 3×3, stride 1, pad 1"
+
+    index: int  # 0-based position in spec.layers
+    name: str  # "conv1", "relu2", "pool1", "bn1", "dropout1", "flatten", "dense1"
+    kind: str  # key of KINDS
+    text: str  # "Conv 32 3×3, stride 1, pad 1"
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
-    params: int                 # trainable parameters (weights + biases; batch-norm scale + shift)
-    macs: int                   # multiply-accumulates per image (conv and dense; other layers count 0)
+    params: int  # trainable parameters (weights + biases; batch-norm scale + shift)
+    macs: int  # multiply-accumulates per image (conv and dense; other layers count 0)
 
 
 def layer_names(layers: tuple[Layer, ...]) -> list[str]:
@@ -156,8 +183,11 @@ def layer_names(layers: tuple[Layer, ...]) -> list[str]:
     counts: dict[str, int] = {}
     names = []
     for layer in layers:
-        prefix = layer.fn if isinstance(layer, Act) and isinstance(layer.fn, str) else \
-            _PREFIX.get(_KIND_OF.get(type(layer), "layer"), _KIND_OF.get(type(layer), "layer"))
+        prefix = (
+            layer.fn
+            if isinstance(layer, Act) and isinstance(layer.fn, str)
+            else _PREFIX.get(_KIND_OF.get(type(layer), "layer"), _KIND_OF.get(type(layer), "layer"))
+        )
         counts[prefix] = counts.get(prefix, 0) + 1
         names.append(prefix if prefix == "flatten" and counts[prefix] == 1 else f"{prefix}{counts[prefix]}")
     return names
@@ -166,14 +196,19 @@ def layer_names(layers: tuple[Layer, ...]) -> list[str]:
 def describe(layer: Layer) -> str:
     """Short human text for a layer, as the Build page lists it ("Conv 32 3×3, stride 1, pad 1")."""
     if isinstance(layer, Conv):
-        return (f"Conv {layer.filters} {layer.kernel}×{layer.kernel}, stride {layer.stride}, pad {layer.padding}"
-                + (f", dilation {layer.dilation}" if layer.dilation != 1 else ""))
+        return f"Conv {layer.filters} {layer.kernel}×{layer.kernel}, stride {layer.stride}, pad {layer.padding}" + (
+            f", dilation {layer.dilation}" if layer.dilation != 1 else ""
+        )
     if isinstance(layer, Pool):
         return f"{str(layer.kind).capitalize()} pool {layer.size}×{layer.size}, stride {layer.stride or layer.size}"
     if isinstance(layer, Act):
         return {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}.get(layer.fn, str(layer.fn).capitalize())
-    return {Dropout: lambda: f"Dropout p={layer.p}", Dense: lambda: f"Dense {layer.units}",
-            BatchNorm: lambda: "Batch norm", Flatten: lambda: "Flatten"}[type(layer)]()
+    return {
+        Dropout: lambda: f"Dropout p={layer.p}",
+        Dense: lambda: f"Dense {layer.units}",
+        BatchNorm: lambda: "Batch norm",
+        Flatten: lambda: "Flatten",
+    }[type(layer)]()
 
 
 def _int(value: Any, where: str, what: str, low: int, high: int | None = None) -> int:
@@ -190,8 +225,10 @@ def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, .
     spatial = len(shape) == 3
     if isinstance(layer, (Conv, Pool, Flatten)) and not spatial:
         kind = {Conv: "a convolution", Pool: "pooling", Flatten: "Flatten"}[type(layer)]
-        raise SpecError(f"{where}: {kind} needs feature maps, but its input is already flat ({shape[0]} "
-                        "values); move it before the Flatten layer.")
+        raise SpecError(
+            f"{where}: {kind} needs feature maps, but its input is already flat ({shape[0]} "
+            "values); move it before the Flatten layer."
+        )
     if isinstance(layer, (Conv, Pool)):
         c, h, w = shape
         if isinstance(layer, Conv):
@@ -202,21 +239,23 @@ def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, .
             span = d * (k - 1) + 1
             if layer.padding in ("same", "valid"):
                 if layer.padding == "same" and s != 1:
-                    raise SpecError(f"{where}: padding \"same\" needs stride 1; use a number of pixels instead.")
+                    raise SpecError(f'{where}: padding "same" needs stride 1; use a number of pixels instead.')
                 total = span - 1 if layer.padding == "same" else 0
             else:
                 total = 2 * _int(layer.padding, where, "the padding", 0, 64)
             what = f"a {k}×{k} kernel" + (f" with dilation {d}" if d > 1 else "")
         else:
             if layer.kind not in ("max", "avg"):
-                raise SpecError(f"{where}: pooling kind must be \"max\" or \"avg\", not {layer.kind!r}.")
+                raise SpecError(f'{where}: pooling kind must be "max" or "avg", not {layer.kind!r}.')
             span = k = _int(layer.size, where, "the pool size", 1, 64)
             s = k if layer.stride is None else _int(layer.stride, where, "the stride", 1, 64)
             total, what = 0, f"a {k}×{k} window"
         oh, ow = (h + total - span) // s + 1, (w + total - span) // s + 1
         if h + total < span or w + total < span:
-            raise SpecError(f"{where}: {what} does not fit the {h}×{w} input, so the feature map would shrink "
-                            "to 0×0; use a smaller kernel, padding, or fewer layers before it.")
+            raise SpecError(
+                f"{where}: {what} does not fit the {h}×{w} input, so the feature map would shrink "
+                "to 0×0; use a smaller kernel, padding, or fewer layers before it."
+            )
         if isinstance(layer, Pool):
             return (c, oh, ow), 0, 0
         f = layer.filters
@@ -235,8 +274,10 @@ def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, .
         return (shape[0] * shape[1] * shape[2],), 0, 0
     if isinstance(layer, Dense):
         if spatial:
-            raise SpecError(f"{where}: a dense layer needs flat input, but it gets {shape[0]}×{shape[1]}×{shape[2]} "
-                            "feature maps; add a Flatten layer before it.")
+            raise SpecError(
+                f"{where}: a dense layer needs flat input, but it gets {shape[0]}×{shape[1]}×{shape[2]} "
+                "feature maps; add a Flatten layer before it."
+            )
         u = _int(layer.units, where, "the number of units", 1, MAX_WIDTH)
         return (u,), shape[0] * u + u, shape[0] * u
     raise SpecError(f"{where}: {type(layer).__name__} is not a layer type this playground knows.")
@@ -265,14 +306,22 @@ def infer_shapes(spec: ModelSpec) -> list[LayerInfo]:
     last = infos[-1]
     if shape != (spec.num_classes,):
         got = "feature maps" if len(shape) == 3 else f"{shape[0]} values"
-        raise SpecError(f"Layer {last.index + 1} ({last.name}): the network must end with {spec.num_classes} "
-                        f"values, one per class, but it ends with {got}; finish with Flatten and "
-                        f"Dense({spec.num_classes}).", last.index, last.name)
+        raise SpecError(
+            f"Layer {last.index + 1} ({last.name}): the network must end with {spec.num_classes} "
+            f"values, one per class, but it ends with {got}; finish with Flatten and "
+            f"Dense({spec.num_classes}).",
+            last.index,
+            last.name,
+        )
     total = sum(info.params for info in infos)
     if total > MAX_PARAMS:
         big = max(infos, key=lambda info: info.params)
-        raise SpecError(f"Layer {big.index + 1} ({big.name}): the model would have {total:,} parameters, over the "
-                        f"limit of {MAX_PARAMS:,}; make this layer smaller.", big.index, big.name)
+        raise SpecError(
+            f"Layer {big.index + 1} ({big.name}): the model would have {total:,} parameters, over the "
+            f"limit of {MAX_PARAMS:,}; make this layer smaller.",
+            big.index,
+            big.name,
+        )
     return infos
 
 
@@ -283,6 +332,7 @@ def summary_totals(infos: list[LayerInfo]) -> tuple[int, int]:
 
 class SeededDropout(nn.Dropout):
     """nn.Dropout drawing its masks from `self.generator` when set: concurrent runs stay reproducible."""
+
     generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -294,13 +344,20 @@ class SeededDropout(nn.Dropout):
 
 def _module(layer: Layer, in_shape: tuple[int, ...]) -> nn.Module:
     if isinstance(layer, Conv):
-        return nn.Conv2d(in_shape[0], layer.filters, layer.kernel, stride=layer.stride,
-                         padding=layer.padding, dilation=layer.dilation)
+        return nn.Conv2d(
+            in_shape[0],
+            layer.filters,
+            layer.kernel,
+            stride=layer.stride,
+            padding=layer.padding,
+            dilation=layer.dilation,
+        )
     if isinstance(layer, Pool):
         return (nn.MaxPool2d if layer.kind == "max" else nn.AvgPool2d)(layer.size, stride=layer.stride or layer.size)
     if isinstance(layer, Act):
-        return {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-                "gelu": nn.GELU}[layer.fn]()
+        return {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU}[
+            layer.fn
+        ]()
     if isinstance(layer, BatchNorm):
         return (nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d)(in_shape[0])
     if isinstance(layer, (Dropout, Flatten)):
@@ -308,7 +365,7 @@ def _module(layer: Layer, in_shape: tuple[int, ...]) -> nn.Module:
     return nn.Linear(in_shape[0], layer.units)
 
 
-_INIT_LOCK = threading.Lock()   # weight init uses torch's global generator: one build at a time
+_INIT_LOCK = threading.Lock()  # weight init uses torch's global generator: one build at a time
 
 
 def build(spec: ModelSpec, seed: int | None = None) -> nn.Sequential:
@@ -319,11 +376,10 @@ def build(spec: ModelSpec, seed: int | None = None) -> nn.Sequential:
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        return nn.Sequential(OrderedDict((i.name, _module(layer, i.in_shape))
-                                         for i, layer in zip(infos, spec.layers)))
+        return nn.Sequential(OrderedDict((i.name, _module(layer, i.in_shape)) for i, layer in zip(infos, spec.layers)))
 
 
-def forward_all(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+def forward_all(model: nn.Module, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
     """Every layer's output for x (N, C, H, W), keyed by layer name in order; the last is the logits.
 
     Runs in the model's current mode and grad setting; wrap in torch.no_grad() for display.
@@ -336,13 +392,19 @@ def forward_all(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Te
 
 def _source_line(layer: Layer, in_shape: tuple[int, ...]) -> str:
     if isinstance(layer, Conv):
-        extra = "".join(f", {k}={v!r}" for k, v, d in (("stride", layer.stride, 1), ("padding", layer.padding, 0),
-                                                       ("dilation", layer.dilation, 1)) if v != d)
+        extra = "".join(
+            f", {k}={v!r}"
+            for k, v, d in (("stride", layer.stride, 1), ("padding", layer.padding, 0), ("dilation", layer.dilation, 1))
+            if v != d
+        )
         return f"nn.Conv2d({in_shape[0]}, {layer.filters}, kernel_size={layer.kernel}{extra})"
     cls = "Dropout" if isinstance(layer, Dropout) else type(_module(layer, in_shape)).__name__
-    args = {Pool: lambda: f"kernel_size={layer.size}, stride={layer.stride or layer.size}",
-            BatchNorm: lambda: f"{in_shape[0]}", Dropout: lambda: f"p={float(layer.p)}",
-            Dense: lambda: f"{in_shape[0]}, {layer.units}"}.get(type(layer), lambda: "")()
+    args = {
+        Pool: lambda: f"kernel_size={layer.size}, stride={layer.stride or layer.size}",
+        BatchNorm: lambda: f"{in_shape[0]}",
+        Dropout: lambda: f"p={float(layer.p)}",
+        Dense: lambda: f"{in_shape[0]}, {layer.units}",
+    }.get(type(layer), lambda: "")()
     return f"nn.{cls}({args})"
 
 
@@ -353,19 +415,35 @@ def to_pytorch_source(spec: ModelSpec) -> str:
     c, h, w = spec.input_shape
     width = max(len(i.name) for i in infos)
     name = " ".join(str(spec.name).replace("\\", "/").replace('"', "'").split())
-    lines = [f'"""{name}: input {c}×{h}×{w}, {spec.num_classes} classes, {params:,} parameters, '
-             f'{macs:,} multiply-accumulates per image.', "",
-             "Exported from CNN Playground. Weights saved by the playground (safetensors) load with",
-             "model.load_state_dict(safetensors.torch.load_file(PATH)).", '"""', "from collections import OrderedDict",
-             "", "import torch", "from torch import nn", "", "model = nn.Sequential(OrderedDict(["]
+    lines = [
+        f'"""{name}: input {c}×{h}×{w}, {spec.num_classes} classes, {params:,} parameters, '
+        f"{macs:,} multiply-accumulates per image.",
+        "",
+        "Exported from CNN Playground. Weights saved by the playground (safetensors) load with",
+        "model.load_state_dict(safetensors.torch.load_file(PATH)).",
+        '"""',
+        "from collections import OrderedDict",
+        "",
+        "import torch",
+        "from torch import nn",
+        "",
+        "model = nn.Sequential(OrderedDict([",
+    ]
     for info, layer in zip(infos, spec.layers):
         shape = "×".join(map(str, info.out_shape))
-        lines.append(f'    ("{info.name}",{" " * (width - len(info.name))} {_source_line(layer, info.in_shape)}),'
-                     f"  # -> {shape}, {info.params:,} params")
-    lines += ["]))", "", 'if __name__ == "__main__":',
-              f"    logits = model(torch.zeros(1, {c}, {h}, {w}))",
-              f"    print(logits.shape)  # torch.Size([1, {spec.num_classes}])",
-              "    print(sum(p.numel() for p in model.parameters()), \"parameters\")", ""]
+        lines.append(
+            f'    ("{info.name}",{" " * (width - len(info.name))} {_source_line(layer, info.in_shape)}),'
+            f"  # -> {shape}, {info.params:,} params"
+        )
+    lines += [
+        "]))",
+        "",
+        'if __name__ == "__main__":',
+        f"    logits = model(torch.zeros(1, {c}, {h}, {w}))",
+        f"    print(logits.shape)  # torch.Size([1, {spec.num_classes}])",
+        '    print(sum(p.numel() for p in model.parameters()), "parameters")',
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -374,20 +452,55 @@ PRESETS: dict[str, ModelSpec] = {
     # The shipped model: two blocks of (conv 3×3, batch norm, ReLU) ×2 + max pool, Dense 128, dropout.
     # 218,682 parameters (0.9 MB). Measured 99.3-99.5 % on MNIST images 8,000-9,999 after 8 epochs on
     # images 0-7,999 (train.RECOMMENDED_CONFIG: Adam 3e-3, one-cycle, batch 64, augmentation).
-    "playground": ModelSpec("playground", (Conv(16, 3, padding=1), *_BR, Conv(16, 3, padding=1), *_BR, _P,
-                                           Conv(32, 3, padding=1), *_BR, Conv(32, 3, padding=1), *_BR, _P, _F,
-                                           Dense(128), _R, Dropout(0.3), Dense(10))),
+    "playground": ModelSpec(
+        "playground",
+        (
+            Conv(16, 3, padding=1),
+            *_BR,
+            Conv(16, 3, padding=1),
+            *_BR,
+            _P,
+            Conv(32, 3, padding=1),
+            *_BR,
+            Conv(32, 3, padding=1),
+            *_BR,
+            _P,
+            _F,
+            Dense(128),
+            _R,
+            Dropout(0.3),
+            Dense(10),
+        ),
+    ),
     # The classic Keras MNIST example: one conv, one pool, straight to the classifier.
     "keras-mnist": ModelSpec("keras-mnist", (Conv(32, 3), _R, _P, _F, Dense(10))),
     # LeCun et al. 1998: tanh, average pooling, 120-84-10 classifier (first conv padded to keep 28×28).
-    "lenet5": ModelSpec("lenet5", (Conv(6, 5, padding=2), Act("tanh"), Pool("avg", 2), Conv(16, 5), Act("tanh"),
-                                   Pool("avg", 2), _F, Dense(120), Act("tanh"), Dense(84), Act("tanh"), Dense(10))),
+    "lenet5": ModelSpec(
+        "lenet5",
+        (
+            Conv(6, 5, padding=2),
+            Act("tanh"),
+            Pool("avg", 2),
+            Conv(16, 5),
+            Act("tanh"),
+            Pool("avg", 2),
+            _F,
+            Dense(120),
+            Act("tanh"),
+            Dense(84),
+            Act("tanh"),
+            Dense(10),
+        ),
+    ),
     # TensorFlow's "Deep MNIST" tutorial: two 5×5 conv blocks (32, 64), Dense 1024, dropout.
-    "tf-tutorial": ModelSpec("tf-tutorial", (Conv(32, 5, padding=2), _R, _P, Conv(64, 5, padding=2), _R, _P, _F,
-                                             Dense(1024), _R, Dropout(0.5), Dense(10))),
+    "tf-tutorial": ModelSpec(
+        "tf-tutorial",
+        (Conv(32, 5, padding=2), _R, _P, Conv(64, 5, padding=2), _R, _P, _F, Dense(1024), _R, Dropout(0.5), Dense(10)),
+    ),
     # CNN Explainer's TinyVGG on 1×28×28 input: two blocks of (conv 10 3×3, ReLU) ×2 + max pool.
-    "tinyvgg": ModelSpec("tinyvgg", (Conv(10, 3), _R, Conv(10, 3), _R, _P, Conv(10, 3), _R, Conv(10, 3), _R, _P, _F,
-                                     Dense(10))),
+    "tinyvgg": ModelSpec(
+        "tinyvgg", (Conv(10, 3), _R, Conv(10, 3), _R, _P, Conv(10, 3), _R, Conv(10, 3), _R, _P, _F, Dense(10))
+    ),
 }
 DEFAULT_PRESET = "playground"
 

@@ -3,7 +3,7 @@
 A lecture server has a few cores and many students; if everyone's training ran at once, every run (and
 every page) would crawl. `JobQueue` runs at most `cap` jobs at a time on its own worker threads and keeps
 the rest waiting in submission order, so a student can be told "you are 3rd in the queue". A job is
-anything with `run()` and `stop()` (a `playground.train.Trainer`; the Trainer sets its own torch thread
+anything with `run()` and `stop()` (a `playground.nn.trainer.Trainer`; the Trainer sets its own torch thread
 count, `TrainConfig.threads`, at the start of run()). Nothing here knows about Streamlit or torch.
 
     queue = JobQueue(cap=2)
@@ -14,6 +14,7 @@ count, `TrainConfig.threads`, at the start of run()). Nothing here knows about S
 `default_queue()` is the one queue of this process (the web server's), its cap from
 $PLAYGROUND_MAX_TRAININGS (default: the number of CPU cores).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -38,10 +39,11 @@ class Job(Protocol):
 @dataclass(eq=False)
 class Ticket:
     """One submitted job. `state` is WAITING, RUNNING, DONE or CANCELLED (set by the queue only)."""
+
     id: int
     job: Job
     state: str = WAITING
-    error: BaseException | None = None             # what run() raised, if anything (it should not)
+    error: BaseException | None = None  # what run() raised, if anything (it should not)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -123,6 +125,11 @@ class JobQueue:
         with self._cond:
             return len(self._running)
 
+    def running_jobs(self) -> list[Job]:
+        """The jobs running now (in no particular order)."""
+        with self._cond:
+            return [ticket.job for ticket in self._running]
+
     def waiting(self) -> int:
         with self._cond:
             return len(self._waiting)
@@ -147,7 +154,7 @@ class JobQueue:
     def _stop_job(ticket: Ticket) -> None:
         try:
             ticket.job.stop()
-        except Exception:                          # a job that cannot stop must not break the queue
+        except Exception:  # a job that cannot stop must not break the queue
             log.exception("stopping job %s failed", ticket.id)
 
     def _work(self) -> None:
@@ -164,7 +171,7 @@ class JobQueue:
                 self._running.add(ticket)
             try:
                 ticket.job.run()
-            except Exception as err:               # recorded on the ticket; the worker lives on
+            except Exception as err:  # recorded on the ticket; the worker lives on
                 log.exception("job %s failed", ticket.id)
                 ticket.error = err
             finally:

@@ -1,12 +1,14 @@
 """What a training run is made of, apart from the loop: the settings (`TrainConfig`, validated in one
 place), the data as normalised tensors, seeded augmentation, evaluation, and the record of data used.
 
-playground.train re-exports every public name here; import them from there.
+playground.nn.trainer re-exports every public name here; import them from there.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
@@ -15,39 +17,77 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from playground.preprocess import MNIST_MEAN, MNIST_STD
+from playground.errors import PlaygroundError
+from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
 
-OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "cosine", "onecycle")
 AUG_SHIFT_PX, AUG_ROTATE_DEG = 2.0, 10.0
 
 
-class ConfigError(ValueError):
-    """A training setting out of range; str(e) is one sentence, `field` names the setting ("lr")."""
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """One optimizer the playground offers: what the pages call it and how to make it for a config."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    label: str
+    make: Callable[[Iterable[torch.Tensor], TrainConfig], torch.optim.Optimizer]
+
+
+# The one optimizer table: the names TrainConfig accepts, the pages' labels, and how each is built
+# (learning rate and weight decay from the config; decoupled weight decay for AdamW).
+OPTIMIZERS: dict[str, OptimizerChoice] = {
+    "sgd": OptimizerChoice("SGD", lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay)),
+    "sgd-momentum": OptimizerChoice(
+        "SGD with momentum 0.9",
+        lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
+    ),
+    "adam": OptimizerChoice("Adam", lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay)),
+    "adamw": OptimizerChoice("AdamW", lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay)),
+    "rmsprop": OptimizerChoice("RMSprop", lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay)),
+}
+
+
+def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer `config` names, over `params`."""
+    return OPTIMIZERS[config.optimizer].make(params, config)
+
+
+class ConfigError(PlaygroundError):
+    """A training setting out of range; str(e) is one sentence, `field` names the setting ("lr")."""
 
 
 class Dataset(Protocol):
-    """What the engine reads from playground.data.Dataset."""
+    """What the engine reads from playground.data.datasets.Dataset."""
+
     name: str
-    images: np.ndarray      # (N, H, W) uint8
-    labels: np.ndarray      # (N,) int64
-    indices: np.ndarray     # (N,) positions in the source file
+    images: np.ndarray  # (N, H, W) uint8
+    labels: np.ndarray  # (N,) int64
+    indices: np.ndarray  # (N,) positions in the source file
     source: str
     synthetic: bool
     classes: tuple[str, ...]
 
 
-_LABELS = {"lr": "learning rate", "val_every_steps": "validation interval (steps)",
-           "log_every_steps": "loss-logging interval (steps)", "max_steps": "step limit", "subset": "subset size",
-           "threads": "number of threads", "dropout": "dropout probability"}
+_LABELS = {
+    "lr": "learning rate",
+    "val_every_steps": "validation interval (steps)",
+    "log_every_steps": "loss-logging interval (steps)",
+    "max_steps": "step limit",
+    "subset": "subset size",
+    "threads": "number of threads",
+    "dropout": "dropout probability",
+}
 
 
-def _num(cfg: Any, name: str, low: float, high: float, *, integer: bool = False, high_open: bool = False,
-         optional: bool = False) -> None:
+def _num(
+    cfg: Any,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+    high_open: bool = False,
+    optional: bool = False,
+) -> None:
     value, label = getattr(cfg, name), _LABELS.get(name, name.replace("_", " "))
     if value is None and optional:
         return
@@ -62,21 +102,22 @@ def _num(cfg: Any, name: str, low: float, high: float, *, integer: bool = False,
 @dataclass(frozen=True)
 class TrainConfig:
     """Every training setting, validated in one place (ConfigError names the setting at fault)."""
-    optimizer: str = "adam"              # one of OPTIMIZERS; "momentum" is accepted for "sgd-momentum"
-    lr: float = 1e-3                     # learning rate, 1e-7 .. 1e6 (huge values allowed: the NaN guard shows why not)
-    batch_size: int = 64                 # images per optimizer step, 1 .. 4096
-    epochs: int = 3                      # passes over the training images, 1 .. 500
-    weight_decay: float = 0.0            # 0 .. 1; L2 penalty (decoupled for adamw)
-    momentum: float = 0.9                # 0 .. <1, used by sgd-momentum
-    dropout: float | None = None         # 0 .. <1 overrides every Dropout layer's p; None keeps the spec's
-    augment: bool = False                # random shift ±2 px and rotation ±10° per training image
-    subset: int | None = None            # train on the first `subset` training images; None: all of them
-    seed: int = 0                        # one seed for weights, data order, augmentation and dropout
-    threads: int = 1                     # torch threads for the training thread (see module docstring)
-    val_every_steps: int | None = None   # validate every N steps as well as after each epoch
-    lr_schedule: str = "constant"        # "constant", "cosine" (decay to 0 over the run) or "onecycle"
-    log_every_steps: int | None = None   # a train-loss point every N steps; None: about 250 points per run
-    max_steps: int | None = None         # end the run after this many steps (quick checks); None: all epochs
+
+    optimizer: str = "adam"  # one of OPTIMIZERS; "momentum" is accepted for "sgd-momentum"
+    lr: float = 1e-3  # learning rate, 1e-7 .. 1e6 (huge values allowed: the NaN guard shows why not)
+    batch_size: int = 64  # images per optimizer step, 1 .. 4096
+    epochs: int = 3  # passes over the training images, 1 .. 500
+    weight_decay: float = 0.0  # 0 .. 1; L2 penalty (decoupled for adamw)
+    momentum: float = 0.9  # 0 .. <1, used by sgd-momentum
+    dropout: float | None = None  # 0 .. <1 overrides every Dropout layer's p; None keeps the spec's
+    augment: bool = False  # random shift ±2 px and rotation ±10° per training image
+    subset: int | None = None  # train on the first `subset` training images; None: all of them
+    seed: int = 0  # one seed for weights, data order, augmentation and dropout
+    threads: int = 1  # torch threads for the training thread (see module docstring)
+    val_every_steps: int | None = None  # validate every N steps as well as after each epoch
+    lr_schedule: str = "constant"  # "constant", "cosine" (decay to 0 over the run) or "onecycle"
+    log_every_steps: int | None = None  # a train-loss point every N steps; None: about 250 points per run
+    max_steps: int | None = None  # end the run after this many steps (quick checks); None: all epochs
 
     def __post_init__(self) -> None:
         opt = self.optimizer.lower().strip() if isinstance(self.optimizer, str) else self.optimizer
@@ -85,8 +126,10 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.", "optimizer")
         object.__setattr__(self, "optimizer", opt)
         if self.lr_schedule not in SCHEDULES:
-            raise ConfigError(f"Unknown learning-rate schedule {self.lr_schedule!r}; use one of "
-                              f"{', '.join(SCHEDULES)}.", "lr_schedule")
+            raise ConfigError(
+                f"Unknown learning-rate schedule {self.lr_schedule!r}; use one of {', '.join(SCHEDULES)}.",
+                "lr_schedule",
+            )
         _num(self, "lr", 1e-7, 1e6)
         _num(self, "batch_size", 1, 4096, integer=True)
         _num(self, "epochs", 1, 500, integer=True)
@@ -105,7 +148,7 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -115,8 +158,9 @@ class TrainConfig:
 
 # Settings the shipped "playground" preset is trained with (99.3-99.5 % on MNIST 8,000-9,999 from the
 # 8,000 images before them); callers choose `threads` (dataclasses.replace).
-RECOMMENDED_CONFIG = TrainConfig(optimizer="adam", lr=3e-3, batch_size=64, epochs=8, augment=True,
-                                 lr_schedule="onecycle")
+RECOMMENDED_CONFIG = TrainConfig(
+    optimizer="adam", lr=3e-3, batch_size=64, epochs=8, augment=True, lr_schedule="onecycle"
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -132,15 +176,21 @@ def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     return x.sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1).contiguous()
 
 
-def augment_batch(x: torch.Tensor, generator: torch.Generator, shift_px: float = AUG_SHIFT_PX,
-                  degrees: float = AUG_ROTATE_DEG) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, generator: torch.Generator, shift_px: float = AUG_SHIFT_PX, degrees: float = AUG_ROTATE_DEG
+) -> torch.Tensor:
     """Random shift (±shift_px, each axis) and rotation (±degrees) per image of x (N, C, H, W), seeded."""
     n, _, h, w = x.shape
     r = torch.rand(n, 3, generator=generator).mul_(2).sub_(1)
     angle = r[:, 0] * (degrees * math.pi / 180)
     cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([torch.stack([cos, -sin, r[:, 1] * (2 * shift_px / w)], 1),
-                         torch.stack([sin, cos, r[:, 2] * (2 * shift_px / h)], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin, r[:, 1] * (2 * shift_px / w)], 1),
+            torch.stack([sin, cos, r[:, 2] * (2 * shift_px / h)], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -148,11 +198,12 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, shift_px: float =
 @dataclass(frozen=True)
 class EvalResult:
     """Scores of a model on a data set; rows of `confusion` are true labels, columns predictions."""
-    accuracy: float                  # share correct, 0..1
-    per_class_accuracy: np.ndarray   # (classes,) float64; NaN for classes absent from the data
-    confusion: np.ndarray            # (classes, classes) int64
-    predictions: np.ndarray          # (N,) int64
-    loss: float                      # mean cross-entropy
+
+    accuracy: float  # share correct, 0..1
+    per_class_accuracy: np.ndarray  # (classes,) float64; NaN for classes absent from the data
+    confusion: np.ndarray  # (classes, classes) int64
+    predictions: np.ndarray  # (N,) int64
+    loss: float  # mean cross-entropy
 
 
 @torch.no_grad()
@@ -163,8 +214,8 @@ def _predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     try:
         preds, total = [], 0.0
         for i in range(0, len(x), batch_size):
-            logits = model(x[i:i + batch_size])
-            total += F.cross_entropy(logits, y[i:i + batch_size], reduction="sum").item()
+            logits = model(x[i : i + batch_size])
+            total += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
             preds.append(logits.argmax(1))
         return torch.cat(preds), total / max(len(x), 1)
     finally:
@@ -188,8 +239,10 @@ def _check_images(spec: Any, data: Dataset, what: str) -> int:
     images, labels = np.asarray(data.images), np.asarray(data.labels)
     c, h, w = spec.input_shape
     if images.ndim != 3 or images.shape[1:] != (h, w) or c != 1 or images.dtype != np.uint8:
-        raise ConfigError(f"The {what} images are {images.dtype} {images.shape[1:]} but this model needs "
-                          f"{h}×{w} uint8 gray images.", "data")
+        raise ConfigError(
+            f"The {what} images are {images.dtype} {images.shape[1:]} but this model needs {h}×{w} uint8 gray images.",
+            "data",
+        )
     if len(images) < 2 or len(labels) != len(images):
         raise ConfigError(f"The {what} data needs at least 2 images, each with one label.", "data")
     if labels.min() < 0 or labels.max() >= spec.num_classes:
@@ -203,18 +256,20 @@ def check_data(spec: Any, config: TrainConfig, train: Dataset, val: Dataset | No
     if val is not None:
         _check_images(spec, val, "validation")
     if config.subset is not None and not 2 <= config.subset <= n:
-        raise ConfigError(f"The subset size must be between 2 and the {n:,} training images, not {config.subset:,}.",
-                          "subset")
+        raise ConfigError(
+            f"The subset size must be between 2 and the {n:,} training images, not {config.subset:,}.", "subset"
+        )
     used = n if config.subset is None else config.subset
     if min(config.batch_size, used) < 2 and _bn_after_flatten(spec):
-        raise ConfigError("A batch-norm layer after Flatten needs at least 2 images per batch; raise the batch "
-                          "size.", "batch_size")
+        raise ConfigError(
+            "A batch-norm layer after Flatten needs at least 2 images per batch; raise the batch size.", "batch_size"
+        )
     return used
 
 
 def _bn_after_flatten(spec: Any) -> bool:
     names = [type(layer).__name__ for layer in spec.layers]
-    return "Flatten" in names and "BatchNorm" in names[names.index("Flatten"):]
+    return "Flatten" in names and "BatchNorm" in names[names.index("Flatten") :]
 
 
 def index_ranges(indices: np.ndarray) -> list[list[int]]:
@@ -230,7 +285,10 @@ def index_ranges(indices: np.ndarray) -> list[list[int]]:
 def data_record(dataset: Dataset, count: int | None = None) -> dict[str, Any]:
     """What a checkpoint records about the images used: name, source, synthetic, count, index ranges."""
     n = len(dataset.labels) if count is None else count
-    return {"name": dataset.name, "source": dataset.source, "synthetic": bool(dataset.synthetic), "count": n,
-            "index_ranges": index_ranges(np.asarray(dataset.indices)[:n])}
-
-
+    return {
+        "name": dataset.name,
+        "source": dataset.source,
+        "synthetic": bool(dataset.synthetic),
+        "count": n,
+        "index_ranges": index_ranges(np.asarray(dataset.indices)[:n]),
+    }

@@ -13,6 +13,7 @@ Only the 10,000-image t10k pair is required. When the 60,000-image training pair
 exactly the same t10k images, so their figures stay comparable. Only the t10k pair is downloaded
 automatically. ``.gz`` files are checked against the published md5 whenever they are read.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,22 +24,45 @@ from pathlib import Path
 
 import numpy as np
 
-from playground.download import DEFAULT_TIMEOUT, ProgressBar, RemoteFile, fetch_files, format_progress, md5sum
-from playground.idx import DataError, read_idx, write_idx
-from playground.synthetic import synthetic_digits
+from playground.data.download import DEFAULT_TIMEOUT, ProgressBar, RemoteFile, fetch_files, format_progress, md5sum
+from playground.data.idx import DataError, read_idx, write_idx
+from playground.data.synthetic import synthetic_digits
 
-__all__ = ["DATASETS", "DataError", "Dataset", "DatasetInfo", "ProgressBar", "SPLITS", "SPLIT_ALL", "SPLIT_TEST",
-           "SPLIT_TRAIN", "SPLIT_TRAINVAL", "SPLIT_VAL", "TRAIN_FILE_OFFSET", "dataset_dir", "download",
-           "find_data_dir", "format_progress", "load_dataset", "read_idx", "synthetic_digits", "write_idx"]
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "Dataset",
+    "DatasetInfo",
+    "ProgressBar",
+    "SPLITS",
+    "SPLIT_ALL",
+    "SPLIT_TEST",
+    "SPLIT_TRAIN",
+    "SPLIT_TRAINVAL",
+    "SPLIT_VAL",
+    "TRAIN_FILE_OFFSET",
+    "dataset_dir",
+    "download",
+    "find_data_dir",
+    "format_progress",
+    "load_dataset",
+    "read_idx",
+    "synthetic_digits",
+    "write_idx",
+]
 
 ENV_VAR = "PLAYGROUND_DATA_DIR"
 APP_DIR = "cnn-playground"
 SPLIT_TRAIN, SPLIT_VAL, SPLIT_TRAINVAL, SPLIT_TEST, SPLIT_ALL = "train", "val", "trainval", "test", "all"
-SPLITS: dict[str, range] = {          # image numbers in the 10,000-image t10k file
-    SPLIT_TRAIN: range(0, 7_000), SPLIT_VAL: range(7_000, 8_000), SPLIT_TRAINVAL: range(0, 8_000),
-    SPLIT_TEST: range(8_000, 10_000), SPLIT_ALL: range(0, 10_000)}
+SPLITS: dict[str, range] = {  # image numbers in the 10,000-image t10k file
+    SPLIT_TRAIN: range(0, 7_000),
+    SPLIT_VAL: range(7_000, 8_000),
+    SPLIT_TRAINVAL: range(0, 8_000),
+    SPLIT_TEST: range(8_000, 10_000),
+    SPLIT_ALL: range(0, 10_000),
+}
 T10K_SIZE = 10_000
-TRAIN_FILE_OFFSET = 10_000            # training-file image j is recorded as index 10,000 + j
+TRAIN_FILE_OFFSET = 10_000  # training-file image j is recorded as index 10,000 + j
 DIGITS = tuple(str(d) for d in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -50,29 +74,39 @@ class DatasetInfo:
     name: str
     title: str
     classes: tuple[str, ...]
-    test_files: tuple[RemoteFile, RemoteFile] | None = None    # (images, labels): required
-    train_files: tuple[RemoteFile, RemoteFile] | None = None   # (images, labels): optional, never downloaded
+    test_files: tuple[RemoteFile, RemoteFile] | None = None  # (images, labels): required
+    train_files: tuple[RemoteFile, RemoteFile] | None = None  # (images, labels): optional, never downloaded
     mirrors: tuple[str, ...] = ()
     synthetic: bool = False
 
 
 def _files(prefix: str, images_md5: str, labels_md5: str) -> tuple[RemoteFile, RemoteFile]:
-    return (RemoteFile(f"{prefix}-images-idx3-ubyte.gz", images_md5),
-            RemoteFile(f"{prefix}-labels-idx1-ubyte.gz", labels_md5))
+    return (
+        RemoteFile(f"{prefix}-images-idx3-ubyte.gz", images_md5),
+        RemoteFile(f"{prefix}-labels-idx1-ubyte.gz", labels_md5),
+    )
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
-        "mnist", "MNIST", DIGITS,
+        "mnist",
+        "MNIST",
+        DIGITS,
         test_files=_files("t10k", "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
         train_files=_files("train", "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432"),
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                 "https://storage.googleapis.com/cvdf-datasets/mnist/")),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+    ),
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", "Fashion-MNIST", FASHION,
+        "fashion-mnist",
+        "Fashion-MNIST",
+        FASHION,
         test_files=_files("t10k", "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"),
         train_files=_files("train", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe"),
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)),
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    ),
     "synthetic": DatasetInfo("synthetic", "Synthetic digits", DIGITS, synthetic=True),
 }
 
@@ -82,10 +116,10 @@ class Dataset:
     """Images and labels of one split, with exactly which images they are and where they came from."""
 
     name: str
-    images: np.ndarray        # (N, 28, 28) uint8, white on black
-    labels: np.ndarray        # (N,) int64 in [0, len(classes))
-    indices: np.ndarray       # (N,) int64 image numbers (t10k number, or TRAIN_FILE_OFFSET + training-file number)
-    source: str               # human text, e.g. "MNIST t10k images 0–6,999"
+    images: np.ndarray  # (N, 28, 28) uint8, white on black
+    labels: np.ndarray  # (N,) int64 in [0, len(classes))
+    indices: np.ndarray  # (N,) int64 image numbers (t10k number, or TRAIN_FILE_OFFSET + training-file number)
+    source: str  # human text, e.g. "MNIST t10k images 0–6,999"
     synthetic: bool
     classes: tuple[str, ...]
     split: str = ""
@@ -93,8 +127,10 @@ class Dataset:
     def __post_init__(self) -> None:
         n = len(self.images)
         if self.images.shape[1:] != (28, 28) or self.labels.shape != (n,) or self.indices.shape != (n,):
-            raise DataError(f"Inconsistent data set {self.name}: images {self.images.shape}, "
-                            f"labels {self.labels.shape}, indices {self.indices.shape}.")
+            raise DataError(
+                f"Inconsistent data set {self.name}: images {self.images.shape}, "
+                f"labels {self.labels.shape}, indices {self.indices.shape}."
+            )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -125,7 +161,7 @@ def dataset_dir(root: str | Path, name: str) -> Path:
     when it directly holds the data set's files (and is not another data set's folder), else
     root/name (where downloads go)."""
     root, info = Path(root).expanduser(), _info(name)
-    if _plain(root.name) == _plain(name):               # also "Fashion_MNIST", "FashionMNIST", ...
+    if _plain(root.name) == _plain(name):  # also "Fashion_MNIST", "FashionMNIST", ...
         return root
     if (root / name).is_dir():
         return root / name
@@ -147,21 +183,29 @@ def find_data_dir(explicit: str | Path | None = None, name: str | None = None) -
     return root if name is None else dataset_dir(root, name)
 
 
-def download(name: str, dest_dir: str | Path, *, progress: Callable[[int, int | None], None] | None = None,
-             timeout: float = DEFAULT_TIMEOUT, base_urls: list[str] | tuple[str, ...] | None = None,
-             include_train: bool = False) -> list[Path]:
+def download(
+    name: str,
+    dest_dir: str | Path,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    base_urls: list[str] | tuple[str, ...] | None = None,
+    include_train: bool = False,
+) -> list[Path]:
     """Download a data set's t10k pair (and the training pair with ``include_train``) into dest_dir:
     to ``<file>.part``, md5-checked, renamed. Files already there and intact are kept."""
     info = _info(name)
     if info.synthetic:
         return []
     files = list(info.test_files or ()) + (list(info.train_files or ()) if include_train else [])
-    return fetch_files(files, dest_dir, tuple(base_urls or info.mirrors), title=info.title,
-                       progress=progress, timeout=timeout)
+    return fetch_files(
+        files, dest_dir, tuple(base_urls or info.mirrors), title=info.title, progress=progress, timeout=timeout
+    )
 
 
-def _read_pair(info: DatasetInfo, folder: Path, pair: tuple[RemoteFile, RemoteFile],
-               expect: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(
+    info: DatasetInfo, folder: Path, pair: tuple[RemoteFile, RemoteFile], expect: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Read and validate an (images, labels) IDX pair -> (N, 28, 28) uint8, (N,) int64."""
     arrays = []
     for item in pair:
@@ -169,8 +213,10 @@ def _read_pair(info: DatasetInfo, folder: Path, pair: tuple[RemoteFile, RemoteFi
         if path is None:
             raise DataError(f"{item.name} is missing from {folder}.")
         if path.suffix == ".gz" and md5sum(path) != item.md5:
-            raise DataError(f"{path.name} in {folder} does not match the published {info.title} checksum "
-                            f"(damaged, or another data set's file); delete it and download it again.")
+            raise DataError(
+                f"{path.name} in {folder} does not match the published {info.title} checksum "
+                f"(damaged, or another data set's file); delete it and download it again."
+            )
         arrays.append(read_idx(path))
     images, labels = arrays
     names = f"{pair[0].name} / {pair[1].name} in {folder}"
@@ -199,16 +245,31 @@ def _synthetic_cached(seed: int, start: int, n: int) -> tuple[np.ndarray, np.nda
 def _synthetic_dataset(info: DatasetInfo, split: str, seed: int) -> Dataset:
     r = SPLITS[split]
     images, labels = _synthetic_cached(seed, r.start, len(r))
-    source = (f"Synthetic digits (generated by CNN Playground, seed {seed}) — not MNIST, "
-              f"images {_span(r)}")
-    return Dataset(info.name, images.copy(), labels.copy(), np.arange(r.start, r.stop, dtype=np.int64),
-                   source, True, info.classes, split)
+    source = f"Synthetic digits (generated by CNN Playground, seed {seed}) — not MNIST, images {_span(r)}"
+    return Dataset(
+        info.name,
+        images.copy(),
+        labels.copy(),
+        np.arange(r.start, r.stop, dtype=np.int64),
+        source,
+        True,
+        info.classes,
+        split,
+    )
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, *, split: str = SPLIT_TRAIN,
-                 download_ok: bool = True, progress: Callable[[int, int | None], None] | None = None,
-                 subset: int | None = None, seed: int = 0, use_train_file: bool = True,
-                 timeout: float = DEFAULT_TIMEOUT) -> Dataset:
+def load_dataset(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    split: str = SPLIT_TRAIN,
+    download_ok: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
+    subset: int | None = None,
+    seed: int = 0,
+    use_train_file: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Dataset:
     """Load one split of a data set (see the module docstring for the splits).
 
     ``data_dir``: --data-dir (None: $PLAYGROUND_DATA_DIR or the user cache). Missing t10k files
@@ -225,29 +286,44 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, split: str = 
         folder = find_data_dir(data_dir, name)
         missing = [f.name for f in info.test_files if _locate(folder, f) is None]
         if missing and not download_ok:
-            raise DataError(f"{info.title} files not found: put {' and '.join(f.name for f in info.test_files)} "
-                            f"in {folder} (from {info.mirrors[0]}), or allow downloading.")
+            raise DataError(
+                f"{info.title} files not found: put {' and '.join(f.name for f in info.test_files)} "
+                f"in {folder} (from {info.mirrors[0]}), or allow downloading."
+            )
         if missing:
             download(name, folder, progress=progress, timeout=timeout)
         images, labels = _read_pair(info, folder, info.test_files, T10K_SIZE)
         r = SPLITS[split]
-        images, labels = images[r.start:r.stop].copy(), labels[r.start:r.stop].copy()
+        images, labels = images[r.start : r.stop].copy(), labels[r.start : r.stop].copy()
         idx = np.arange(r.start, r.stop, dtype=np.int64)
         source = f"{info.title} t10k images {_span(r)}"
-        if (use_train_file and split in (SPLIT_TRAIN, SPLIT_TRAINVAL) and info.train_files
-                and all(_locate(folder, f) for f in info.train_files)):
+        if (
+            use_train_file
+            and split in (SPLIT_TRAIN, SPLIT_TRAINVAL)
+            and info.train_files
+            and all(_locate(folder, f) for f in info.train_files)
+        ):
             train_images, train_labels = _read_pair(info, folder, info.train_files, None)
             n = len(train_images)
             images = np.concatenate([train_images, images])
             labels = np.concatenate([train_labels, labels])
             idx = np.concatenate([np.arange(n, dtype=np.int64) + TRAIN_FILE_OFFSET, idx])
-            source = (f"{info.title} training file images 0–{n - 1:,} (indices {TRAIN_FILE_OFFSET:,}–"
-                      f"{TRAIN_FILE_OFFSET + n - 1:,}) + t10k images {_span(r)}")
+            source = (
+                f"{info.title} training file images 0–{n - 1:,} (indices {TRAIN_FILE_OFFSET:,}–"
+                f"{TRAIN_FILE_OFFSET + n - 1:,}) + t10k images {_span(r)}"
+            )
         data = Dataset(info.name, images, labels, idx, source, False, info.classes, split)
     if subset is not None:
         if not 1 <= subset <= len(data):
             raise DataError(f"subset must be between 1 and {len(data):,} (the size of the {split} split).")
-        data = Dataset(data.name, data.images[:subset].copy(), data.labels[:subset].copy(),
-                       data.indices[:subset].copy(), f"{data.source}, first {subset:,}", data.synthetic,
-                       data.classes, split)
+        data = Dataset(
+            data.name,
+            data.images[:subset].copy(),
+            data.labels[:subset].copy(),
+            data.indices[:subset].copy(),
+            f"{data.source}, first {subset:,}",
+            data.synthetic,
+            data.classes,
+            split,
+        )
     return data

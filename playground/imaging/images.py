@@ -14,11 +14,13 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from playground.errors import PlaygroundError
+
 MAX_PIXELS = 4_000_000  # 2000 × 2000: far above any photo of a digit, far below a decompression bomb
 CANVAS_SIZE = (280, 280)
 
 
-class ImageError(ValueError):
+class ImageError(PlaygroundError):
     """A file the user supplied cannot be used; ``str(e)`` says why in one sentence."""
 
 
@@ -99,5 +101,6 @@ def decode_canvas(data: bytes, size: tuple[int, int] = CANVAS_SIZE) -> np.ndarra
     try:
         return np.asarray(open_image(data, max_pixels=size[0] * size[1]))
     except ImageError:
-        raise ImageError("The drawing data is damaged (truncated or corrupt): the canvas was reset, "
-                         "draw again.") from None
+        raise ImageError(
+            "The drawing data is damaged (truncated or corrupt): the canvas was reset, draw again."
+        ) from None

@@ -8,6 +8,7 @@ the drawing page are (20 px box, centre of mass at (14, 14), a random sub-pixel 
 MNIST and is always labelled as synthetic. numpy + Pillow only.
 Image i depends only on (seed, i) and the fonts installed, so any slice can be generated alone.
 """
+
 from __future__ import annotations
 
 import glob
@@ -18,18 +19,24 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from playground.preprocess import CROP_THRESHOLD, FRAME, ink_bbox, place_by_mass
+from playground.imaging.preprocess import CROP_THRESHOLD, FRAME, ink_bbox, place_by_mass
 
-FONT_GLOBS = ("/usr/share/fonts/**/*.[ot]tf", "/usr/local/share/fonts/**/*.[ot]tf",
-              "~/.fonts/**/*.[ot]tf", "~/.local/share/fonts/**/*.[ot]tf",
-              "/Library/Fonts/*.[ot]tf", "/System/Library/Fonts/**/*.[ot]tf", "C:/Windows/Fonts/*.ttf")
-MAX_FONTS = 48          # fonts checked and used at most (evenly spread over the sorted list)
-RENDER = 48             # side of the intermediate rendering, px
-GLYPH_HEIGHT = 30       # digit height in the intermediate rendering before distortion, px
+FONT_GLOBS = (
+    "/usr/share/fonts/**/*.[ot]tf",
+    "/usr/local/share/fonts/**/*.[ot]tf",
+    "~/.fonts/**/*.[ot]tf",
+    "~/.local/share/fonts/**/*.[ot]tf",
+    "/Library/Fonts/*.[ot]tf",
+    "/System/Library/Fonts/**/*.[ot]tf",
+    "C:/Windows/Fonts/*.ttf",
+)
+MAX_FONTS = 48  # fonts checked and used at most (evenly spread over the sorted list)
+RENDER = 48  # side of the intermediate rendering, px
+GLYPH_HEIGHT = 30  # digit height in the intermediate rendering before distortion, px
 FONT_SIZES = (40, 48, 56)  # the text size changes hinting and the relative stroke width
-STROKES = (0, 0, 0, 1, 1, 2)   # extra outline width in px (thicker pen)
-GRID = 4                # elastic distortion: GRID×GRID cells with randomly moved corners
-PEN_SHARE = 0.5         # share of pen-drawn digits; the others are typed in a font
+STROKES = (0, 0, 0, 1, 1, 2)  # extra outline width in px (thicker pen)
+GRID = 4  # elastic distortion: GRID×GRID cells with randomly moved corners
+PEN_SHARE = 0.5  # share of pen-drawn digits; the others are typed in a font
 
 Stroke = tuple[tuple[float, float], ...]
 
@@ -43,35 +50,87 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float, start: float = -1.6, n:
 # Centre lines of handwritten digits in a unit box (x right, y down): variants, each a tuple of strokes.
 PEN_DIGITS: dict[int, tuple[tuple[Stroke, ...], ...]] = {
     0: ((_ellipse(0.35, 0.5, 0.3, 0.5),), (_ellipse(0.35, 0.5, 0.22, 0.5, start=-2.2),)),
-    1: ((((0.4, 0.0), (0.38, 1.0)),), (((0.15, 0.22), (0.42, 0.0), (0.4, 1.0)),),
-        (((0.15, 0.2), (0.4, 0.0), (0.4, 1.0)), ((0.15, 1.0), (0.65, 1.0)))),
-    2: ((((0.05, 0.25), (0.2, 0.05), (0.45, 0.0), (0.62, 0.15), (0.6, 0.35), (0.35, 0.65), (0.0, 1.0),
-          (0.7, 0.98)),),
-        (((0.08, 0.2), (0.35, 0.0), (0.6, 0.15), (0.5, 0.45), (0.05, 0.95), (0.25, 0.85), (0.45, 0.95),
-          (0.7, 1.0)),)),
-    3: ((((0.05, 0.1), (0.3, 0.0), (0.55, 0.08), (0.58, 0.25), (0.3, 0.45), (0.6, 0.6), (0.62, 0.82),
-          (0.4, 1.0), (0.05, 0.92)),),
-        (((0.05, 0.0), (0.6, 0.0), (0.25, 0.42), (0.55, 0.55), (0.62, 0.8), (0.35, 1.0), (0.05, 0.9)),)),
-    4: ((((0.35, 0.0), (0.0, 0.65), (0.7, 0.65)), ((0.55, 0.3), (0.55, 1.0))),
+    1: (
+        (((0.4, 0.0), (0.38, 1.0)),),
+        (((0.15, 0.22), (0.42, 0.0), (0.4, 1.0)),),
+        (((0.15, 0.2), (0.4, 0.0), (0.4, 1.0)), ((0.15, 1.0), (0.65, 1.0))),
+    ),
+    2: (
+        (((0.05, 0.25), (0.2, 0.05), (0.45, 0.0), (0.62, 0.15), (0.6, 0.35), (0.35, 0.65), (0.0, 1.0), (0.7, 0.98)),),
+        (((0.08, 0.2), (0.35, 0.0), (0.6, 0.15), (0.5, 0.45), (0.05, 0.95), (0.25, 0.85), (0.45, 0.95), (0.7, 1.0)),),
+    ),
+    3: (
+        (
+            (
+                (0.05, 0.1),
+                (0.3, 0.0),
+                (0.55, 0.08),
+                (0.58, 0.25),
+                (0.3, 0.45),
+                (0.6, 0.6),
+                (0.62, 0.82),
+                (0.4, 1.0),
+                (0.05, 0.92),
+            ),
+        ),
+        (((0.05, 0.0), (0.6, 0.0), (0.25, 0.42), (0.55, 0.55), (0.62, 0.8), (0.35, 1.0), (0.05, 0.9)),),
+    ),
+    4: (
+        (((0.35, 0.0), (0.0, 0.65), (0.7, 0.65)), ((0.55, 0.3), (0.55, 1.0))),
         (((0.5, 0.0), (0.0, 0.68), (0.7, 0.68)), ((0.5, 0.0), (0.5, 1.0))),
-        (((0.1, 0.0), (0.05, 0.5), (0.65, 0.5)), ((0.55, 0.0), (0.6, 1.0)))),
-    5: ((((0.65, 0.0), (0.15, 0.0), (0.1, 0.42), (0.4, 0.38), (0.62, 0.55), (0.6, 0.85), (0.35, 1.0),
-          (0.05, 0.9)),),
-        (((0.15, 0.0), (0.1, 0.42), (0.4, 0.38), (0.62, 0.55), (0.6, 0.85), (0.35, 1.0), (0.05, 0.9)),
-         ((0.15, 0.0), (0.65, 0.02)))),
-    6: ((((0.55, 0.0), (0.25, 0.25), (0.05, 0.6), (0.1, 0.9), (0.35, 1.0), (0.6, 0.85), (0.55, 0.6),
-          (0.3, 0.55), (0.08, 0.7)),),
-        (((0.45, 0.0), (0.15, 0.4), (0.1, 0.8), (0.3, 1.0), (0.55, 0.85), (0.45, 0.6), (0.12, 0.7)),)),
-    7: ((((0.0, 0.0), (0.7, 0.0), (0.25, 1.0)),),
+        (((0.1, 0.0), (0.05, 0.5), (0.65, 0.5)), ((0.55, 0.0), (0.6, 1.0))),
+    ),
+    5: (
+        (((0.65, 0.0), (0.15, 0.0), (0.1, 0.42), (0.4, 0.38), (0.62, 0.55), (0.6, 0.85), (0.35, 1.0), (0.05, 0.9)),),
+        (
+            ((0.15, 0.0), (0.1, 0.42), (0.4, 0.38), (0.62, 0.55), (0.6, 0.85), (0.35, 1.0), (0.05, 0.9)),
+            ((0.15, 0.0), (0.65, 0.02)),
+        ),
+    ),
+    6: (
+        (
+            (
+                (0.55, 0.0),
+                (0.25, 0.25),
+                (0.05, 0.6),
+                (0.1, 0.9),
+                (0.35, 1.0),
+                (0.6, 0.85),
+                (0.55, 0.6),
+                (0.3, 0.55),
+                (0.08, 0.7),
+            ),
+        ),
+        (((0.45, 0.0), (0.15, 0.4), (0.1, 0.8), (0.3, 1.0), (0.55, 0.85), (0.45, 0.6), (0.12, 0.7)),),
+    ),
+    7: (
+        (((0.0, 0.0), (0.7, 0.0), (0.25, 1.0)),),
         (((0.0, 0.05), (0.7, 0.0), (0.3, 1.0)), ((0.2, 0.5), (0.6, 0.5))),
-        (((0.0, 0.15), (0.05, 0.0), (0.7, 0.0), (0.45, 0.5), (0.35, 1.0)),)),
-    8: ((((0.55, 0.1), (0.35, 0.0), (0.1, 0.1), (0.15, 0.35), (0.5, 0.6), (0.6, 0.85), (0.35, 1.0), (0.05, 0.85),
-          (0.15, 0.6), (0.5, 0.35), (0.55, 0.1)),),
-        (_ellipse(0.35, 0.25, 0.22, 0.24), _ellipse(0.35, 0.74, 0.28, 0.26))),
-    9: ((_ellipse(0.35, 0.25, 0.27, 0.25, start=0.0), ((0.62, 0.25), (0.58, 1.0))),
+        (((0.0, 0.15), (0.05, 0.0), (0.7, 0.0), (0.45, 0.5), (0.35, 1.0)),),
+    ),
+    8: (
+        (
+            (
+                (0.55, 0.1),
+                (0.35, 0.0),
+                (0.1, 0.1),
+                (0.15, 0.35),
+                (0.5, 0.6),
+                (0.6, 0.85),
+                (0.35, 1.0),
+                (0.05, 0.85),
+                (0.15, 0.6),
+                (0.5, 0.35),
+                (0.55, 0.1),
+            ),
+        ),
+        (_ellipse(0.35, 0.25, 0.22, 0.24), _ellipse(0.35, 0.74, 0.28, 0.26)),
+    ),
+    9: (
+        (_ellipse(0.35, 0.25, 0.27, 0.25, start=0.0), ((0.62, 0.25), (0.58, 1.0))),
         (_ellipse(0.35, 0.25, 0.27, 0.25, start=0.0), ((0.62, 0.25), (0.55, 0.75), (0.35, 1.0))),
-        (((0.6, 0.1), (0.35, 0.0), (0.1, 0.15), (0.15, 0.42), (0.45, 0.42), (0.62, 0.2), (0.62, 0.6),
-          (0.6, 1.0)),)),
+        (((0.6, 0.1), (0.35, 0.0), (0.1, 0.15), (0.15, 0.42), (0.45, 0.42), (0.62, 0.2), (0.62, 0.6), (0.6, 1.0)),),
+    ),
 }
 
 
@@ -82,8 +141,9 @@ def _smooth(points: np.ndarray, steps: int = 6) -> np.ndarray:
     p = np.vstack([points[:1], points, points[-1:]])
     t = np.linspace(0, 1, steps, endpoint=False)[:, None, None]
     p0, p1, p2, p3 = p[:-3], p[1:-2], p[2:-1], p[3:]
-    curve = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                   + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3)               # (steps, n-1, 2)
+    curve = 0.5 * (
+        2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+    )  # (steps, n-1, 2)
     return np.vstack([curve.transpose(1, 0, 2).reshape(-1, 2), points[-1:]])
 
 
@@ -98,7 +158,7 @@ def _pen_glyph(digit: int, rng: np.random.Generator, height: int = 48) -> Image.
     for stroke in strokes:
         pts = np.asarray(stroke) + rng.normal(0.0, 0.03, (len(stroke), 2))
         xy = [tuple(q) for q in (_smooth(pts) * height + pad).tolist()]
-        draw.line(xy, fill=255, width=round(pen))      # smooth enough that joints need no rounding
+        draw.line(xy, fill=255, width=round(pen))  # smooth enough that joints need no rounding
         for x, y in (xy[0], xy[-1]):
             draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
     return img
@@ -112,16 +172,15 @@ def _render_glyph(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, digit: int
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font, stroke_width=stroke)
     pad = 4
     img = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
-    ImageDraw.Draw(img).text((pad - left, pad - top), text, fill=255, font=font,
-                             stroke_width=stroke, stroke_fill=255)
+    ImageDraw.Draw(img).text((pad - left, pad - top), text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
     return img
 
 
 def _signature(img: Image.Image) -> np.ndarray:
     """A glyph framed to 28×28 and unit-normalised, for comparing digit shapes between fonts."""
     ink = np.asarray(img, dtype=np.float32) / 255.0
-    t, b, l, r = ink_bbox(ink) or (0, ink.shape[0], 0, ink.shape[1])
-    a = place_by_mass(ink[t:b, l:r]).ravel()
+    top, bottom, left, right = ink_bbox(ink) or (0, ink.shape[0], 0, ink.shape[1])
+    a = place_by_mass(ink[top:bottom, left:right]).ravel()
     a = a - a.mean()
     return a / (np.linalg.norm(a) + 1e-9)
 
@@ -183,7 +242,7 @@ def _labels(n: int, seed: int, start: int) -> np.ndarray:
     """Labels for images start..start+n-1: each aligned block of 10 holds every digit once, shuffled."""
     first, last = start // 10, (start + n - 1) // 10
     blocks = [np.random.default_rng([seed, 1, b]).permutation(10) for b in range(first, last + 1)]
-    return np.concatenate(blocks)[start - first * 10:start - first * 10 + n].astype(np.int64)
+    return np.concatenate(blocks)[start - first * 10 : start - first * 10 + n].astype(np.int64)
 
 
 def _interp_weights(n_out: int, n_knots: int) -> np.ndarray:
@@ -197,7 +256,7 @@ def _interp_weights(n_out: int, n_knots: int) -> np.ndarray:
 
 
 _KNOTS = _interp_weights(RENDER, GRID + 1)
-_CENTRES = np.arange(RENDER) + 0.5 - RENDER / 2          # output pixel centres about the middle
+_CENTRES = np.arange(RENDER) + 0.5 - RENDER / 2  # output pixel centres about the middle
 
 
 def warp(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -207,7 +266,7 @@ def warp(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     plus a smooth random displacement (random offsets on a (GRID+1)² grid, interpolated linearly).
     """
     gh, gw = glyph.shape
-    k = GLYPH_HEIGHT / max(gh - 8, 1) * rng.uniform(0.85, 1.1)           # glyph px -> output px
+    k = GLYPH_HEIGHT / max(gh - 8, 1) * rng.uniform(0.85, 1.1)  # glyph px -> output px
     angle = math.radians(rng.uniform(-15, 15))
     shear = rng.uniform(-0.3, 0.3)
     sx, sy = rng.uniform(0.75, 1.2), rng.uniform(0.9, 1.1)
@@ -217,14 +276,14 @@ def warp(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     c, d = k * sa * sx, k * (sa * shear + ca) * sy
     det = a * d - b * c
     inv = np.array([[d, -b], [-c, a]], np.float32) / np.float32(det)
-    bend = rng.normal(0.0, rng.uniform(0.0, 2.0), size=(2, GRID + 1, GRID + 1))   # output px
+    bend = rng.normal(0.0, rng.uniform(0.0, 2.0), size=(2, GRID + 1, GRID + 1))  # output px
     px = (_CENTRES[None, :] + _KNOTS @ bend[0] @ _KNOTS.T).astype(np.float32)
     py = (_CENTRES[:, None] + _KNOTS @ bend[1] @ _KNOTS.T).astype(np.float32)
     # Source position in pixel-index coordinates of the glyph padded by one zero pixel all round;
     # clipping into the padding makes everything outside the glyph read as 0.
     sx_ = np.clip(inv[0, 0] * px + inv[0, 1] * py + np.float32(gw / 2 + 0.5), 0, gw + 0.999)
     sy_ = np.clip(inv[1, 0] * px + inv[1, 1] * py + np.float32(gh / 2 + 0.5), 0, gh + 0.999)
-    x0, y0 = sx_.astype(np.intp), sy_.astype(np.intp)          # floor (non-negative)
+    x0, y0 = sx_.astype(np.intp), sy_.astype(np.intp)  # floor (non-negative)
     fx, fy = sx_ - x0, sy_ - y0
     padded = np.zeros((gh + 2, gw + 2), np.float32)
     padded[1:-1, 1:-1] = glyph
@@ -243,11 +302,11 @@ def render_digit(digit: int, rng: np.random.Generator, fonts: tuple[str | None, 
         plain = _glyph(path, int(rng.choice(FONT_SIZES)), digit, int(rng.choice(STROKES)))
     ink = warp(plain, rng)
     bbox = ink_bbox(ink, CROP_THRESHOLD)
-    offset = (float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)))   # MNIST's ±0.5 px spread
-    if bbox is None:                                                              # bent out of view: use plain
+    offset = (float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)))  # MNIST's ±0.5 px spread
+    if bbox is None:  # bent out of view: use plain
         ink, bbox = plain, ink_bbox(plain, CROP_THRESHOLD)
-    t, b, l, r = bbox
-    return place_by_mass(ink[t:b, l:r], offset=offset)
+    top, bottom, left, right = bbox
+    return place_by_mass(ink[top:bottom, left:right], offset=offset)
 
 
 def synthetic_digits(n: int, seed: int = 0, *, start: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ are atomic (temp file in the same folder, fsync, read back and verify, os.replac
 the previous file untouched. Loading checks everything before building anything and never runs code
 from the file; every problem is a `CheckpointError` whose message is one sentence for the user.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,23 +24,25 @@ from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 from torch import nn
 
-from playground.model import ModelSpec, SpecError, build
+from playground.errors import PlaygroundError
+from playground.nn.model import ModelSpec, SpecError, build
 
 FORMAT = "cnn-playground/1"
-MAX_BYTES = 512 * 1024 * 1024           # larger than any model the spec limits allow
+MAX_BYTES = 512 * 1024 * 1024  # larger than any model the spec limits allow
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PlaygroundError):
     """A model file that cannot be saved or loaded; str(e) is one sentence for the user."""
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """A validated model from a file: the module is in eval mode and matches `spec` exactly."""
+
     model: nn.Module
     spec: ModelSpec
-    metadata: dict[str, Any]    # what was saved: "config", "data", "metrics", ... (may be empty)
-    created: str                # ISO 8601 time of saving (UTC)
+    metadata: dict[str, Any]  # what was saved: "config", "data", "metrics", ... (may be empty)
+    created: str  # ISO 8601 time of saving (UTC)
 
 
 def checkpoint_bytes(model: nn.Module, spec: ModelSpec, metadata: dict[str, Any] | None = None) -> bytes:
@@ -58,12 +61,18 @@ def checkpoint_bytes(model: nn.Module, spec: ModelSpec, metadata: dict[str, Any]
         extra = json.dumps(metadata or {}, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"The model's metadata cannot be stored as JSON ({err}).") from None
-    header = {"format": FORMAT, "spec": spec.to_json(), "metadata": extra,
-              "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    header = {
+        "format": FORMAT,
+        "spec": spec.to_json(),
+        "metadata": extra,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
     return _st_save(state, metadata=header)
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, spec: ModelSpec, metadata: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, model: nn.Module, spec: ModelSpec, metadata: dict[str, Any] | None = None
+) -> Path:
     """Write the model atomically to `path` (.safetensors); on any failure the old file stays as it was."""
     path = Path(path)
     data = checkpoint_bytes(model, spec, metadata)
@@ -80,16 +89,19 @@ def save_checkpoint(path: str | Path, model: nn.Module, spec: ModelSpec, metadat
         try:
             if not same:
                 raise CheckpointError("it read back differently")
-            load_checkpoint(tmp)                           # the file on disk must load as a model
+            load_checkpoint(tmp)  # the file on disk must load as a model
         except CheckpointError as err:
-            raise CheckpointError(f"The model written to {folder} did not load back correctly "
-                                  f"({str(err).rstrip('.')}); {path.name} was left as it was.") from None
+            raise CheckpointError(
+                f"The model written to {folder} did not load back correctly "
+                f"({str(err).rstrip('.')}); {path.name} was left as it was."
+            ) from None
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(folder)
     except OSError as err:
-        raise CheckpointError(f"Could not save the model in {folder} ({err.strerror or err}); "
-                              f"{path.name} was left as it was.") from None
+        raise CheckpointError(
+            f"Could not save the model in {folder} ({err.strerror or err}); {path.name} was left as it was."
+        ) from None
     finally:
         if tmp is not None:
             try:
@@ -150,14 +162,16 @@ def _header(data: bytes, what: str) -> dict[str, Any]:
         (n,) = struct.unpack("<Q", data[:8])
         if 2 <= n <= min(len(data) - 8, 100_000_000):
             try:
-                header = json.loads(data[8:8 + n].decode("utf-8"))
+                header = json.loads(data[8 : 8 + n].decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
                 header = None
     if isinstance(header, dict):
         return header
     if _looks_like_pickle(data):
-        raise CheckpointError(f"{what} is a Python pickle (torch.save) file, which can run code when opened, so it "
-                              "was refused; use a .safetensors model saved by this playground.")
+        raise CheckpointError(
+            f"{what} is a Python pickle (torch.save) file, which can run code when opened, so it "
+            "was refused; use a .safetensors model saved by this playground."
+        )
     raise CheckpointError(f"{what} is not a safetensors model file, or it is truncated.")
 
 
@@ -172,8 +186,9 @@ def load_checkpoint(source: str | Path | bytes) -> LoadedModel:
     header = _header(data, what)
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or "spec" not in meta:
-        raise CheckpointError(f"{what} is a safetensors file but not a CNN Playground model (no architecture "
-                              "in its metadata).")
+        raise CheckpointError(
+            f"{what} is a safetensors file but not a CNN Playground model (no architecture in its metadata)."
+        )
     try:
         spec = ModelSpec.from_json(meta["spec"])
         model = build(spec)
@@ -192,13 +207,17 @@ def load_checkpoint(source: str | Path | bytes) -> LoadedModel:
     if missing or unexpected:
         name = missing[0] if missing else unexpected[0]
         kind = "lacks the weights" if missing else "has weights"
-        raise CheckpointError(f"{what} does not match its architecture: it {kind} {name!r} that the "
-                              f"architecture {'needs' if missing else 'does not have'}.")
+        raise CheckpointError(
+            f"{what} does not match its architecture: it {kind} {name!r} that the "
+            f"architecture {'needs' if missing else 'does not have'}."
+        )
     for name, want in expected.items():
         got = tensors[name]
         if got.shape != want.shape or got.dtype != want.dtype:
-            raise CheckpointError(f"{what} does not match its architecture: {name!r} is {got.dtype} "
-                                  f"{tuple(got.shape)} but the architecture needs {want.dtype} {tuple(want.shape)}.")
+            raise CheckpointError(
+                f"{what} does not match its architecture: {name!r} is {got.dtype} "
+                f"{tuple(got.shape)} but the architecture needs {want.dtype} {tuple(want.shape)}."
+            )
         if got.is_floating_point() and not bool(torch.isfinite(got).all()):
             raise CheckpointError(f"{what} contains NaN or infinite weights in {name!r}; it cannot be used.")
     model.load_state_dict(tensors, strict=True)

@@ -6,6 +6,7 @@ raises :class:`DataError` with one sentence naming the folder and the exact file
 can put there by hand. Nothing blocks longer than ``timeout`` seconds without progress, and
 name resolution is bounded too (an offline laptop on hotel Wi-Fi must not hang the app).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +24,10 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from playground.idx import GZIP_MAGIC, DataError
+from playground.data.idx import GZIP_MAGIC, DataError
 
-Progress = Callable[[int, "int | None"], None]   # (bytes done, total bytes or None when unknown)
-DEFAULT_TIMEOUT = 10.0       # seconds: connect and each read
+Progress = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None when unknown)
+DEFAULT_TIMEOUT = 10.0  # seconds: connect and each read
 CHUNK = 1 << 16
 
 
@@ -54,7 +55,7 @@ def _resolve(url: str, timeout: float) -> None:
     if not host:
         raise OSError(f"bad URL {url!r}")
     if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
-        return                      # behind a proxy the proxy resolves the name, not us
+        return  # behind a proxy the proxy resolves the name, not us
     result: list[BaseException | None] = []
 
     def lookup() -> None:
@@ -131,9 +132,15 @@ def _remove(path: Path) -> None:
         pass
 
 
-def fetch_files(files: Sequence[RemoteFile], dest_dir: str | Path, base_urls: Sequence[str], *,
-                title: str = "the data set", progress: Progress | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
+def fetch_files(
+    files: Sequence[RemoteFile],
+    dest_dir: str | Path,
+    base_urls: Sequence[str],
+    *,
+    title: str = "the data set",
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Path]:
     """Download each missing file from the first mirror that works; return the final paths.
 
     Files already present with the right md5 are kept. ``progress(done, total)`` is called per
@@ -150,12 +157,14 @@ def fetch_files(files: Sequence[RemoteFile], dest_dir: str | Path, base_urls: Se
         probe.unlink()
     except OSError:
         _remove_empty(created)
-        raise DataError(f"Cannot write to the data folder {dest}: choose another folder with --data-dir "
-                        f"or PLAYGROUND_DATA_DIR, or {by_hand}.") from None
+        raise DataError(
+            f"Cannot write to the data folder {dest}: choose another folder with --data-dir "
+            f"or PLAYGROUND_DATA_DIR, or {by_hand}."
+        ) from None
     try:
         return _fetch_all(files, dest, base_urls, title, by_hand, progress, timeout)
     except DataError:
-        _remove_empty(created)          # leave no empty folders behind after a failed attempt
+        _remove_empty(created)  # leave no empty folders behind after a failed attempt
         raise
 
 
@@ -176,8 +185,15 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
-def _fetch_all(files: Sequence[RemoteFile], dest: Path, base_urls: Sequence[str], title: str, by_hand: str,
-               progress: Progress | None, timeout: float) -> list[Path]:
+def _fetch_all(
+    files: Sequence[RemoteFile],
+    dest: Path,
+    base_urls: Sequence[str],
+    title: str,
+    by_hand: str,
+    progress: Progress | None,
+    timeout: float,
+) -> list[Path]:
     paths = []
     for item in files:
         final = dest / item.name
@@ -198,10 +214,12 @@ def _fetch_all(files: Sequence[RemoteFile], dest: Path, base_urls: Sequence[str]
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 problems.append(f"{url}: {_describe(exc)}")
             finally:
-                _remove(part)       # also on Ctrl+C; after a successful rename there is nothing to remove
+                _remove(part)  # also on Ctrl+C; after a successful rename there is nothing to remove
         else:
-            raise DataError(f"Could not download {title} file {item.name} into {dest} "
-                            f"({'; '.join(problems) or 'no mirror given'}); {by_hand}, or try again when online.")
+            raise DataError(
+                f"Could not download {title} file {item.name} into {dest} "
+                f"({'; '.join(problems) or 'no mirror given'}); {by_hand}, or try again when online."
+            )
         paths.append(final)
     return paths
 
@@ -230,7 +248,7 @@ class ProgressBar:
     def __call__(self, done: int, total: int | None) -> None:
         now = time.monotonic()
         finished = total is not None and done >= total
-        if done < self._last_done:                 # a new file started
+        if done < self._last_done:  # a new file started
             self.close()
         elif not finished and done and now - self._last_time < self.min_interval:
             return

@@ -13,39 +13,39 @@ import numpy as np
 import torch
 from torch import nn
 
-from playground.model import ModelSpec, forward_all, infer_shapes
-from playground.preprocess import Preprocessed, normalise, preprocess_digit
+from playground.imaging.preprocess import Preprocessed, normalise, preprocess_digit
+from playground.nn.model import ModelSpec, forward_all, infer_shapes
 
-UNSURE_BELOW = 0.6          # top probability under this -> say the network is unsure
+UNSURE_BELOW = 0.6  # top probability under this -> say the network is unsure
 MIN_INK, MAX_INK = 0.002, 0.6  # share of canvas pixels with ink: below = (almost) empty, above = covered
 
 
 @dataclass(frozen=True)
 class Prediction:
-    probabilities: np.ndarray   # (10,) softmax, sums to 1
+    probabilities: np.ndarray  # (10,) softmax, sums to 1
     label: int
     confidence: float
     unsure: bool
-    notice: str                 # "" when the answer can be trusted, else one sentence for the user
+    notice: str  # "" when the answer can be trusted, else one sentence for the user
 
 
 @dataclass(frozen=True)
 class LayerMaps:
-    name: str                   # "conv1", "relu1", "pool1"
-    shape: tuple[int, ...]      # (C, H, W)
-    maps: np.ndarray            # (C, H, W) float32
-    kind: str = ""              # "conv", "act", "pool", "batchnorm", ... (model.KINDS key)
-    source: str = ""            # the convolution whose kernels made these maps ("conv2"), "" before the first
+    name: str  # "conv1", "relu1", "pool1"
+    shape: tuple[int, ...]  # (C, H, W)
+    maps: np.ndarray  # (C, H, W) float32
+    kind: str = ""  # "conv", "act", "pool", "batchnorm", ... (model.KINDS key)
+    source: str = ""  # the convolution whose kernels made these maps ("conv2"), "" before the first
 
 
 @dataclass(frozen=True)
 class SoftmaxExplanation:
-    logits: np.ndarray          # (K,)
-    exps: np.ndarray            # (K,) exp(z_k − max z), the numerically stable form
-    probabilities: np.ndarray   # (K,)
+    logits: np.ndarray  # (K,)
+    exps: np.ndarray  # (K,) exp(z_k − max z), the numerically stable form
+    probabilities: np.ndarray  # (K,)
     target: int
-    loss: float                 # −log p_target
-    text: str                   # the arithmetic written out
+    loss: float  # −log p_target
+    text: str  # the arithmetic written out
 
 
 def predict(model: nn.Module, x: torch.Tensor, *, ink_fraction: float | None = None) -> Prediction:
@@ -69,8 +69,10 @@ def judge(logits: np.ndarray, ink_fraction: float | None = None) -> Prediction:
         notice = "Most of the canvas is covered: draw one digit with thin strokes on the black background."
     elif confidence < UNSURE_BELOW:
         second = int(np.argsort(probs)[-2])
-        notice = (f"The network is unsure: {label} at {confidence:.0%}, {second} at {probs[second]:.0%}. "
-                  "Try drawing the digit larger or more clearly.")
+        notice = (
+            f"The network is unsure: {label} at {confidence:.0%}, {second} at {probs[second]:.0%}. "
+            "Try drawing the digit larger or more clearly."
+        )
     return Prediction(probs, label, confidence, bool(notice), notice)
 
 
@@ -114,23 +116,26 @@ def softmax_explanation(logits: np.ndarray, target: int) -> SoftmaxExplanation:
     probs = exps / exps.sum()
     loss = float(-math.log(max(probs[target], 1e-300)))
     terms = " + ".join(f"{e:.3g}" for e in exps)
-    text = (f"p({target}) = e^(z{target} − max z) / Σₖ e^(zₖ − max z) = {exps[target]:.3g} / ({terms}) "
-            f"= {probs[target]:.4f};  cross-entropy if the true label is {target}: −ln {probs[target]:.4f} = {loss:.4f}")
+    text = (
+        f"p({target}) = e^(z{target} − max z) / Σₖ e^(zₖ − max z) = {exps[target]:.3g} / ({terms}) "
+        f"= {probs[target]:.4f};  cross-entropy if the true label is {target}: −ln {probs[target]:.4f} = {loss:.4f}"
+    )
     return SoftmaxExplanation(z, exps, probs, int(target), loss, text)
 
 
-SHOWN_KINDS = ("conv", "act", "pool")   # the layers whose maps the Draw page lays out
+SHOWN_KINDS = ("conv", "act", "pool")  # the layers whose maps the Draw page lays out
 
 
 @dataclass(frozen=True)
 class DigitAnalysis:
     """Everything the Draw & Predict page shows for one drawing or upload."""
-    prep: Preprocessed                  # the 28×28 image and the preprocessing stages
-    prediction: Prediction | None       # None when there is nothing to classify (empty or covered)
-    layers: tuple[LayerMaps, ...]       # conv / activation / pooling outputs, in order
-    saliency: np.ndarray | None         # (28, 28) in [0, 1], gradient × input of the predicted class
+
+    prep: Preprocessed  # the 28×28 image and the preprocessing stages
+    prediction: Prediction | None  # None when there is nothing to classify (empty or covered)
+    layers: tuple[LayerMaps, ...]  # conv / activation / pooling outputs, in order
+    saliency: np.ndarray | None  # (28, 28) in [0, 1], gradient × input of the predicted class
     softmax: SoftmaxExplanation | None  # the arithmetic for the predicted class
-    problem: str                        # "" or one sentence: why nothing is predicted
+    problem: str  # "" or one sentence: why nothing is predicted
     conv_inputs: dict[str, np.ndarray] = field(default_factory=dict)  # conv name -> its input (C, H, W)
 
 
@@ -155,27 +160,47 @@ def analyse(model: nn.Module, spec: ModelSpec, img: np.ndarray, *, background: s
     prep = preprocess_digit(img, background=background)
     canvas = background == "dark"
     if prep.empty or prep.ink_fraction < MIN_INK:
-        return DigitAnalysis(prep, None, (), None, None, "The canvas is empty: draw a digit from 0 to 9." if canvas
-                             else "No digit stands out in this image: upload a picture of one digit.")
+        return DigitAnalysis(
+            prep,
+            None,
+            (),
+            None,
+            None,
+            "The canvas is empty: draw a digit from 0 to 9."
+            if canvas
+            else "No digit stands out in this image: upload a picture of one digit.",
+        )
     if prep.ink_fraction > MAX_INK:
-        return DigitAnalysis(prep, None, (), None, None, "Most of the canvas is covered: draw one digit with "
-                             "thin strokes on the black background, or clear the canvas." if canvas else
-                             "Most of this image is ink: upload a picture of one digit on a plain background.")
+        return DigitAnalysis(
+            prep,
+            None,
+            (),
+            None,
+            None,
+            "Most of the canvas is covered: draw one digit with "
+            "thin strokes on the black background, or clear the canvas."
+            if canvas
+            else "Most of this image is ink: upload a picture of one digit on a plain background.",
+        )
     x = torch.from_numpy(normalise(prep.image))
     with torch.no_grad():
         acts = forward_all(model, x)
     logits = next(reversed(acts.values()))[0].double().numpy()
     pred = judge(logits, prep.ink_fraction)
     kinds = _layer_kinds(spec)
-    layers = tuple(LayerMaps(name, tuple(a.shape[1:]), a[0].float().numpy(), *kinds.get(name, ("", "")))
-                   for name, a in acts.items() if a.dim() == 4 and kinds.get(name, ("",))[0] in SHOWN_KINDS)
+    layers = tuple(
+        LayerMaps(name, tuple(a.shape[1:]), a[0].float().numpy(), *kinds.get(name, ("", "")))
+        for name, a in acts.items()
+        if a.dim() == 4 and kinds.get(name, ("",))[0] in SHOWN_KINDS
+    )
     inputs, previous = {}, x[0]
     for name, a in acts.items():
         if kinds.get(name, ("",))[0] == "conv":
             inputs[name] = previous.float().numpy()
         previous = a[0]
-    return DigitAnalysis(prep, pred, layers, saliency(model, x, pred.label),
-                         softmax_explanation(logits, pred.label), "", inputs)
+    return DigitAnalysis(
+        prep, pred, layers, saliency(model, x, pred.label), softmax_explanation(logits, pred.label), "", inputs
+    )
 
 
 def conv_weights(model: nn.Module, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -190,21 +215,22 @@ def conv_weights(model: nn.Module, name: str) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class ConvHandoff:
     """One feature map's convolution, small enough to step through on the Convolution page."""
-    image: np.ndarray       # (H, W) the input channel
-    kernel: np.ndarray      # (KH, KW) the weights applied to it
-    bias: float             # the layer's bias when the input has one channel, else 0 (a partial sum)
+
+    image: np.ndarray  # (H, W) the input channel
+    kernel: np.ndarray  # (KH, KW) the weights applied to it
+    bias: float  # the layer's bias when the input has one channel, else 0 (a partial sum)
     padding: int
     stride: int
-    in_channel: int         # which input channel (0-based)
-    n_in: int               # how many input channels the full map sums over
-    label: str              # "conv2 map 5, input channel 3 of 16"
+    in_channel: int  # which input channel (0-based)
+    n_in: int  # how many input channels the full map sums over
+    label: str  # "conv2 map 5, input channel 3 of 16"
 
 
 def handoff(model: nn.Module, spec: ModelSpec, analysis: DigitAnalysis, conv: str, channel: int) -> ConvHandoff:
     """The input channel and kernel behind map ``channel`` of convolution ``conv`` (the channel that
     contributes most when there are several), with the layer's padding and stride."""
     weights, biases = conv_weights(model, conv)
-    inp = analysis.conv_inputs[conv]                       # (C, H, W)
+    inp = analysis.conv_inputs[conv]  # (C, H, W)
     layer = next(spec.layers[i.index] for i in infer_shapes(spec) if i.name == conv)
     pad = layer.padding if isinstance(layer.padding, int) else (layer.kernel - 1) // 2
     n_in = inp.shape[0]
@@ -213,10 +239,23 @@ def handoff(model: nn.Module, spec: ModelSpec, analysis: DigitAnalysis, conv: st
     else:
         t = torch.from_numpy(inp[:, None].astype(np.float64))
         w = torch.from_numpy(weights[channel][:, None])
-        parts = torch.stack([torch.nn.functional.conv2d(t[i:i + 1], w[i:i + 1], padding=pad, stride=layer.stride)
-                             for i in range(n_in)])
+        parts = torch.stack(
+            [
+                torch.nn.functional.conv2d(t[i : i + 1], w[i : i + 1], padding=pad, stride=layer.stride)
+                for i in range(n_in)
+            ]
+        )
         c = int(parts.abs().flatten(1).sum(1).argmax())
-    label = f"{conv} map {channel + 1}" + (f", input channel {c + 1} of {n_in} (the largest contribution)"
-                                           if n_in > 1 else "")
-    return ConvHandoff(inp[c].astype(np.float64), weights[channel, c], float(biases[channel]) if n_in == 1 else 0.0,
-                       int(pad), int(layer.stride), c, n_in, label)
+    label = f"{conv} map {channel + 1}" + (
+        f", input channel {c + 1} of {n_in} (the largest contribution)" if n_in > 1 else ""
+    )
+    return ConvHandoff(
+        inp[c].astype(np.float64),
+        weights[channel, c],
+        float(biases[channel]) if n_in == 1 else 0.0,
+        int(pad),
+        int(layer.stride),
+        c,
+        n_in,
+        label,
+    )
