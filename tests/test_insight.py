@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from playground import ops
 from playground.data.datasets import load_dataset
 from playground.imaging.preprocess import normalise
 from playground.nn import insight
 from playground.nn.checkpoints import load_checkpoint
-from playground.nn.model import infer_shapes
+from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, build, infer_shapes
 
 MODEL = Path(__file__).resolve().parents[1] / "assets" / "models" / "playground-mnist.safetensors"
 
@@ -132,7 +135,6 @@ def test_analyse_refuses_empty_and_covered_pictures(loaded):
 @pytest.mark.parametrize("conv,channel", [("conv1", 3), ("conv2", 0), ("conv3", 5), ("conv4", 31)])
 def test_handoff_reproduces_the_networks_map(loaded, digits, conv, channel):
     """The Convolution page's numpy engine, fed the hand-over, gives the network's own numbers."""
-    from playground import ops
 
     a = insight.analyse(loaded.model, loaded.spec, canvas_digit(digits.images[1]))
     h = insight.handoff(loaded.model, loaded.spec, a, conv, channel)
@@ -142,7 +144,7 @@ def test_handoff_reproduces_the_networks_map(loaded, digits, conv, channel):
         ops.conv2d(
             inp[c][None, None].astype(np.float64),
             weights[channel, c][None, None],
-            settings=ops.ConvSettings(padding=h.padding, stride=h.stride),
+            settings=h.settings,
         )[0, 0]
         for c in range(inp.shape[0])
     ]
@@ -153,3 +155,53 @@ def test_handoff_reproduces_the_networks_map(loaded, digits, conv, channel):
     assert h.in_channel == int(np.argmax([np.abs(p).sum() for p in parts]))
     assert h.bias == (float(bias[channel]) if h.n_in == 1 else 0.0)
     assert np.array_equal(h.kernel, weights[channel, h.in_channel])
+
+
+# ---- the hand-over keeps the layer's exact geometry, for any design the Build page accepts ----
+
+
+@st.composite
+def conv_layers(draw):
+    kernel, dilation = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+    padding = draw(st.sampled_from(["same", "valid", 0, 1, 2]))
+    stride = 1 if padding == "same" else draw(st.integers(1, 2))
+    return Conv(draw(st.integers(1, 3)), kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+
+
+def contribution(x: torch.Tensor, weight: torch.Tensor, layer: Conv, channel: int, c: int) -> np.ndarray:
+    """PyTorch's own: input channel c of x (1, C, H, W) through filter `channel` of the layer, no bias."""
+    out = torch.nn.functional.conv2d(
+        x[:, c : c + 1].double(),
+        weight[channel : channel + 1, c : c + 1].double(),
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+    )
+    return out[0, 0].numpy()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=conv_layers(), second=conv_layers(), seed=st.integers(0, 2**16), data=st.data())
+def test_handoff_equals_the_channels_contribution_for_any_design(first, second, seed, data):
+    # two such layers always fit a 28×28 input, so every example is a design the Build page accepts
+    spec = ModelSpec("random", (first, Act("relu"), second, Flatten(), Dense(10)), input_shape=(1, 28, 28))
+    infos = infer_shapes(spec)
+    model = build(spec, seed=seed).eval()
+    img = np.zeros((280, 280), np.uint8)
+    img[60:220, 120:160] = 255  # a thick "1"
+    a = insight.analyse(model, spec, img)
+    conv = data.draw(st.sampled_from([i.name for i in infos if i.kind == "Conv"]), label="conv")
+    layer = next(spec.layers[i.index] for i in infos if i.name == conv)
+    channel = data.draw(st.integers(0, layer.filters - 1), label="channel")
+    h = insight.handoff(model, spec, a, conv, channel)
+    # what the Convolution page computes from the hand-over...
+    page = ops.conv2d(h.image[None, None], h.kernel[None, None], None, h.settings)[0, 0]
+    # ...is that channel's contribution to the network's map, computed by PyTorch
+    x = torch.from_numpy(a.conv_inputs[conv][None])
+    weight = dict(model.named_children())[conv].weight.detach()
+    assert np.allclose(page, contribution(x, weight, layer, channel, h.in_channel), atol=1e-5)
+    net = dict(insight.forward_all(model, torch.from_numpy(normalise(a.prep.image))))[conv][0, channel]
+    bias = float(dict(model.named_children())[conv].bias[channel])
+    total = sum(contribution(x, weight, layer, channel, c) for c in range(h.n_in)) + bias
+    assert np.allclose(total, net.detach().numpy(), atol=1e-5)
+    assert h.stride == (layer.stride, layer.stride) and h.dilation == (layer.dilation, layer.dilation)

@@ -254,9 +254,7 @@ def test_step_through_a_map_on_the_convolution_page(shipped):
     assert "Input: the input of conv1 map 4 (28×28). Kernel: the learned kernel of conv1 map 4." in shown(at)
     want = expected(shipped, stroke_png("1"))
     h = insight.handoff(shipped.model, shipped.spec, want, "conv1", 3)
-    out = ops.conv2d(
-        h.image[None, None], h.kernel[None, None], np.array([h.bias]), ops.ConvSettings(padding=h.padding)
-    )[0, 0]
+    out = ops.conv2d(h.image[None, None], h.kernel[None, None], np.array([h.bias]), h.settings)[0, 0]
     assert np.allclose(out, want.layers[0].maps[3], atol=1e-5)  # the page's engine gives the network's map
     at.button(key="conv.last").click()
     rerun(at)
@@ -279,3 +277,45 @@ def test_a_fashion_model_names_its_classes():
     label = int(np.argmax(np.array(bars["y"], dtype=float)))
     assert headline(at) == f"### Prediction: {label} ({FASHION[label]})"
     assert list(bars["x"]) == list(FASHION)
+
+
+def test_an_even_same_padded_dilated_layer_opens_with_the_networks_numbers():
+    """PyTorch pads an even 'same' kernel one pixel more at the bottom and right; the Convolution page
+    gets that exact padding per side, and the dilation, so its output is the network's map."""
+    from types import SimpleNamespace
+
+    from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, build
+
+    spec = ModelSpec(
+        "even-same",
+        (
+            Conv(3, kernel=2, padding="same", dilation=3),  # spans 4: pads 1 before, 2 after
+            Act("relu"),
+            Conv(2, kernel=4, padding="same"),
+            Flatten(),
+            Dense(10),
+        ),
+        input_shape=(1, 28, 28),
+    )
+    model = build(spec, seed=4).eval()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.session_state["models.session"] = {"even": models.ModelChoice("even", model, spec, "an even-kernel design.")}
+    at.session_state["models.draw_choice"] = "even"
+    draw(at, stroke_png("1"))
+    at.number_input(key="draw.open_map").set_value(2)
+    rerun(at)
+    at.button(key="draw.to_conv").click()
+    rerun(at)
+    assert at.title[0].value == "Convolution" and not at.exception
+    assert [at.number_input(key=f"conv.pad_{side}").value for side in ("top", "bottom", "left", "right")] == [
+        1,
+        2,
+        1,
+        2,
+    ]
+    assert at.number_input(key="conv.dilation").value == 3
+    at.button(key="conv.last").click()
+    rerun(at)
+    want = expected(SimpleNamespace(model=model, spec=spec), stroke_png("1"))
+    assert np.allclose(trace_z(chart(at), "output"), want.layers[0].maps[1], atol=1e-5)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from playground import ops
 from playground.imaging.preprocess import Preprocessed, normalise, preprocess_digit
 from playground.nn.model import ModelSpec, forward_all, infer_shapes
 
@@ -214,48 +215,44 @@ def conv_weights(model: nn.Module, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class ConvHandoff:
-    """One feature map's convolution, small enough to step through on the Convolution page."""
+    """One feature map's convolution, small enough to step through on the Convolution page, with the
+    layer's exact geometry (an even kernel with "same" padding pads one more pixel at the bottom and right,
+    as PyTorch does)."""
 
     image: np.ndarray  # (H, W) the input channel
     kernel: np.ndarray  # (KH, KW) the weights applied to it
     bias: float  # the layer's bias when the input has one channel, else 0 (a partial sum)
-    padding: int
-    stride: int
+    padding: tuple[int, int, int, int]  # (top, bottom, left, right) pixels
+    stride: tuple[int, int]  # (rows, columns)
+    dilation: tuple[int, int]  # (rows, columns)
     in_channel: int  # which input channel (0-based)
     n_in: int  # how many input channels the full map sums over
     label: str  # "conv2 map 5, input channel 3 of 16"
 
+    @property
+    def settings(self) -> ops.ConvSettings:
+        """The numpy engine's settings for this convolution."""
+        return ops.ConvSettings(stride=self.stride, padding=self.padding, dilation=self.dilation)
+
 
 def handoff(model: nn.Module, spec: ModelSpec, analysis: DigitAnalysis, conv: str, channel: int) -> ConvHandoff:
     """The input channel and kernel behind map ``channel`` of convolution ``conv`` (the channel that
-    contributes most when there are several), with the layer's padding and stride."""
+    contributes most when there are several), with the layer's padding, stride and dilation."""
     weights, biases = conv_weights(model, conv)
-    inp = analysis.conv_inputs[conv]  # (C, H, W)
+    inp = analysis.conv_inputs[conv].astype(np.float64)  # (C, H, W)
     layer = next(spec.layers[i.index] for i in infer_shapes(spec) if i.name == conv)
-    pad = layer.padding if isinstance(layer.padding, int) else (layer.kernel - 1) // 2
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    pads = ops.resolve_padding(layer.padding, (k, k), (s, s), (d, d))
+    settings = ops.ConvSettings(stride=(s, s), padding=pads, dilation=(d, d))
     n_in = inp.shape[0]
-    if n_in == 1:
-        c = 0
-    else:
-        t = torch.from_numpy(inp[:, None].astype(np.float64))
-        w = torch.from_numpy(weights[channel][:, None])
-        parts = torch.stack(
-            [
-                torch.nn.functional.conv2d(t[i : i + 1], w[i : i + 1], padding=pad, stride=layer.stride)
-                for i in range(n_in)
-            ]
-        )
-        c = int(parts.abs().flatten(1).sum(1).argmax())
+    c = 0
+    if n_in > 1:  # the channel whose partial sum is largest
+        parts = [
+            ops.conv2d(inp[i][None, None], weights[channel, i][None, None], settings=settings) for i in range(n_in)
+        ]
+        c = int(np.argmax([np.abs(part).sum() for part in parts]))
     label = f"{conv} map {channel + 1}" + (
         f", input channel {c + 1} of {n_in} (the largest contribution)" if n_in > 1 else ""
     )
-    return ConvHandoff(
-        inp[c].astype(np.float64),
-        weights[channel, c],
-        float(biases[channel]) if n_in == 1 else 0.0,
-        int(pad),
-        int(layer.stride),
-        c,
-        n_in,
-        label,
-    )
+    bias = float(biases[channel]) if n_in == 1 else 0.0
+    return ConvHandoff(inp[c], weights[channel, c], bias, pads, (s, s), (d, d), c, n_in, label)

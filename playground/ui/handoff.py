@@ -1,6 +1,7 @@
 """Open one feature map's convolution on the Convolution page: the Draw & Predict page hands over the
-input channel, the kernel, the bias, padding and stride; the Convolution page's input and kernel
-choosers then offer it as "From Draw & Predict" and its settings are set to match the network's layer.
+input channel, the kernel, the bias, and the layer's exact padding per side, stride and dilation; the
+Convolution page's input and kernel choosers then offer it as "From Draw & Predict" and its settings are
+set to match the network's layer.
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ def preload(h: ConvHandoff) -> None:
     """Store ``h`` and set the Convolution page's widgets so its output equals the network's map.
     Call from a callback or before switching page (the Convolution widgets are not on screen then)."""
     state.put(PAGE, "handoff", h)
+    top, bottom, left, right = h.padding
     for name, value in (
         ("source", FROM_DRAW),
         ("kernel", FROM_DRAW),
-        ("stride_rows", h.stride),
-        ("stride_cols", h.stride),
-        ("padding_kind", "number"),
-        ("padding", h.padding),
+        ("stride_rows", h.stride[0]),
+        ("stride_cols", h.stride[1]),
+        ("padding_kind", "per side"),
+        ("pad_top", top),
+        ("pad_bottom", bottom),
+        ("pad_left", left),
+        ("pad_right", right),
         ("padding_mode", "zeros"),
-        ("dilation", 1),
+        ("dilation", h.dilation[0]),
         ("bias", h.bias),
         ("flip", False),
         ("activation", "none"),
