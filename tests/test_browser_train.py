@@ -138,6 +138,10 @@ def test_training_curve_grows_live_and_stop_keeps_the_points(page, app_url):
     page.wait_for_timeout(1200)  # let the kernels and feature maps arrive
     page.shot("training", height=1800)  # curves, kernels, maps and the runs table
     n_running = live(page)[0]
+    # the runs table says what the run is doing now, not what it was when Start was pressed
+    table = page.locator("[data-testid=stDataFrame] table")
+    wait_until(page, lambda: "running" in table.inner_text(), "the runs table to say running")
+    assert "queued" not in table.inner_text()
 
     page.locator(f"{css('train.stop')} button").first.click()
     wait_text(page, POINTS, "state: stopped")

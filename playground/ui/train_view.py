@@ -198,7 +198,9 @@ def history(page: str, sess: TrainingSession) -> None:
     if not sess.runs:
         return
     st.header("Runs in this session")
-    st.dataframe([r.settings_row() for r in sess.runs], hide_index=True, key=state.key(page, "runs_table"))
+    live_run = sess.active()
+    # the table refreshes with the live run, so its state column is the run's state (not the state at Start)
+    st.fragment(_runs_table, run_every=REFRESH_S if live_run is not None and live_run.polling else None)(page, sess)
     labels = [r.label for r in sess.runs]
     chosen = st.multiselect(
         "Compare the curves of", labels, default=labels, key=state.key(page, f"compare.{len(labels)}")
@@ -208,6 +210,10 @@ def history(page: str, sess: TrainingSession) -> None:
         st.caption("A run still in progress joins this comparison when it ends; its live curves are above.")
     if picked:
         st.plotly_chart(curves_figure([series(r) for r in picked]), key="train-overlay", **CHART)
+
+
+def _runs_table(page: str, sess: TrainingSession) -> None:
+    st.dataframe([r.settings_row() for r in sess.runs], hide_index=True, key=state.key(page, "runs_table"))
 
 
 # ================================================================ load a saved model
