@@ -190,7 +190,7 @@ def test_handoff_equals_the_channels_contribution_for_any_design(first, second, 
     img = np.zeros((280, 280), np.uint8)
     img[60:220, 120:160] = 255  # a thick "1"
     a = insight.analyse(model, spec, img)
-    conv = data.draw(st.sampled_from([i.name for i in infos if i.kind == "Conv"]), label="conv")
+    conv = data.draw(st.sampled_from([i.name for i in infos if i.kind == "conv"]), label="conv")
     layer = next(spec.layers[i.index] for i in infos if i.name == conv)
     channel = data.draw(st.integers(0, layer.filters - 1), label="channel")
     h = insight.handoff(model, spec, a, conv, channel)
