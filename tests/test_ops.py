@@ -664,3 +664,22 @@ def test_shift_comparison_agrees_with_pooled_overlap():
     assert np.array_equal(cmp.pooled, ops.pool2d(x[None, None], s)[0, 0])
     assert np.array_equal(cmp.pooled_shifted, ops.pool2d(cmp.shifted[None, None], s)[0, 0])
     assert cmp.unchanged == ops.pooled_overlap(x, s, (0, 1)) == float(np.mean(cmp.pooled == cmp.pooled_shifted))
+
+
+def test_output_formulas_per_axis_end_in_the_output_shape():
+    """The Convolution and Pooling pages and the CLI show these; each ends in that axis's output size."""
+    from playground.ops import conv_output_formulas, pool_output_formulas, pool_output_shape
+
+    s = ConvSettings(stride=(2, 1), padding="valid", dilation=(1, 2))
+    rows, cols = conv_output_formulas((9, 8), (2, 3), s)
+    assert rows == "⌊(9 + 0 + 0 − 1·(2 − 1) − 1) / 2⌋ + 1 = 4" and cols.endswith(
+        f"= {conv_output_shape((9, 8), (2, 3), s)[1]}"
+    )
+    same = ConvSettings(padding="same")
+    assert conv_output_formulas((5, 5), (2, 2), same) == (
+        "⌊(5 + 0 + 1 − 1·(2 − 1) − 1) / 1⌋ + 1 = 5",
+        "⌊(5 + 0 + 1 − 1·(2 − 1) − 1) / 1⌋ + 1 = 5",
+    )
+    p = PoolSettings(size=(3, 2), stride=(3, 2), padding=(1, 1))
+    formulas = pool_output_formulas((7, 6), p)
+    assert [f.rsplit("= ", 1)[1] for f in formulas] == [str(n) for n in pool_output_shape((7, 6), p)]

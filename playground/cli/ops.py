@@ -18,9 +18,9 @@ from playground.ops import (
     ConvSettings,
     PoolSettings,
     conv2d,
+    conv_output_formulas,
     conv_steps,
     format_number,
-    output_size_formula,
     pool2d,
     pool_steps,
 )
@@ -121,10 +121,8 @@ def run_conv(args: argparse.Namespace) -> int:
         _emit_json(doc)
         return 0
     lines = []
-    top, bottom, left, right = settings.pads(w.shape[2:])
-    (sh, sw), (dh, dw) = settings.stride, settings.dilation
-    lines.append("output rows:    " + output_size_formula(x.shape[1], w.shape[2], sh, top, bottom, dh))
-    lines.append("output columns: " + output_size_formula(x.shape[2], w.shape[3], sw, left, right, dw))
+    rows, columns = conv_output_formulas(x.shape[1:], w.shape[2:], settings)
+    lines += ["output rows:    " + rows, "output columns: " + columns]
     for f in range(out.shape[0]):
         name = "output" if single else f"output of filter {f + 1}"
         lines += ["", f"{name} ({out.shape[1]}×{out.shape[2]}):", _matrix_text(out[f])]

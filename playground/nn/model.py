@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from playground import ops
 from playground.errors import PlaygroundError
 
 
@@ -236,26 +237,27 @@ def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, .
             k = _int(layer.kernel, where, "the kernel size", 1, 64)
             s = _int(layer.stride, where, "the stride", 1, 64)
             d = _int(layer.dilation, where, "the dilation", 1, 64)
-            span = d * (k - 1) + 1
             if layer.padding in ("same", "valid"):
                 if layer.padding == "same" and s != 1:
                     raise SpecError(f'{where}: padding "same" needs stride 1; use a number of pixels instead.')
-                total = span - 1 if layer.padding == "same" else 0
             else:
-                total = 2 * _int(layer.padding, where, "the padding", 0, 64)
+                _int(layer.padding, where, "the padding", 0, 64)
+            pads = ops.resolve_padding(layer.padding, (k, k), (s, s), (d, d))
             what = f"a {k}×{k} kernel" + (f" with dilation {d}" if d > 1 else "")
         else:
             if layer.kind not in ("max", "avg"):
                 raise SpecError(f'{where}: pooling kind must be "max" or "avg", not {layer.kind!r}.')
-            span = k = _int(layer.size, where, "the pool size", 1, 64)
+            k = _int(layer.size, where, "the pool size", 1, 64)
             s = k if layer.stride is None else _int(layer.stride, where, "the stride", 1, 64)
-            total, what = 0, f"a {k}×{k} window"
-        oh, ow = (h + total - span) // s + 1, (w + total - span) // s + 1
-        if h + total < span or w + total < span:
+            d, pads, what = 1, (0, 0, 0, 0), f"a {k}×{k} window"
+        top, bottom, left, right = pads
+        span = ops.effective_kernel_size(k, d)
+        if h + top + bottom < span or w + left + right < span:
             raise SpecError(
                 f"{where}: {what} does not fit the {h}×{w} input, so the feature map would shrink "
                 "to 0×0; use a smaller kernel, padding, or fewer layers before it."
             )
+        oh, ow = ops.output_size(h, k, s, top, bottom, d), ops.output_size(w, k, s, left, right, d)
         if isinstance(layer, Pool):
             return (c, oh, ow), 0, 0
         f = layer.filters

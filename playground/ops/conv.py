@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from playground.ops._common import OpError, as_float_array, as_pair, check_finite_result
-from playground.ops.padding import PADDING_MODES, Pads, output_size, pad, resolve_padding
+from playground.ops.padding import PADDING_MODES, Pads, output_size, output_size_formula, pad, resolve_padding
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,19 @@ def conv_output_shape(
     oh = output_size(input_hw[0], kernel_hw[0], sh, top, bottom, dh, unit="row")
     ow = output_size(input_hw[1], kernel_hw[1], sw, left, right, dw, unit="column")
     return oh, ow
+
+
+def conv_output_formulas(
+    input_hw: tuple[int, int], kernel_hw: tuple[int, int], settings: ConvSettings = ConvSettings()
+) -> tuple[str, str]:
+    """The output-size formula for the rows and for the columns, with these numbers plugged in
+    (the value can be 0 or below when the kernel does not fit: the formula shows why)."""
+    top, bottom, left, right = settings.pads(kernel_hw)
+    (sh, sw), (dh, dw) = as_pair(settings.stride, "Stride"), as_pair(settings.dilation, "Dilation")
+    return (
+        output_size_formula(input_hw[0], kernel_hw[0], sh, top, bottom, dh),
+        output_size_formula(input_hw[1], kernel_hw[1], sw, left, right, dw),
+    )
 
 
 def check_conv_inputs(x: Any, w: Any, b: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

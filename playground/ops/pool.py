@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from playground.ops._common import OpError, as_float_array, as_int, as_pair, check_finite_result
-from playground.ops.padding import output_size
+from playground.ops.padding import output_size, output_size_formula
 
 POOL_KINDS = ("max", "avg")
 
@@ -66,6 +66,12 @@ def pool_output_shape(input_hw: tuple[int, int], settings: PoolSettings = PoolSe
     oh = output_size(input_hw[0], kh, sh, ph, ph, what="pooling window", unit="row")
     ow = output_size(input_hw[1], kw, sw, pw, pw, what="pooling window", unit="column")
     return oh, ow
+
+
+def pool_output_formulas(input_hw: tuple[int, int], settings: PoolSettings = PoolSettings()) -> tuple[str, str]:
+    """The output-size formula for the rows and for the columns, with these numbers plugged in."""
+    (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
+    return output_size_formula(input_hw[0], kh, sh, ph, ph), output_size_formula(input_hw[1], kw, sw, pw, pw)
 
 
 def pool2d(x: Any, settings: PoolSettings = PoolSettings()) -> np.ndarray:

@@ -64,11 +64,7 @@ def compute_conv(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvContro
     steps = ops.conv_steps(x, kernel, controls.bias, s)
     output = ops.conv_output_from_steps(steps, out_shape)
     activated = None if controls.activation == "none" else ops.activate(controls.activation, output)
-    (sh, sw), (dh, dw) = s.stride, s.dilation
-    formulas = (
-        ops.output_size_formula(x.shape[0], kernel.shape[0], sh, pads[0], pads[1], dh),
-        ops.output_size_formula(x.shape[1], kernel.shape[1], sw, pads[2], pads[3], dw),
-    )
+    formulas = ops.conv_output_formulas(x.shape, kernel.shape, s)
     note = ops.same_padding_note(kernel.shape, s.dilation) if s.padding == "same" else None
     return ConvRun(
         x,
@@ -88,12 +84,7 @@ def compute_conv(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvContro
 def _failed_formulas(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvControls) -> list[str]:
     """The output-size formula for the rejected settings, when it can be written (it shows the ≤ 0)."""
     try:
-        s = controls.settings
-        pads = s.pads(kernel.shape)
-        return [
-            ops.output_size_formula(x.shape[0], kernel.shape[0], s.stride[0], pads[0], pads[1], s.dilation[0]),
-            ops.output_size_formula(x.shape[1], kernel.shape[1], s.stride[1], pads[2], pads[3], s.dilation[1]),
-        ]
+        return list(ops.conv_output_formulas(x.shape, kernel.shape, controls.settings))
     except ops.OpError:
         return []
 

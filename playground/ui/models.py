@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from playground.data.datasets import DIGITS
+from playground.errors import PlaygroundError
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from playground.nn.model import ModelSpec
 from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL, default_model_path
@@ -34,7 +35,7 @@ class ModelChoice:
     classes: tuple[str, ...] = DIGITS  # what each output means (Fashion-MNIST: "T-shirt/top", ...)
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(PlaygroundError):
     """The chosen model cannot be used; str(e) says which file and how to restore it."""
 
 

@@ -37,10 +37,7 @@ def compute_pool(x: np.ndarray, settings: ops.PoolSettings) -> PoolRun:
     steps = ops.pool_steps(x, settings)
     output = ops.conv_output_from_steps(steps, out_shape)
     pads = (ph, ph, pw, pw)
-    formulas = (
-        ops.output_size_formula(x.shape[0], kh, sh, ph, ph),
-        ops.output_size_formula(x.shape[1], kw, sw, pw, pw),
-    )
+    formulas = ops.pool_output_formulas(x.shape, settings)
     return PoolRun(x, settings, pads, ops.pad(x, pads, "zeros"), steps, output, formulas)
 
 
