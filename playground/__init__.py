@@ -1,10 +1,9 @@
 """CNN Playground: a visual playground for convolutional neural networks.
 
-Layers (imports point one way only):
-- ``ops``, ``kernels``, ``images``, ``preprocess``, ``data``: numpy / Pillow, no torch, no streamlit;
-- ``model``, ``train``, ``checkpoints``: the PyTorch backend, no streamlit;
-- ``figures``: plotly builders, arrays in, figures out;
-- ``ui`` and ``pages``: the only code that imports streamlit.
+One subpackage per layer, imports pointing one way (README, "Layout"): ``ops`` (the numpy teaching
+engine), ``imaging``, ``data``, ``nn`` (torch), ``serve`` (the training queue and worker), ``figures``
+(plotly), ``ui`` and ``pages`` (streamlit), ``cli``. ``errors`` holds the one base class of every error a
+user can cause.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
