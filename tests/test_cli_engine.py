@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +187,28 @@ def test_errors_are_one_line_exit_2(tmp_path, case):
     res = cli(*args)
     assert_one_line_error(res)
     assert not Path(out).exists()
+
+
+def test_predict_uses_the_model_named_by_playground_model(tmp_path):
+    """The CLI honours PLAYGROUND_MODEL like the pages: a missing file there is named, one line, exit 2."""
+    canvas = one_image(tmp_path / "canvas.png")
+    env = {**os.environ, "PLAYGROUND_MODEL": str(tmp_path / "lecturer.safetensors")}
+    res = subprocess.run([sys.executable, "-m", "playground", "predict", str(canvas)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert_one_line_error(res)
+    assert "lecturer.safetensors" in res.stderr
+    shutil.copy(SHIPPED, tmp_path / "lecturer.safetensors")
+    res = subprocess.run([sys.executable, "-m", "playground", "predict", str(canvas), "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0 and json.loads(res.stdout)["label"] == 1
+
+
+def test_train_with_canvas_copies_records_them(tmp_path, mnist_path):
+    out = tmp_path / "m.safetensors"
+    res = cli("train", "--arch", "keras-mnist", "--dataset", "mnist", "--data-dir", str(mnist_path), "--epochs", "1",
+              "--subset", "128", "--canvas-copies", "2", "--threads", "1", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "drawing 256 canvas-style copies" in res.stderr
+    loaded = load_checkpoint(out)
+    assert loaded.metadata["config"]["canvas_copies"] == 2 and loaded.metadata["metrics"]["steps"] == 384 // 64
+    assert_one_line_error(cli("train", "--dataset", "mnist", "--canvas-copies", "9", "--out", str(out)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 
@@ -378,3 +379,31 @@ def test_stop_while_paused_ends_the_run():
     trainer.stop()
     assert trainer.join(60)
     assert trainer.snapshot().state == "stopped" and trainer.result.steps == 0
+
+
+# ---- canvas-style copies ----
+def test_canvas_copies_add_redrawn_digits_to_every_epoch():
+    from playground.nn.trainer import RunSetup
+
+    plain = RunSetup.of(SMALL, cfg(subset=64), DATA)
+    setup = RunSetup.of(SMALL, cfg(subset=64, canvas_copies=2), DATA)
+    assert (setup.n_train, setup.n_images) == (64, 192) and setup.steps_per_epoch == 3 * plain.steps_per_epoch
+    images, labels = setup.training_images()
+    assert images.shape == (192, 28, 28) and images.dtype == np.uint8
+    assert np.array_equal(images[:64], DATA.images[:64]) and np.array_equal(labels, np.tile(DATA.labels[:64], 3))
+    assert not np.array_equal(images[64:128], images[128:])  # each copy is drawn afresh
+    again, _ = RunSetup.of(SMALL, cfg(subset=64, canvas_copies=2), DATA).training_images()
+    assert np.array_equal(images, again)  # the seed decides every stroke
+    other, _ = RunSetup.of(SMALL, cfg(subset=64, canvas_copies=2, seed=1), DATA).training_images()
+    assert not np.array_equal(images[64:], other[64:])
+    result = Trainer(SMALL, cfg(subset=64, canvas_copies=1, epochs=1), DATA).run()
+    assert result.state == "finished" and result.steps == 128 // 32
+
+
+def test_canvas_copies_are_for_digits_only():
+    clothes = dataclasses.replace(DATA, classes=("T-shirt/top",) + tuple("123456789"))
+    with pytest.raises(ConfigError, match="redraw handwritten digits") as e:
+        Trainer(SMALL, cfg(canvas_copies=1), clothes)
+    assert e.value.field == "canvas_copies"
+    with pytest.raises(ConfigError, match="between 0 and|at least 0 and at most 8"):
+        cfg(canvas_copies=9)

@@ -52,6 +52,13 @@ def add_engine_commands(subparsers: Any) -> None:
     train.add_argument("--subset", type=int, default=None, help="train on the first N training images only")
     train.add_argument("--augment", action="store_true", default=None, help="random shift ±2 px and rotation ±10°")
     train.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation")
+    train.add_argument(
+        "--canvas-copies",
+        type=int,
+        default=None,
+        help="add N canvas-style copies of every training digit (solid strokes of varied width, any size and "
+        "place, slightly bent, through the Draw page's preprocessing), so the model reads drawings well",
+    )
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: the recommended config's)")
     train.add_argument("--out", required=True, help="where to write the checkpoint (.safetensors)")
     train.add_argument("--json-log", default=None, help="write one JSON object per training event to this file")
@@ -158,7 +165,7 @@ def _train(args: argparse.Namespace) -> int:
     spec = _load_spec(args.arch)
     overrides = {
         k: getattr(args, k)
-        for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset", "augment", "threads")
+        for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset", "augment", "canvas_copies", "threads")
         if getattr(args, k) is not None
     }
     config = replace(RECOMMENDED_CONFIG, **overrides)
@@ -218,6 +225,9 @@ def _train(args: argparse.Namespace) -> int:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
+        if config.canvas_copies:
+            n = min(len(train_data), config.subset or len(train_data)) * config.canvas_copies
+            print(f"drawing {n:,} canvas-style copies of the training digits ...", file=sys.stderr, flush=True)
         trainer = Trainer(spec, config, train_data, val_data, callbacks=[on_event])
         trainer_box.append(trainer)
         write_log(

@@ -22,6 +22,8 @@ from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 AUG_SHIFT_PX, AUG_ROTATE_DEG = 2.0, 10.0
+MAX_CANVAS_COPIES = 8
+CANVAS_ELASTIC_PX = 1.5  # largest elastic shift of a canvas-style copy, px at 28×28
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ _LABELS = {
     "subset": "subset size",
     "threads": "number of threads",
     "dropout": "dropout probability",
+    "canvas_copies": "number of canvas-style copies",
 }
 
 
@@ -118,6 +121,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # "constant", "cosine" (decay to 0 over the run) or "onecycle"
     log_every_steps: int | None = None  # a train-loss point every N steps; None: about 250 points per run
     max_steps: int | None = None  # end the run after this many steps (quick checks); None: all epochs
+    canvas_copies: int = 0  # canvas-style copies of every training digit, drawn before training (0 .. 8)
 
     def __post_init__(self) -> None:
         opt = self.optimizer.lower().strip() if isinstance(self.optimizer, str) else self.optimizer
@@ -141,6 +145,7 @@ class TrainConfig:
         _num(self, "threads", 1, 256, integer=True)
         for name in ("val_every_steps", "log_every_steps", "max_steps"):
             _num(self, name, 1, 10_000_000, integer=True, optional=True)
+        _num(self, "canvas_copies", 0, MAX_CANVAS_COPIES, integer=True)
         if not isinstance(self.augment, bool):
             raise ConfigError(f"Augment must be true or false, not {self.augment!r}.", "augment")
 
@@ -260,6 +265,12 @@ def check_data(spec: Any, config: TrainConfig, train: Dataset, val: Dataset | No
             f"The subset size must be between 2 and the {n:,} training images, not {config.subset:,}.", "subset"
         )
     used = n if config.subset is None else config.subset
+    if config.canvas_copies and tuple(getattr(train, "classes", ())) != tuple(str(d) for d in range(10)):
+        raise ConfigError(
+            "Canvas-style copies redraw handwritten digits; use them with MNIST or the synthetic digits, "
+            "or set them to 0.",
+            "canvas_copies",
+        )
     if min(config.batch_size, used) < 2 and _bn_after_flatten(spec):
         raise ConfigError(
             "A batch-norm layer after Flatten needs at least 2 images per batch; raise the batch size.", "batch_size"

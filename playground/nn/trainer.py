@@ -30,9 +30,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from playground.imaging.canvas_style import canvas_style_digits
 from playground.nn.config import (  # noqa: F401  (re-exported: import these from playground.nn.trainer)
     AUG_ROTATE_DEG,
     AUG_SHIFT_PX,
+    CANVAS_ELASTIC_PX,
     OPTIMIZERS,
     RECOMMENDED_CONFIG,
     SCHEDULES,
@@ -147,6 +149,7 @@ class RunSetup:
     train_data: Dataset
     val_data: Dataset | None
     n_train: int  # training images used (the subset)
+    n_images: int  # images per epoch: the subset and its canvas-style copies
     batch_size: int
     steps_per_epoch: int  # the last partial batch is left out
     total_steps: int
@@ -159,12 +162,24 @@ class RunSetup:
         spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
         infer_shapes(spec)
         n_train = check_data(spec, config, train_data, val_data)
-        batch_size = min(config.batch_size, n_train)
-        steps_per_epoch = n_train // batch_size
+        n_images = n_train * (1 + config.canvas_copies)
+        batch_size = min(config.batch_size, n_images)
+        steps_per_epoch = n_images // batch_size
         total_steps = steps_per_epoch * config.epochs
         if config.max_steps is not None:
             total_steps = min(total_steps, config.max_steps)
-        return cls(spec, config, train_data, val_data, n_train, batch_size, steps_per_epoch, total_steps)
+        return cls(spec, config, train_data, val_data, n_train, n_images, batch_size, steps_per_epoch, total_steps)
+
+    def training_images(self) -> tuple[np.ndarray, np.ndarray]:
+        """The images (N, H, W) uint8 and labels (N,) of one epoch: the subset, then its canvas-style copies
+        (each copy seeded from ``config.seed`` and its number; drawn here, which takes a few ms an image)."""
+        images = np.asarray(self.train_data.images[: self.n_train])
+        labels = np.asarray(self.train_data.labels[: self.n_train], dtype=np.int64)
+        copies = [
+            canvas_style_digits(images, seed=self.seeds[2] + k + 1, elastic_px=CANVAS_ELASTIC_PX)
+            for k in range(self.config.canvas_copies)
+        ]
+        return np.concatenate([images, *copies]), np.tile(labels, 1 + len(copies))
 
     @property
     def seeds(self) -> tuple[int, int, int, int]:
@@ -235,8 +250,9 @@ class Trainer:
         for m in self.model.modules():
             if isinstance(m, SeededDropout):
                 m.generator = drop_gen
-        self.x = images_to_tensor(train_data.images[: self.n_train])
-        self.y = torch.as_tensor(np.asarray(train_data.labels[: self.n_train], dtype=np.int64))
+        images, labels = setup.training_images()
+        self.n_images = len(images)
+        self.x, self.y = images_to_tensor(images), torch.from_numpy(labels)
         if val_data is not None:
             self.val_x = images_to_tensor(val_data.images)
             self.val_y = torch.as_tensor(np.asarray(val_data.labels, dtype=np.int64))
@@ -397,7 +413,7 @@ class Trainer:
                 break
             with self._lock:
                 self._epoch = epoch
-            perm = torch.randperm(self.n_train, generator=self._order_gen)
+            perm = torch.randperm(self.n_images, generator=self._order_gen)
             epoch_sum, epoch_steps = 0.0, 0
             for b in range(self.steps_per_epoch):
                 if step >= self.total_steps:
