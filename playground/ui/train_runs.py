@@ -132,6 +132,7 @@ class Run:
     evaluation: EvalResult | None = None  # on the held-out test split
     _checkpoint: bytes | str | None = None  # file bytes, or the one-sentence reason it cannot be saved
     _visual: tuple[float, int, nn.Module] | None = None
+    table_state: str | None = None  # the state the runs table shows for this run (set when it is drawn)
 
     @property
     def label(self) -> str:

@@ -47,6 +47,8 @@ def live(page: str, sess: TrainingSession) -> None:
         )
         return
     polling = run.polling
+    for each in sess.runs:  # this full run redraws the runs table (history, below): no state to catch up on
+        each.table_state = None
     st.subheader(f"{run.label}: {run.plan.spec.name} on {run.plan.data.title}")
     st.fragment(_progress, run_every=REFRESH_S if polling else None)(sess, run, polling)
     st.fragment(_visuals, run_every=VISUAL_EVERY_S if polling else None)(page, run)
@@ -54,8 +56,10 @@ def live(page: str, sess: TrainingSession) -> None:
 
 def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
     snap = run.snapshot()
-    if polling and (run.done or not run.polling):
-        st.rerun()  # ended or paused: the whole page (results, buttons); it wraps the run up
+    if polling and (run.done or not run.polling or run.table_state not in (None, snap.state)):
+        # ended, paused or started since the page was drawn: the whole page (results, buttons, the runs
+        # table's state); it wraps an ended run up. Rare, so the table itself need not refresh.
+        st.rerun()
     ticket = run.ticket
     if snap.state == "queued" and ticket is not None:
         st.info(queue_text(sess.queue.position(ticket), sess.queue.cap), icon="⏳")
@@ -198,9 +202,11 @@ def history(page: str, sess: TrainingSession) -> None:
     if not sess.runs:
         return
     st.header("Runs in this session")
-    live_run = sess.active()
-    # the table refreshes with the live run, so its state column is the run's state (not the state at Start)
-    st.fragment(_runs_table, run_every=REFRESH_S if live_run is not None and live_run.polling else None)(page, sess)
+    rows = []
+    for run in sess.runs:  # the progress fragment reruns the page when a run's state moves on from these
+        rows.append(run.settings_row())
+        run.table_state = rows[-1]["State"]
+    st.dataframe(rows, hide_index=True, key=state.key(page, "runs_table"))
     labels = [r.label for r in sess.runs]
     chosen = st.multiselect(
         "Compare the curves of", labels, default=labels, key=state.key(page, f"compare.{len(labels)}")
@@ -210,10 +216,6 @@ def history(page: str, sess: TrainingSession) -> None:
         st.caption("A run still in progress joins this comparison when it ends; its live curves are above.")
     if picked:
         st.plotly_chart(curves_figure([series(r) for r in picked]), key="train-overlay", **CHART)
-
-
-def _runs_table(page: str, sess: TrainingSession) -> None:
-    st.dataframe([r.settings_row() for r in sess.runs], hide_index=True, key=state.key(page, "runs_table"))
 
 
 # ================================================================ load a saved model
