@@ -201,7 +201,7 @@ def test_handoff_equals_the_channels_contribution_for_any_design(first, second, 
     weight = dict(model.named_children())[conv].weight.detach()
     assert np.allclose(page, contribution(x, weight, layer, channel, h.in_channel), atol=1e-5)
     net = dict(insight.forward_all(model, torch.from_numpy(normalise(a.prep.image))))[conv][0, channel]
-    bias = float(dict(model.named_children())[conv].bias[channel])
+    bias = float(dict(model.named_children())[conv].bias.detach()[channel])
     total = sum(contribution(x, weight, layer, channel, c) for c in range(h.n_in)) + bias
     assert np.allclose(total, net.detach().numpy(), atol=1e-5)
     assert h.stride == (layer.stride, layer.stride) and h.dilation == (layer.dilation, layer.dilation)

@@ -198,15 +198,16 @@ class Run:
     def settings_row(self) -> dict[str, Any]:
         """One row of the run table: the settings and what came of them."""
         c, snap = self.plan.config, self.snapshot()
-        val_acc = snap.val[-1][2] if snap.val else None
+        val_acc = snap.val[-1][2] if snap.val and snap.done else None
         # what came of the run first (a narrow table shows those), then every setting
         return {
             "Run": self.label,
             "State": snap.state,
             "Test accuracy": None if self.evaluation is None else round(100 * self.evaluation.accuracy, 2),
             "Validation accuracy": None if val_acc is None else round(100 * val_acc, 2),
-            "Steps": snap.step,
-            "Training time (s)": round(snap.elapsed_s, 1),
+            # a run in progress counts its steps in the live progress above; the table gives the final count
+            "Steps": snap.step if snap.done else None,
+            "Training time (s)": round(snap.elapsed_s, 1) if snap.done else None,
             "Model": self.plan.model_label,
             "Data": self.plan.data.title,
             "Images": c.subset,
