@@ -9,6 +9,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from playground.nn.export import to_pytorch_source
 from playground.nn.model import (
     ACTIVATIONS,
     DEFAULT_PRESET,
@@ -31,7 +32,6 @@ from playground.nn.model import (
     infer_shapes,
     layer_names,
     summary_totals,
-    to_pytorch_source,
 )
 
 # torch notes that "same" padding with an even kernel copies the input; expected for such specs

@@ -13,7 +13,7 @@ import pytest
 from apptest_support import ROOT, errors, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground.nn import model
+from playground.nn import export, model
 from playground.nn.model import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
 from playground.ui import builder
 
@@ -113,7 +113,9 @@ def test_preset_table_code_and_totals_match_engine(name):
     assert params == torch_params(spec)  # the engine's count agrees with the real nn.Module
     total = f"**Total: {params:,} parameters, {macs:,} multiply-accumulates** per image."
     assert total in [m.value for m in at.markdown]
-    assert [c.value for c in at.code] == [model.to_pytorch_source(spec).rstrip("\n")]  # st.code drops the final newline
+    assert [c.value for c in at.code] == [
+        export.to_pytorch_source(spec).rstrip("\n")
+    ]  # st.code drops the final newline
     assert {d.label for d in at.download_button} == {"Download model.py", "Download design.json"}
     assert [s.value for s in at.success] and not at.warning and not errors(at)
 
@@ -143,7 +145,7 @@ def test_edit_a_setting_updates_rows_table_and_code():
     assert table_rows(at) == engine_rows(infos)
     assert table_rows(at)[0][4] == 8 * 1 * 5 * 5 + 8  # weights + biases of an 8-filter 5×5 conv on 1 channel
     assert table_rows(at)[3][4] == 16 * 8 * 5 * 5 + 16  # the next conv now sees 8 channels
-    assert [c.value for c in at.code] == [model.to_pytorch_source(spec_of(at)).rstrip("\n")]
+    assert [c.value for c in at.code] == [export.to_pytorch_source(spec_of(at)).rstrip("\n")]
     assert spec_of(at).name == "lenet5 (edited)"
 
 

@@ -30,11 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from playground.imaging.canvas_style import canvas_style_digits
 from playground.nn.config import (  # noqa: F401  (re-exported: import these from playground.nn.trainer)
     AUG_ROTATE_DEG,
     AUG_SHIFT_PX,
-    CANVAS_ELASTIC_PX,
     OPTIMIZERS,
     RECOMMENDED_CONFIG,
     SCHEDULES,
@@ -52,11 +50,16 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     make_optimizer,
     seed_everything,
 )
-from playground.nn.model import ModelSpec, SeededDropout, build, infer_shapes
+from playground.nn.model import ModelSpec, SeededDropout
+from playground.nn.run import (  # noqa: F401  (re-exported)
+    FINAL_STATES,
+    STATES,
+    RunSetup,
+    TrainResult,
+    TrainSnapshot,
+)
 
 log = logging.getLogger(__name__)
-STATES = ("queued", "running", "paused", "stopped", "finished", "failed")
-FINAL_STATES = ("stopped", "finished", "failed")
 
 
 @dataclass(frozen=True)
@@ -73,154 +76,6 @@ class TrainEvent:
 
 
 Callback = Callable[[TrainEvent], None]
-
-
-@dataclass(frozen=True)
-class TrainSnapshot:
-    """A consistent copy of the run's progress, safe to read from any thread."""
-
-    state: str  # one of STATES
-    step: int  # optimizer steps done
-    epoch: int  # current epoch, 1-based (0 while queued)
-    epochs: int
-    steps_per_epoch: int
-    total_steps: int
-    train_loss: tuple[tuple[int, float], ...]  # (step, mean loss over the last log_every_steps steps)
-    val: tuple[tuple[int, float, float], ...]  # (step, validation loss, validation accuracy 0..1)
-    images_per_s: float  # over the last 50 steps, excluding pauses and validation
-    eta_s: float | None  # None until measurable or when not running
-    elapsed_s: float  # training and validation time, excluding pauses
-    message: str  # one sentence for the user
-    diverged_at: int | None = None  # step whose loss was not finite (NaN guard), else None
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-    @property
-    def done(self) -> bool:
-        return self.state in FINAL_STATES
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """The end of a run: final state, history, and the last validation scores (None without val data)."""
-
-    state: str
-    message: str
-    steps: int
-    train_loss: tuple[tuple[int, float], ...]
-    val: tuple[tuple[int, float, float], ...]
-    elapsed_s: float
-    images_per_s: float  # mean over the whole run
-    diverged_at: int | None = None
-
-    @property
-    def val_loss(self) -> float | None:
-        return self.val[-1][1] if self.val else None
-
-    @property
-    def val_acc(self) -> float | None:
-        return self.val[-1][2] if self.val else None
-
-    @classmethod
-    def of(cls, snap: TrainSnapshot, batch_size: int) -> TrainResult:
-        """The result a run with this last snapshot ends with."""
-        images = snap.step * batch_size
-        return cls(
-            snap.state,
-            snap.message,
-            snap.step,
-            snap.train_loss,
-            snap.val,
-            snap.elapsed_s,
-            images / snap.elapsed_s if snap.elapsed_s > 0 else 0.0,
-            snap.diverged_at,
-        )
-
-
-@dataclass(frozen=True)
-class RunSetup:
-    """A run before it trains: the validated model spec, settings and data sizes. It holds no tensors and
-    no model (only references to the data sets), so a run waiting in the queue costs next to nothing."""
-
-    spec: ModelSpec  # as trained: the config's dropout override applied
-    config: TrainConfig
-    train_data: Dataset
-    val_data: Dataset | None
-    n_train: int  # training images used (the subset)
-    n_images: int  # images per epoch: the subset and its canvas-style copies
-    batch_size: int
-    steps_per_epoch: int  # the last partial batch is left out
-    total_steps: int
-
-    @classmethod
-    def of(cls, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None) -> RunSetup:
-        """Validate everything a run needs: ConfigError / SpecError name the setting or layer at fault."""
-        if not isinstance(config, TrainConfig):
-            raise ConfigError("The training settings must be a TrainConfig.")
-        spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
-        infer_shapes(spec)
-        n_train = check_data(spec, config, train_data, val_data)
-        n_images = n_train * (1 + config.canvas_copies)
-        batch_size = min(config.batch_size, n_images)
-        steps_per_epoch = n_images // batch_size
-        total_steps = steps_per_epoch * config.epochs
-        if config.max_steps is not None:
-            total_steps = min(total_steps, config.max_steps)
-        return cls(spec, config, train_data, val_data, n_train, n_images, batch_size, steps_per_epoch, total_steps)
-
-    def training_images(self) -> tuple[np.ndarray, np.ndarray]:
-        """The images (N, H, W) uint8 and labels (N,) of one epoch: the subset, then its canvas-style copies
-        (each copy seeded from ``config.seed`` and its number; drawn here, which takes a few ms an image)."""
-        images = np.asarray(self.train_data.images[: self.n_train])
-        labels = np.asarray(self.train_data.labels[: self.n_train], dtype=np.int64)
-        copies = [
-            canvas_style_digits(images, seed=self.seeds[2] + k + 1, elastic_px=CANVAS_ELASTIC_PX)
-            for k in range(self.config.canvas_copies)
-        ]
-        return np.concatenate([images, *copies]), np.tile(labels, 1 + len(copies))
-
-    @property
-    def seeds(self) -> tuple[int, int, int, int]:
-        """Seeds for the initial weights, the data order, augmentation and dropout, from `config.seed`."""
-        return tuple(int(s) for s in np.random.SeedSequence(self.config.seed).generate_state(4))
-
-    def initial_model(self) -> nn.Sequential:
-        """The seeded model the run starts from."""
-        return build(self.spec, seed=self.seeds[0])
-
-    def queued(self) -> TrainSnapshot:
-        """The snapshot of a run that has not started."""
-        return TrainSnapshot(
-            "queued",
-            0,
-            0,
-            self.config.epochs,
-            self.steps_per_epoch,
-            self.total_steps,
-            (),
-            (),
-            0.0,
-            None,
-            0.0,
-            "Waiting to start.",
-        )
-
-    def metadata(self, snap: TrainSnapshot) -> dict[str, Any]:
-        """Training config, data used and metrics as of `snap`, as a checkpoint records them."""
-        data = {"train": data_record(self.train_data, self.n_train)}
-        if self.val_data is not None:
-            data["val"] = data_record(self.val_data)
-        metrics = {
-            "steps": snap.step,
-            "state": snap.state,
-            "train_loss": snap.train_loss[-1][1] if snap.train_loss else None,
-            "val_loss": snap.val[-1][1] if snap.val else None,
-            "val_acc": snap.val[-1][2] if snap.val else None,
-            "elapsed_s": round(snap.elapsed_s, 3),
-        }
-        return {"config": self.config.to_dict(), "data": data, "metrics": metrics}
 
 
 class Trainer:

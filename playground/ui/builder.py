@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground.nn import model
+from playground.nn import export, model
 from playground.nn.model import (
     ACTIVATIONS,
     DEFAULT_PRESET,
@@ -514,7 +514,7 @@ def code_view(checked: Checked) -> None:
         st.info("The PyTorch code appears here once the design is valid.")
         return
     spec = checked.spec
-    source = state.memo(PAGE, "source", spec.to_json(), lambda: model.to_pytorch_source(spec))
+    source = state.memo(PAGE, "source", spec.to_json(), lambda: export.to_pytorch_source(spec))
     st.code(source, language="python")
     st.download_button(
         "Download model.py",
