@@ -15,8 +15,10 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 echo "Versions that differ from the locked requirements-dev.txt:"
-"$venv/bin/python" -m pip freeze --exclude-editable | sort >"$venv/newest.txt"
-grep -E '^[A-Za-z0-9_.-]+==' requirements-dev.txt | sort | comm -13 - "$venv/newest.txt" || true
+# names compared as pip normalises them (Jinja2 = jinja2, typing_extensions = typing-extensions)
+normalise() { grep -E '^[A-Za-z0-9_.-]+==' | awk -F'==' '{n = tolower($1); gsub(/[_.]/, "-", n); print n "==" $2}' | sort; }
+"$venv/bin/python" -m pip freeze --exclude-editable | normalise >"$venv/newest.txt"
+normalise <requirements-dev.txt | comm -13 - "$venv/newest.txt" || true
 
 export PLAYGROUND_DATA_DIR="${PLAYGROUND_DATA_DIR:-$(cd "$root/.." && pwd)/shared/data/mnist}"
 "$venv/bin/python" -m pytest "$@"
