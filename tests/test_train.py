@@ -175,6 +175,13 @@ def test_reproducible_while_another_run_trains():
     assert alone.train_loss == shared.train_loss
 
 
+def test_a_run_leaves_the_global_random_state_alone():
+    """A run that re-seeded torch's global generator would change another run's weight init mid-build."""
+    before = torch.random.get_rng_state()
+    _train(augment=True, seed=5, epochs=1)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_history_snapshot_and_metadata():
     events = []
     trainer = Trainer(SMALL, cfg(val_every_steps=3, subset=200), DATA, VAL, callbacks=[events.append])

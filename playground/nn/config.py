@@ -7,7 +7,6 @@ playground.nn.trainer re-exports every public name here; import them from there.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -166,13 +165,6 @@ class TrainConfig:
 RECOMMENDED_CONFIG = TrainConfig(
     optimizer="adam", lr=3e-3, batch_size=64, epochs=8, augment=True, lr_schedule="onecycle"
 )
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python's, numpy's and torch's global generators (process-wide: for code outside the engine)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:

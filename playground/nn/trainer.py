@@ -48,7 +48,6 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     images_to_tensor,
     index_ranges,
     make_optimizer,
-    seed_everything,
 )
 from playground.nn.model import ModelSpec, SeededDropout
 from playground.nn.run import (  # noqa: F401  (re-exported)
@@ -217,7 +216,6 @@ class Trainer:
                 self.result = self._finish("stopped", self._message)
             return self.result if self.result is not None else self._result()
         torch.set_num_threads(self.config.threads)
-        seed_everything(self.config.seed)
         try:
             state, message = self._loop()
         except Exception as err:  # reported, never raised into a page
