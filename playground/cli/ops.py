@@ -25,6 +25,7 @@ from playground.ops import (
     pool_steps,
 )
 from playground.ops.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, parse_channels
+from playground.untrusted import load_json
 
 MAX_INPUT_SIZE = 128  # rows or columns of --input
 EXIT_USAGE = 2
@@ -172,12 +173,7 @@ def run_pool(args: argparse.Namespace) -> int:
 
 
 def _json_value(text: str, option: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CliInputError(
-            f"{option} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
-        ) from None
+    return load_json(text, option, error=CliInputError, hint="write it like [[1, 2], [3, 4]]")
 
 
 def _depth(value: Any) -> int:

@@ -8,6 +8,8 @@ grey + alpha, ...) becomes 8-bit RGBA. Problems become one :class:`ImageError` s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import warnings
 
@@ -18,10 +20,35 @@ from playground.errors import PlaygroundError
 
 MAX_PIXELS = 4_000_000  # 2000 × 2000: far above any photo of a digit, far below a decompression bomb
 CANVAS_SIZE = (280, 280)
+PNG_URL = "data:image/png;base64,"
+MAX_CANVAS_URL = 4_000_000  # a 280×280 RGBA PNG in base64 is under 420,000 characters even uncompressed
+NOT_AN_IMAGE = "This file is not an image Pillow can read: upload a PNG, JPEG, GIF, BMP or WebP."
+TOO_MANY_PIXELS = "The image declares too many pixels to decode safely: scale it down."
 
 
 class ImageError(PlaygroundError):
     """A file the user supplied cannot be used; ``str(e)`` says why in one sentence."""
+
+
+def _open(data: bytes) -> Image.Image:
+    """Pillow's lazy image (header read, no pixels decoded). Our own size limits are far below Pillow's
+    warning threshold, so its warning is silenced; sizes beyond its error threshold raise
+    Image.DecompressionBombError here, before any caller could look at them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
+
+
+def declared_size(data: bytes) -> tuple[str | None, tuple[int, int]]:
+    """(format, (width, height)) as the file's header declares them, without decoding a pixel.
+    ImageError when Pillow cannot identify the data as an image."""
+    try:
+        with _open(data) as probe:
+            return probe.format, probe.size
+    except Image.DecompressionBombError:
+        raise ImageError(TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ImageError(NOT_AN_IMAGE) from None
 
 
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -30,9 +57,8 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise ImageError("The file is empty: choose an image file (PNG, JPEG, GIF, BMP or WebP).")
     try:
         with warnings.catch_warnings():
-            # Our own limit (checked below from the header) is far below Pillow's warning threshold.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = _open(data)
             width, height = img.size
             if width < 1 or height < 1:
                 raise ImageError("The image has no pixels.")
@@ -48,9 +74,13 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError("This file is not an image Pillow can read: upload a PNG, JPEG, GIF, BMP or WebP.") from None
+        if b"<svg" in data[:4096].lower():
+            raise ImageError(
+                "This is an SVG drawing, which cannot be read here: export it as a PNG and upload that."
+            ) from None
+        raise ImageError(NOT_AN_IMAGE) from None
     except Image.DecompressionBombError:
-        raise ImageError("The image declares too many pixels to decode safely: scale it down.") from None
+        raise ImageError(TOO_MANY_PIXELS) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
         raise ImageError("The image file is truncated or corrupt: save it again and re-upload it.") from None
 
@@ -82,16 +112,36 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     return rgba[..., :3] * rgba[..., 3:4]
 
 
+def canvas_png(data_url: object, max_chars: int = MAX_CANVAS_URL) -> bytes | None:
+    """The PNG bytes inside the canvas's ``data:image/png;base64,...`` URL (None when nothing was drawn),
+    or ImageError when the value is anything else: not text, another type, too long, not base64."""
+    if data_url is None:
+        return None
+    if not isinstance(data_url, str) or not data_url.startswith(PNG_URL):
+        raise ImageError("The drawing data is not a PNG image: the canvas was reset, draw again.")
+    if len(data_url) > max_chars:
+        raise ImageError(
+            f"The drawing data is {len(data_url):,} characters, more than a canvas makes: the canvas was reset, "
+            "draw again."
+        )
+    try:
+        return base64.b64decode(data_url[len(PNG_URL) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError("The drawing data is not valid base64: the canvas was reset, draw again.") from None
+
+
 def decode_canvas(data: bytes, size: tuple[int, int] = CANVAS_SIZE) -> np.ndarray:
     """A drawing canvas's PNG -> (H, W, 4) uint8, refused unless it is exactly ``size`` (width, height)."""
     if not data:
         raise ImageError("The drawing arrived empty: draw again.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                fmt, declared = probe.format, probe.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        fmt, declared = declared_size(data)
+    except ImageError as e:
+        if str(e) == TOO_MANY_PIXELS:
+            raise ImageError(
+                f"The drawing declares far more pixels than the {size[0]}×{size[1]} canvas makes: the canvas was "
+                "reset, draw again."
+            ) from None
         raise ImageError("The drawing data is not a PNG image: the canvas was reset, draw again.") from None
     if fmt != "PNG" or declared != tuple(size):
         raise ImageError(

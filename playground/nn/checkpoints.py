@@ -26,9 +26,11 @@ from torch import nn
 
 from playground.errors import PlaygroundError
 from playground.nn.model import ModelSpec, SpecError, build
+from playground.untrusted import load_json
 
 FORMAT = "cnn-playground/1"
 MAX_BYTES = 512 * 1024 * 1024  # larger than any model the spec limits allow
+MAX_HEADER_BYTES = 1_000_000  # the JSON header: tensor offsets, architecture and metadata (a few KB here)
 
 
 class CheckpointError(PlaygroundError):
@@ -140,6 +142,11 @@ def _read(source: str | Path | bytes) -> tuple[bytes, str]:
         raise CheckpointError(f"{what} could not be read ({err.strerror or err}).") from None
 
 
+def _lower(what: str) -> str:
+    """ "The uploaded file" -> "the uploaded file", for use inside a sentence."""
+    return what[:1].lower() + what[1:]
+
+
 def _looks_like_pickle(data: bytes) -> bool:
     """torch.save's zip archive, or a raw pickle (PROTO 2-5 then an opcode; 4 and 5 open with FRAME).
 
@@ -160,10 +167,19 @@ def _header(data: bytes, what: str) -> dict[str, Any]:
     header = None
     if len(data) >= 8:
         (n,) = struct.unpack("<Q", data[:8])
-        if 2 <= n <= min(len(data) - 8, 100_000_000):
+        if 2 <= n <= len(data) - 8 and n > MAX_HEADER_BYTES:
+            raise CheckpointError(
+                f"{what} has a {n:,}-byte header; a CNN Playground model's is a few KB (at most "
+                f"{MAX_HEADER_BYTES:,} accepted)."
+            )
+        if 2 <= n <= len(data) - 8:
             try:
-                header = json.loads(data[8 : 8 + n].decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+                header = load_json(
+                    data[8 : 8 + n], f"header of {_lower(what)}", max_chars=MAX_HEADER_BYTES, error=CheckpointError
+                )
+            except CheckpointError:
+                if data[8:9] == b"{":  # it looks like safetensors: say what is wrong with its header
+                    raise
                 header = None
     if isinstance(header, dict):
         return header
@@ -189,15 +205,15 @@ def load_checkpoint(source: str | Path | bytes) -> LoadedModel:
         raise CheckpointError(
             f"{what} is a safetensors file but not a CNN Playground model (no architecture in its metadata)."
         )
+    odd = next((k for k, v in meta.items() if not isinstance(v, str)), None)
+    if odd is not None:  # safetensors metadata maps text to text
+        raise CheckpointError(f"{what} has damaged metadata: the value of {odd!r} is not text.")
     try:
         spec = ModelSpec.from_json(meta["spec"])
         model = build(spec)
     except SpecError as err:
         raise CheckpointError(f"{what} holds an architecture that cannot be built: {err}") from None
-    try:
-        extra = json.loads(meta.get("metadata", "{}"))
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{what} has damaged metadata (not valid JSON).") from None
+    extra = load_json(meta.get("metadata", "{}"), f"metadata of {_lower(what)}", error=CheckpointError)
     try:
         tensors = _st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as err:

@@ -18,6 +18,7 @@ from torch import nn
 
 from playground import ops
 from playground.errors import PlaygroundError
+from playground.untrusted import load_json
 
 
 class SpecError(PlaygroundError):
@@ -32,6 +33,7 @@ class SpecError(PlaygroundError):
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 MAX_WIDTH = 4096  # most filters / units one layer may have (keeps a shared server alive)
 MAX_PARAMS = 50_000_000  # most parameters a whole model may have (200 MB of float32 weights)
+MAX_SPEC_CHARS = 64_000  # an architecture is a few hundred characters; far longer text is not one
 
 
 @dataclass(frozen=True)
@@ -153,11 +155,7 @@ class ModelSpec:
 
     @classmethod
     def from_json(cls, text: str) -> ModelSpec:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, TypeError, ValueError) as err:
-            raise SpecError(f"The architecture is not valid JSON ({err}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "architecture", max_chars=MAX_SPEC_CHARS, error=SpecError))
 
     def with_dropout(self, p: float) -> ModelSpec:
         """The same architecture with every Dropout layer's probability set to p."""

@@ -6,7 +6,6 @@ its output shows when slid over an image without flipping.
 
 from __future__ import annotations
 
-import json
 import numbers
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import PlaygroundError
+from playground.untrusted import check_text, load_json
 
 MAX_KERNEL = 7  # largest kernel side a user may type
 MAX_ABS_VALUE = 1e6  # larger values are refused so no result can overflow
@@ -133,6 +133,10 @@ def _split_text(text: str) -> list[list[str]]:
     return [[cell for cell in re.split(r"[,\s]+", line.strip()) if cell] for line in lines]
 
 
+def _load_json(text: str, what: str) -> Any:
+    return load_json(text, what, error=KernelError, hint="write it like [[1, 2], [3, 4]]")
+
+
 def _to_rows(cells: Any, what: str) -> list[Any]:
     """Any accepted form of a matrix (text, JSON text, nested lists, numpy array, data frame) as a list of rows."""
     if hasattr(cells, "to_numpy") and not isinstance(cells, np.ndarray):  # a data frame from an editable grid
@@ -140,16 +144,8 @@ def _to_rows(cells: Any, what: str) -> list[Any]:
     if isinstance(cells, np.ndarray):
         cells = cells.tolist()
     if isinstance(cells, str):
-        text = cells.strip()
-        if text.startswith("["):
-            try:
-                cells = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise KernelError(
-                    f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
-                ) from None
-        else:
-            cells = _split_text(text)
+        text = check_text(cells, what, error=KernelError).strip()
+        cells = _load_json(text, what) if text.startswith("[") else _split_text(text)
     if not isinstance(cells, (list, tuple)):
         raise KernelError(f"The {what} must be rows of numbers, like [[1, 2], [3, 4]]; got a single value.")
     rows = []
@@ -176,7 +172,7 @@ def _cell_value(v: Any, r: int, c: int, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (numbers.Real, str)):
         raise KernelError(f"{where} ({v!r}) is not a number; type a number such as 1, -0.5 or 1/9.")
     if isinstance(v, str):
-        text = v.strip().replace("\u2212", "-")
+        text = check_text(v, f"{what} (row {r}, column {c})", max_chars=1000, error=KernelError).strip()
         try:
             if "/" in text:
                 num, den = text.split("/", 1)
@@ -251,12 +247,7 @@ def parse_channels(
     if isinstance(cells, np.ndarray):
         cells = cells.tolist()
     if isinstance(cells, str) and cells.strip().startswith("["):
-        try:
-            cells = json.loads(cells.strip())
-        except json.JSONDecodeError as e:
-            raise KernelError(
-                f"The {what} is not valid JSON ({e.msg} at column {e.colno}); write it like [[1, 2], [3, 4]]."
-            ) from None
+        cells = _load_json(cells.strip(), what)
     if _depth(cells) < 3:
         return parse_matrix(cells, max_size=max_size, what=what)[None]
     if len(cells) > max_channels:

@@ -33,7 +33,7 @@ from playground.nn.design import (  # noqa: F401  (END, NEW_LAYER, check, parse_
     parse_upload,
 )
 from playground.nn.model import DEFAULT_PRESET, KINDS, PRESETS, LayerInfo, ModelSpec, SpecError
-from playground.ui import state
+from playground.ui import state, widgets
 
 PAGE = "build"
 
@@ -363,12 +363,8 @@ def json_controls(checked: Checked) -> None:
         key=state.key(PAGE, "download_json"),
         on_click="ignore",
     )
-    st.file_uploader(
-        "Load a design saved from this page",
-        type=["json"],
-        key=state.key(PAGE, "upload"),
-        on_change=_on_upload,
-        max_upload_size=1,
+    widgets.file_upload(
+        PAGE, "upload", "Load a design saved from this page", ["json"], on_change=_on_upload, max_upload_size=1
     )
     error = state.get(PAGE, "upload_error", None)
     if error is not None:

@@ -15,7 +15,7 @@ from playground.figures import draw as fig
 from playground.imaging import images
 from playground.imaging.preprocess import STAGES
 from playground.nn import insight
-from playground.ui import handoff, inputs, models, state
+from playground.ui import handoff, inputs, models, state, widgets
 
 PAGE = "draw"
 DRAW, UPLOAD = "Draw", "Upload an image"
@@ -55,10 +55,8 @@ def picture() -> tuple[np.ndarray | None, str]:
     if source == DRAW:
         st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and clear are above the canvas.")
         return inputs.drawing_canvas(PAGE, stroke_width=STROKE_PX), "dark"
-    file = st.file_uploader(
-        "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)",
-        type=inputs.UPLOAD_TYPES,
-        key=state.key(PAGE, "upload"),
+    file = widgets.file_upload(
+        PAGE, "upload", "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)", inputs.UPLOAD_TYPES
     )
     if file is not None:
         data = file.getvalue()

@@ -8,7 +8,9 @@ one sentence right under the control at fault, and the last valid input stays in
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -16,7 +18,7 @@ from PIL import Image
 
 from playground.imaging import images
 from playground.ops import kernels, samples
-from playground.ui import handoff, state
+from playground.ui import handoff, state, widgets
 
 WORKED_3X3 = "Worked example 3×3"
 WORKED_4X4 = "Worked example 4×4 (1 … 16)"
@@ -27,6 +29,8 @@ RANDOM = "Random numbers"
 TYPED = "Type a matrix"
 SOURCES = (WORKED_3X3, WORKED_4X4, DRAW, SAMPLE, UPLOAD, RANDOM, TYPED)
 SAMPLE_NAMES = tuple(f"digit {d}" for d in range(10)) + samples.SHAPES + ("random",)
+log = logging.getLogger(__name__)
+
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 MAX_TYPED = 28
 CANVAS_PX = 280
@@ -81,6 +85,20 @@ def _reset_canvas(page: str, message: str) -> None:
     state.put(page, "canvas_error", message)
 
 
+MAX_STROKES = 2_000  # strokes kept to redraw the canvas after a page switch; a drawing has a few dozen
+
+
+def canvas_drawing(raw: Any) -> dict | None:
+    """The canvas's Fabric.js JSON, kept to redraw the strokes after a page switch: a dict whose "objects"
+    is a list of at most MAX_STROKES dicts, or None (not kept) for anything else."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("objects"), list):
+        return None
+    objects = raw["objects"]
+    if len(objects) > MAX_STROKES or not all(isinstance(o, dict) for o in objects):
+        return None
+    return raw
+
+
 def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
     """The 280×280 canvas (white strokes on black, mouse or finger): the drawing as (280, 280, 4) uint8,
     or None before anything was drawn.
@@ -94,32 +112,34 @@ def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
     name = f"canvas.{state.get(page, 'canvas_gen', 0)}"
     remounted = not state.has(page, name)  # the canvas left the page (e.g. page switch) and is back
     st.space("medium")  # the canvas toolbar (undo, redo, clear) floats above the canvas
-    result = st_canvas(
-        stroke_width=stroke_width,
-        stroke_color="#ffffff",
-        background_color="#000000",
-        width=CANVAS_PX,
-        height=CANVAS_PX,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        initial_drawing=state.get(page, "drawing", None) if remounted else None,
-        key=state.key(page, name),
-    )
+    try:
+        result = st_canvas(
+            stroke_width=stroke_width,
+            stroke_color="#ffffff",
+            background_color="#000000",
+            width=CANVAS_PX,
+            height=CANVAS_PX,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            initial_drawing=state.get(page, "drawing", None) if remounted else None,
+            key=state.key(page, name),
+        )
+        png = images.canvas_png(result._image_data_url)  # the URL as sent; image_bytes trusts its shape
+        rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)) if png else None
+        drawing = canvas_drawing(result.json_data)
+    except images.ImageError as e:
+        _reset_canvas(page, str(e))
+        st.rerun()
+    except (AttributeError, KeyError, TypeError, ValueError) as e:  # widget state not shaped like the canvas's
+        log.warning("canvas state refused: %s: %s", type(e).__name__, e)
+        _reset_canvas(page, "The drawing data was not what the canvas sends: the canvas was reset, draw again.")
+        st.rerun()
     message = state.get(page, "canvas_error", "")
     if message:
         state.drop(page, "canvas_error")
         st.error(message)
-    try:
-        png = result.image_bytes
-        rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)) if png else None
-    except images.ImageError as e:
-        _reset_canvas(page, str(e))
-        st.rerun()
-    except (ValueError, TypeError):  # not a base64 data URL at all
-        _reset_canvas(page, "The drawing data is not a PNG image: the canvas was reset, draw again.")
-        st.rerun()
-    if result.json_data is not None and result.json_data.get("objects") is not None:
-        state.put(page, "drawing", result.json_data)
+    if drawing is not None:
+        state.put(page, "drawing", drawing)
     if rgba is not None:
         state.put(page, "image", rgba)
     return state.get(page, "image", None)  # a remounted canvas shows the strokes but sends no image
@@ -157,9 +177,7 @@ def _sample(page: str) -> InputChoice:
 
 def _uploaded(page: str) -> InputChoice:
     size = _size(page, "Shrink to at most (pixels on the longer side)")
-    file = st.file_uploader(
-        "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=UPLOAD_TYPES, key=state.key(page, "upload")
-    )
+    file = widgets.file_upload(page, "upload", "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", UPLOAD_TYPES)
     if file is not None:
         data = file.getvalue()
         digest = hashlib.sha256(data).hexdigest() + f":{size}"

@@ -22,7 +22,7 @@ from playground.figures.training import (
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from playground.nn.insight import feature_maps, first_layer_kernels
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
-from playground.ui import models, state
+from playground.ui import models, state, widgets
 from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
 
@@ -223,11 +223,8 @@ def upload(page: str, data: DataBundle | None) -> None:
     """Load a .safetensors model saved here (validated; anything else refused with one sentence), score it on
     the chosen data set's test images, and use it on the Draw page."""
     st.header("Load a saved model")
-    file = st.file_uploader(
-        "A model saved by this playground (.safetensors)",
-        type=["safetensors"],
-        max_upload_size=UPLOAD_MB,
-        key=state.key(page, "upload"),
+    file = widgets.file_upload(
+        page, "upload", "A model saved by this playground (.safetensors)", ["safetensors"], max_upload_size=UPLOAD_MB
     )
     if file is None:
         return

@@ -270,3 +270,32 @@ def step_controls(page: str, n_steps: int) -> int:
 def view_chooser(page: str, views: tuple[str, ...]) -> str:
     """Which part of the page to show; only the chosen one is computed and drawn."""
     return st.radio("Show", views, horizontal=True, **state.keep(page, "view"), label_visibility="collapsed")
+
+
+# MIME types sent along with the extensions (see file_upload)
+MIME_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "json": "application/json",
+    "safetensors": "application/octet-stream",
+}
+
+
+def file_upload(page: str, name: str, label: str, types: list[str], **kwargs):
+    """``st.file_uploader`` (key ``page.name``) for files whose contents the page checks itself.
+
+    Given only extensions, Streamlit refuses a file with any other name (an ``.svg``, a renamed file, one
+    sent by a script) by raising before the page runs: the error box, and the session's callbacks fail
+    with it. With the MIME types beside the extensions it leaves the choice to the browser, which still
+    offers only these files; whatever arrives anyway meets the page's own check of its contents (the
+    image decoder, the model and design readers), which says in one sentence what is wrong and keeps
+    the last good file. ``kwargs`` go to st.file_uploader (help, on_change, max_upload_size).
+    """
+    accept = list(types) + sorted({MIME_TYPES[t] for t in types})
+    return st.file_uploader(label, type=accept, key=state.key(page, name), **kwargs)
