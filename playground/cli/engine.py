@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -141,6 +143,25 @@ def _load_spec(arch: str) -> Any:
     return get_preset(arch)  # SpecError naming the known presets
 
 
+def _save_or_rescue(out: Path, trainer: Any, metadata: dict[str, Any]) -> Path:
+    """Save to ``out``; when that fails after all (the disk filled, the folder went away), save the trained
+    model in the working folder under a unique name instead and say so (exit 2), so the work is not lost."""
+    from playground.nn.checkpoints import CheckpointError, save_checkpoint
+
+    try:
+        return save_checkpoint(out, trainer.model, trainer.spec, metadata)
+    except CheckpointError as err:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+            rescue = folder / f"{out.stem or 'model'}-{stamp}-{os.getpid()}.safetensors"
+            try:
+                save_checkpoint(rescue, trainer.model, trainer.spec, metadata)
+            except CheckpointError:
+                continue
+            raise EngineCliError(f"{str(err).rstrip('.')}. The trained model was saved as {rescue} instead.") from None
+        raise EngineCliError(f"{str(err).rstrip('.')}. No other folder could take it either.") from None
+
+
 def _progress_line(done: int, total: int, extra: str, width: int = 30) -> str:
     frac = done / total if total else 1.0
     filled = int(round(width * frac))
@@ -159,7 +180,7 @@ def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from playground.data.datasets import SPLIT_TRAIN, SPLIT_VAL, ProgressBar, load_dataset
-    from playground.nn.checkpoints import save_checkpoint
+    from playground.nn.checkpoints import check_writable
     from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, TrainEvent
 
     spec = _load_spec(args.arch)
@@ -170,8 +191,7 @@ def _train(args: argparse.Namespace) -> int:
     }
     config = replace(RECOMMENDED_CONFIG, **overrides)
     out = Path(args.out)
-    if out.is_dir():
-        raise EngineCliError(f"--out {args.out} is a folder; give a file name such as model.safetensors.")
+    check_writable(out)  # before the training, not after it
     bar = ProgressBar("downloading")
     train_data = load_dataset(args.dataset, args.data_dir, split=SPLIT_TRAIN, progress=bar, seed=config.seed)
     val_data = load_dataset(args.dataset, args.data_dir, split=SPLIT_VAL, progress=bar, seed=config.seed)
@@ -248,7 +268,7 @@ def _train(args: argparse.Namespace) -> int:
             raise EngineCliError(f"{result.message} Nothing was saved.")
         metadata = trainer.metadata()
         metadata["command"] = "python -m playground " + shlex.join(sys.argv[1:] if _is_cli() else _argv(args))
-        path = save_checkpoint(out, trainer.model, trainer.spec, metadata)
+        path = _save_or_rescue(out, trainer, metadata)
         size_kb = path.stat().st_size / 1024
         write_log(
             {

@@ -72,6 +72,27 @@ def checkpoint_bytes(model: nn.Module, spec: ModelSpec, metadata: dict[str, Any]
     return _st_save(state, metadata=header)
 
 
+def check_writable(path: str | Path) -> None:
+    """CheckpointError unless a model can be written at ``path``: the folder exists, is a folder, and a
+    file can be created in it (tried with a temporary file, removed at once). Call before long work."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give a file name such as model.safetensors.")
+    if not folder.exists():
+        raise CheckpointError(f"The folder {folder} does not exist; create it or choose another place for the model.")
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is a file, not a folder; choose another place for the model.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
+    except OSError as err:
+        raise CheckpointError(
+            f"A model cannot be written in {folder} ({err.strerror or err}); choose another place for it."
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def save_checkpoint(
     path: str | Path, model: nn.Module, spec: ModelSpec, metadata: dict[str, Any] | None = None
 ) -> Path:

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from playground.ops._common import OpError, as_float_array, as_pair, check_finite_result
-from playground.ops.padding import PADDING_MODES, Pads, output_size, output_size_formula, pad, resolve_padding
+from playground.ops.padding import (
+    PADDING_MODES,
+    Pads,
+    check_work,
+    output_size,
+    output_size_formula,
+    pad,
+    resolve_padding,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ def conv_output_shape(
     (sh, sw), (dh, dw) = as_pair(settings.stride, "Stride"), as_pair(settings.dilation, "Dilation")
     oh = output_size(input_hw[0], kernel_hw[0], sh, top, bottom, dh, unit="row")
     ow = output_size(input_hw[1], kernel_hw[1], sw, left, right, dw, unit="column")
+    check_work((input_hw[0] + top + bottom, input_hw[1] + left + right), (oh, ow), kernel_hw)
     return oh, ow
 
 

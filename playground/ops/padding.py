@@ -15,6 +15,8 @@ Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 PADDING_MODES = ("zeros", "reflect", "replicate")
 MAX_PADDING = 256  # per side; more only allocates memory without teaching anything
+MAX_STEPS = 100_000  # output cells (window positions) one operation may compute or list step by step
+MAX_CELLS = 4_000_000  # numbers one operation may lay out: the padded input, or all its windows together
 
 
 def effective_kernel_size(k: int, dilation: int = 1) -> int:
@@ -60,6 +62,32 @@ def resolve_padding(padding: Any, kernel_hw: tuple[int, int], stride: Any = (1, 
             f"Padding of {max(pads)} pixels is more than this playground supports; use at most {MAX_PADDING}."
         )
     return pads  # type: ignore[return-value]
+
+
+def check_work(
+    padded_hw: tuple[int, int], out_hw: tuple[int, int], window_hw: tuple[int, int], channels: int = 1
+) -> None:
+    """Refuse, before anything is allocated, settings whose work would hold a shared server: more than
+    MAX_STEPS window positions, or more than MAX_CELLS numbers in the padded input or in all windows
+    together (channels × rows × columns each). Every convolution and pooling entry point calls this."""
+    padded = channels * padded_hw[0] * padded_hw[1]
+    steps = out_hw[0] * out_hw[1]
+    windows = steps * channels * window_hw[0] * window_hw[1]
+    fix = "use a smaller input, window or kernel, less padding or a larger stride"
+    if padded > MAX_CELLS:
+        raise OpError(
+            f"The padded input would hold {padded:,} numbers; this playground handles at most {MAX_CELLS:,}: {fix}."
+        )
+    if steps > MAX_STEPS:
+        raise OpError(
+            f"These settings give {steps:,} output cells ({out_hw[0]:,}×{out_hw[1]:,}); this playground computes "
+            f"at most {MAX_STEPS:,} at a time: {fix}."
+        )
+    if windows > MAX_CELLS:
+        raise OpError(
+            f"These settings read {windows:,} numbers ({steps:,} windows of {channels * window_hw[0] * window_hw[1]:,}); "
+            f"this playground handles at most {MAX_CELLS:,} at a time: {fix}."
+        )
 
 
 def same_padding_note(kernel_hw: tuple[int, int], dilation: Any = (1, 1)) -> str:

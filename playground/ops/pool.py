@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from playground.ops._common import OpError, as_float_array, as_int, as_pair, check_finite_result
-from playground.ops.padding import output_size, output_size_formula
+from playground.ops.padding import check_work, output_size, output_size_formula
 
 POOL_KINDS = ("max", "avg")
 
@@ -65,6 +65,7 @@ def pool_output_shape(input_hw: tuple[int, int], settings: PoolSettings = PoolSe
     (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
     oh = output_size(input_hw[0], kh, sh, ph, ph, what="pooling window", unit="row")
     ow = output_size(input_hw[1], kw, sw, pw, pw, what="pooling window", unit="column")
+    check_work((input_hw[0] + 2 * ph, input_hw[1] + 2 * pw), (oh, ow), (kh, kw))
     return oh, ow
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from playground.ops._common import OpError, as_float_array, as_pair, check_finite_result, format_number, format_operand
 from playground.ops.conv import ConvSettings, conv_output_shape
-from playground.ops.padding import pad
+from playground.ops.padding import check_work, pad
 from playground.ops.pool import PoolSettings, pool_output_shape
 
 
@@ -88,6 +88,7 @@ def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSett
     _, kh, kw = w.shape
     oh, ow = conv_output_shape(x.shape[1:], (kh, kw), settings)
     pads = settings.pads((kh, kw))
+    check_work((x.shape[1] + pads[0] + pads[1], x.shape[2] + pads[2] + pads[3]), (oh, ow), (kh, kw), x.shape[0])
     (sh, sw), (dh, dw) = as_pair(settings.stride, "Stride"), as_pair(settings.dilation, "Dilation")
     kernel = _readonly(np.ascontiguousarray(w[:, ::-1, ::-1] if settings.flip else w))
     xp = pad(x, pads, settings.padding_mode)  # (C, Hp, Wp)
