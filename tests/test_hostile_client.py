@@ -1,0 +1,143 @@
+"""A hostile client at the websocket level (127.0.0.1, bounded): widget states no browser sends, for every
+widget kind the pages use. The server must stay up and another student's strokes must stay fast.
+
+Two kinds of forged state are told apart:
+- states of the type a widget sends but with content it never sends (the canvas's JSON shaped otherwise):
+  the page answers with one sentence and no exception, in the forging session too;
+- states Streamlit's own decoder cannot read (text where JSON is expected, a number for a file list):
+  Streamlit refuses them before the page runs and shows its redacted error box in that session only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import urllib.request
+
+import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from benchmarks import loadclient, strokes
+
+DEEP = "[" * 5000 + "]" * 5000
+FORGED = [
+    ("string_value", "x" * 5000),
+    ("string_value", DEEP),
+    ("int_value", 2**62),
+    ("double_value", float("nan")),
+    ("double_value", float("inf")),
+    ("bool_value", True),
+    ("json_value", "not json"),
+    ("json_value", DEEP),
+    ("string_array_value", ["nope"]),
+    ("int_array_value", [10**9, -1]),
+    ("trigger_value", True),
+    ("bytes_value", b"\x00\xff" * 64),
+]
+CANVAS_SHAPES = [  # (value, whether the page resets the canvas and says so)
+    ({"drawing": [1, 2]}, True),
+    ({"drawing": {"raw": {"objects": [{}]}, "data": 5}}, True),
+    ({"drawing": {"raw": [1], "data": "data:image/png;base64,!!!"}}, True),
+    ({"drawing": {"raw": {"objects": [{}]}, "data": "data:image/png;base64,AAAA"}, "backgroundFit": 5}, True),
+    ({"drawing": {"raw": {"objects": "x"}, "data": None}}, False),  # nothing drawn: nothing to say
+    ([1, 2], False),  # not an object: the canvas component ignores it
+    ("text", False),
+]
+
+
+@pytest.fixture(scope="module")
+def app():
+    proc, url = loadclient.start_app()
+    yield url
+    loadclient.stop_app(proc)
+
+
+def _state(widget_id: str, field_name: str, value) -> WidgetState:
+    ws = WidgetState(id=widget_id)
+    if field_name.endswith("_array_value"):
+        getattr(ws, field_name).data.extend(value)
+    else:
+        setattr(ws, field_name, value)
+    return ws
+
+
+async def _stroke_ms(url: str, n: int) -> list[float]:
+    """A well-behaved student: n strokes on the Draw page, each one's latency (all must succeed)."""
+    async with loadclient.Session(url, "", timeout_s=30) as s:
+        assert (await s.rerun()).ok
+        await loadclient.open_canvas(s)
+        scribbler, times = strokes.Scribbler(seed=4), []
+        for _ in range(n):
+            run = await s.draw(*scribbler.next())
+            assert run.ok, run.problem()
+            times.append(run.latency_ms)
+        return times
+
+
+async def _forge(url: str, path: str) -> dict[str, int]:
+    """Send every forged value to the first widget of every kind on ``path``; count how each run ended."""
+    seen = {"runs": 0, "finished": 0, "decoder_refused": 0, "kinds": 0}
+    async with loadclient.Session(url, path, timeout_s=30) as s:
+        assert (await s.rerun()).ok
+        if path == "convolution":
+            await loadclient.open_canvas(s)  # the drawing input too
+        kinds = {}
+        for e in s.elements:
+            if e.id and e.kind not in kinds:
+                kinds[e.kind] = e.id
+        seen["kinds"] = len(kinds)
+        for kind, wid in kinds.items():
+            for field_name, value in FORGED:
+                run = await s.rerun([_state(wid, field_name, value)])
+                seen["runs"] += 1
+                seen["finished"] += run.status in loadclient.FINISHED_OK
+                if run.exceptions:  # Streamlit's decoder refused it: the session stays so until reloaded
+                    seen["decoder_refused"] += 1
+                    await s.close()
+                    await s.connect()
+                    assert (await s.rerun()).ok, f"a fresh session after forging {kind}.{field_name} failed"
+                    if path == "convolution":
+                        await loadclient.open_canvas(s)
+    return seen
+
+
+async def _canvas_shapes(url: str) -> list[tuple[str, bool, list[str]]]:
+    """Canvas values of the right type (JSON) and the wrong shape: the page must say so, no exception."""
+    answers = []
+    async with loadclient.Session(url, "", timeout_s=30) as s:
+        assert (await s.rerun()).ok
+        canvas = await loadclient.open_canvas(s)
+        for value, resets in CANVAS_SHAPES:
+            canvas = s.canvas() or canvas
+            run = await s.rerun([_state(canvas.id, "json_value", json.dumps(value))])
+            assert run.status in loadclient.FINISHED_OK and not run.exceptions, (value, run.problem())
+            answers.append((json.dumps(value)[:40], resets, run.error_alerts))
+            ok = await s.draw(*strokes.Scribbler(seed=1).next())  # and the (new) canvas still works
+            assert ok.ok, (value, ok.problem())
+    return answers
+
+
+@pytest.mark.timeout(300)
+def test_forged_widget_states_leave_the_server_and_other_students_unharmed(app):
+    async def go():
+        before = await _stroke_ms(app, 5)
+        attack = asyncio.gather(_forge(app, ""), _forge(app, "convolution"))
+        during = asyncio.create_task(_stroke_ms(app, 5))
+        forged = await attack
+        return before, await during, forged, await _stroke_ms(app, 5), await _canvas_shapes(app)
+
+    before, during, forged, after, shapes = loadclient.run_async(asyncio.wait_for(go(), 280))
+    with urllib.request.urlopen(app + "/_stcore/health", timeout=5) as r:
+        assert r.status == 200  # the server is up
+    kinds = sum(f["kinds"] for f in forged)
+    runs = sum(f["runs"] for f in forged)
+    print(f"{runs} forged runs over {kinds} widget kinds; decoder refused {sum(f['decoder_refused'] for f in forged)}")
+    print(f"stroke ms: before {before}, during {during}, after {after}")
+    assert kinds >= 8 and runs == kinds * len(FORGED)
+    assert all(f["finished"] == f["runs"] for f in forged)  # every forged run ended; none hung the session
+    base = statistics.median(before)
+    assert statistics.median(after) <= max(3 * base, base + 300), (before, after)
+    assert statistics.median(during) <= max(5 * base, base + 1000), (before, during)
+    for value, resets, alerts in shapes:
+        assert any("canvas was reset" in a for a in alerts) if resets else alerts == [], (value, alerts)
