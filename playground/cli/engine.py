@@ -192,6 +192,8 @@ def _train(args: argparse.Namespace) -> int:
     config = replace(RECOMMENDED_CONFIG, **overrides)
     out = Path(args.out)
     check_writable(out)  # before the training, not after it
+    if args.json_log and Path(args.json_log).resolve() == out.resolve():
+        raise EngineCliError(f"--json-log and --out are the same file ({args.out}); give the log another name.")
     bar = ProgressBar("downloading")
     train_data = load_dataset(args.dataset, args.data_dir, split=SPLIT_TRAIN, progress=bar, seed=config.seed)
     val_data = load_dataset(args.dataset, args.data_dir, split=SPLIT_VAL, progress=bar, seed=config.seed)

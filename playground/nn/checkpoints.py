@@ -212,6 +212,31 @@ def _header(data: bytes, what: str) -> dict[str, Any]:
     raise CheckpointError(f"{what} is not a safetensors model file, or it is truncated.")
 
 
+_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+
+
+def _check_entries(header: dict[str, Any], expected: dict[str, torch.Tensor], what: str) -> None:
+    """Every tensor the header declares has the name, shape and dtype the architecture expects."""
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    missing, unexpected = sorted(set(expected) - set(entries)), sorted(set(entries) - set(expected))
+    if missing or unexpected:
+        name = missing[0] if missing else unexpected[0]
+        kind = "lacks the weights" if missing else "has weights"
+        raise CheckpointError(
+            f"{what} does not match its architecture: it {kind} {name!r} that the "
+            f"architecture {'needs' if missing else 'does not have'}."
+        )
+    for name, want in expected.items():
+        entry = entries[name] if isinstance(entries[name], dict) else {}
+        shape, dtype = entry.get("shape"), _DTYPES.get(entry.get("dtype"))
+        if not isinstance(shape, list) or tuple(shape) != tuple(want.shape) or dtype != want.dtype:
+            got = f"{dtype or entry.get('dtype')} {tuple(shape) if isinstance(shape, list) else shape}"
+            raise CheckpointError(
+                f"{what} does not match its architecture: {name!r} is {got} but the architecture needs "
+                f"{want.dtype} {tuple(want.shape)}."
+            )
+
+
 def load_checkpoint(source: str | Path | bytes) -> LoadedModel:
     """Validate and load a model from a path or the bytes of an upload; CheckpointError when anything is off.
 
@@ -230,33 +255,21 @@ def load_checkpoint(source: str | Path | bytes) -> LoadedModel:
     if odd is not None:  # safetensors metadata maps text to text
         raise CheckpointError(f"{what} has damaged metadata: the value of {odd!r} is not text.")
     try:
-        spec = ModelSpec.from_json(meta["spec"])
-        model = build(spec)
+        spec = ModelSpec.from_json(meta["spec"])  # checks the layer, parameter and MAC limits too
+        with torch.device("meta"):  # names, shapes and dtypes only: nothing is allocated yet
+            expected = build(spec).state_dict()
     except SpecError as err:
         raise CheckpointError(f"{what} holds an architecture that cannot be built: {err}") from None
     extra = load_json(meta.get("metadata", "{}"), f"metadata of {_lower(what)}", error=CheckpointError)
+    _check_entries(header, expected, what)  # as the header declares them, before any tensor is read
     try:
         tensors = _st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{what} is damaged or truncated ({str(err).splitlines()[0][:120]}).") from None
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        name = missing[0] if missing else unexpected[0]
-        kind = "lacks the weights" if missing else "has weights"
-        raise CheckpointError(
-            f"{what} does not match its architecture: it {kind} {name!r} that the "
-            f"architecture {'needs' if missing else 'does not have'}."
-        )
-    for name, want in expected.items():
-        got = tensors[name]
-        if got.shape != want.shape or got.dtype != want.dtype:
-            raise CheckpointError(
-                f"{what} does not match its architecture: {name!r} is {got.dtype} "
-                f"{tuple(got.shape)} but the architecture needs {want.dtype} {tuple(want.shape)}."
-            )
+    for name, got in tensors.items():
         if got.is_floating_point() and not bool(torch.isfinite(got).all()):
             raise CheckpointError(f"{what} contains NaN or infinite weights in {name!r}; it cannot be used.")
+    model = build(spec)
     model.load_state_dict(tensors, strict=True)
     model.eval()
     return LoadedModel(model, spec, extra if isinstance(extra, dict) else {}, str(meta.get("created", "")))

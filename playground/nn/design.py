@@ -14,6 +14,7 @@ from playground.nn.model import (
     ACTIVATIONS,
     DEFAULT_PRESET,
     KINDS,
+    MAX_LAYERS,
     MAX_WIDTH,
     PRESETS,
     Act,
@@ -28,7 +29,6 @@ from playground.nn.model import (
     SpecError,
 )
 
-MAX_LAYERS = 40  # most layers the editor shows (an uploaded file cannot ask for 10,000 rows)
 MAX_JSON_BYTES = 64_000  # a design file is a few hundred bytes; anything this large is not one
 UNDO_DEPTH = 30
 SIZE_LIMIT = 64  # the engine's bound for kernel, stride, dilation, padding and pool size

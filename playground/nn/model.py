@@ -8,6 +8,7 @@ named child per layer, so `forward_all` returns every activation by name and exp
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
@@ -33,6 +34,9 @@ class SpecError(PlaygroundError):
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 MAX_WIDTH = 4096  # most filters / units one layer may have (keeps a shared server alive)
 MAX_PARAMS = 50_000_000  # most parameters a whole model may have (200 MB of float32 weights)
+MAX_LAYERS = 40  # most layers a design or a model file may have (the presets have 5 to 19)
+MAX_MACS = 100_000_000  # multiply-accumulates per image (the playground preset: 4.8 M; 20× that trains slowly)
+MAX_ACTIVATIONS = 1_000_000  # values all layers output per image (4 MB; a batch of 64 trains in about 1 GB)
 MAX_SPEC_CHARS = 64_000  # an architecture is a few hundred characters; far longer text is not one
 
 
@@ -293,6 +297,8 @@ def infer_shapes(spec: ModelSpec) -> list[LayerInfo]:
     _int(spec.num_classes, "Output", "the number of classes", 2, 1000)
     if not spec.layers:
         raise SpecError("The architecture has no layers; add at least Flatten and Dense(10).")
+    if len(spec.layers) > MAX_LAYERS:
+        raise SpecError(f"The architecture has {len(spec.layers):,} layers; at most {MAX_LAYERS} are allowed.")
     names = layer_names(spec.layers)
     infos = []
     for i, (layer, name) in enumerate(zip(spec.layers, names)):
@@ -313,15 +319,24 @@ def infer_shapes(spec: ModelSpec) -> list[LayerInfo]:
             last.index,
             last.name,
         )
-    total = sum(info.params for info in infos)
-    if total > MAX_PARAMS:
-        big = max(infos, key=lambda info: info.params)
-        raise SpecError(
-            f"Layer {big.index + 1} ({big.name}): the model would have {total:,} parameters, over the "
-            f"limit of {MAX_PARAMS:,}; make this layer smaller.",
-            big.index,
-            big.name,
-        )
+    for total, limit, what, size in (
+        (sum(i.params for i in infos), MAX_PARAMS, "parameters", lambda i: i.params),
+        (sum(i.macs for i in infos), MAX_MACS, "multiply-accumulates per image", lambda i: i.macs),
+        (
+            sum(math.prod(i.out_shape) for i in infos),
+            MAX_ACTIVATIONS,
+            "values in its feature maps per image",
+            lambda i: math.prod(i.out_shape),
+        ),
+    ):
+        if total > limit:
+            big = max(infos, key=size)
+            raise SpecError(
+                f"Layer {big.index + 1} ({big.name}): the model would have {total:,} {what}, over the "
+                f"limit of {limit:,}; make this layer smaller.",
+                big.index,
+                big.name,
+            )
     return infos
 
 

@@ -331,6 +331,11 @@ def shape_table(checked: Checked) -> None:
     if checked.valid:
         params, macs = model.summary_totals(list(checked.infos))
         st.markdown(f"**Total: {params:,} parameters, {macs:,} multiply-accumulates** per image.")
+    if rows or checked.valid:
+        st.caption(
+            f"Limits on this shared server: {model.MAX_LAYERS} layers, {model.MAX_PARAMS:,} parameters, "
+            f"{model.MAX_MACS:,} multiply-accumulates and {model.MAX_ACTIVATIONS:,} feature-map values per image."
+        )
     elif not rows:
         st.caption("No layer before the problem, so the table is empty.")
 

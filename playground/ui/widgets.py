@@ -272,6 +272,8 @@ def view_chooser(page: str, views: tuple[str, ...]) -> str:
     return st.radio("Show", views, horizontal=True, **state.keep(page, "view"), label_visibility="collapsed")
 
 
+UPLOAD_MB = 5  # an image or a design; the server allows 32 MB (server.maxUploadSize) for models on Train
+
 # MIME types sent along with the extensions (see file_upload)
 MIME_TYPES = {
     "png": "image/png",
@@ -298,4 +300,5 @@ def file_upload(page: str, name: str, label: str, types: list[str], **kwargs):
     the last good file. ``kwargs`` go to st.file_uploader (help, on_change, max_upload_size).
     """
     accept = list(types) + sorted({MIME_TYPES[t] for t in types})
+    kwargs.setdefault("max_upload_size", UPLOAD_MB)
     return st.file_uploader(label, type=accept, key=state.key(page, name), **kwargs)
