@@ -126,9 +126,14 @@ def test_training_curve_grows_live_and_stop_keeps_the_points(page, app_url):
     start(page)
     page.wait_for_selector(CURVES, timeout=LONG)
 
-    first = wait_until(page, lambda: (r := live(page)) and r[0] > 0 and r, "the first training-loss points")
-    second = wait_until(page, lambda: (r := live(page)) and r[0] > first[0] and r, "the curve to grow")
-    third = wait_until(page, lambda: (r := live(page)) and r[0] > second[0] and r, "the curve to grow again")
+    # the caption and the chart are separate elements: wait until the browser has drawn both
+    def drawn(after: int):
+        r = live(page)
+        return r[0] > after and "training loss" in r[3] and r
+
+    first = wait_until(page, lambda: drawn(0), "the first training-loss points")
+    second = wait_until(page, lambda: drawn(first[0]), "the curve to grow")
+    third = wait_until(page, lambda: drawn(second[0]), "the curve to grow again")
     for n, _, run_state, traces in (first, second, third):
         assert run_state == "running"
         # the chart is redrawn from the same snapshot as the caption; allow one refresh of lag
