@@ -329,6 +329,25 @@ def test_second_mirror_is_tried(server, crafted, tmp_path):
     assert len(paths) == 2 and "/gone/" + T10K[0] in server.hits
 
 
+def test_offline_mirrors_are_looked_up_together_within_one_timeout(crafted, tmp_path, monkeypatch):
+    """Offline, a DNS lookup hangs for the whole timeout; two mirrors looked up in turn made `evaluate` wait
+    21 s. Here each lookup only returns once both have started: looked up one after the other, the first
+    would time out alone."""
+    both = threading.Barrier(2)
+
+    def hanging_lookup(host, *args, **kwargs):
+        both.wait(timeout=30)
+        raise socket.gaierror("Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    mirrors = ["http://mirror-a.invalid/mnist/", "http://mirror-b.invalid/mnist/"]
+    with pytest.raises(DataError) as info:
+        data.download("mnist", tmp_path / "mnist", base_urls=mirrors, timeout=20)
+    message = str(info.value)
+    assert "cannot find mirror-a.invalid (offline?)" in message and "cannot find mirror-b.invalid" in message
+    assert message.index("mirror-a") < message.index("mirror-b")  # in the order they were given
+
+
 def expect_failure(tmp_path, server_url, **kwargs) -> str:
     folder = tmp_path / "mnist"
     with pytest.raises(DataError) as info:

@@ -97,3 +97,12 @@ def test_a_killed_child_fails_the_run_with_a_message(data):
     assert trainer.join(60.0)
     snap = trainer.snapshot()
     assert snap.state == "failed" and "ended unexpectedly" in snap.message and snap.step >= 3
+
+
+def test_a_worker_that_cannot_start_is_reported_with_its_exit_code(monkeypatch):
+    """It said "exit code None" once: the code was read before the process had been reaped."""
+    from playground.serve import process_trainer
+
+    monkeypatch.setattr(process_trainer.sys, "executable", "/bin/false")
+    with pytest.raises(OSError, match=r"^the training worker did not start \(it exited with code 1\)$"):
+        process_trainer._start_worker()

@@ -48,35 +48,42 @@ def md5sum(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _resolve(url: str, timeout: float) -> None:
-    """Resolve the URL's host within timeout seconds (socket timeouts do not cover DNS lookups)."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        raise OSError(f"bad URL {url!r}")
-    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
-        return  # behind a proxy the proxy resolves the name, not us
-    result: list[BaseException | None] = []
+def _lookups(urls: Sequence[str], timeout: float) -> dict[str, str | None]:
+    """Resolve every URL's host at once, all within one ``timeout`` (socket timeouts do not cover DNS
+    lookups, and offline each lookup can hang for its whole timeout: two mirrors looked up one after the
+    other made a user wait twice as long). Returns url -> None when it resolved, else the problem."""
+    results: dict[str, str | None] = {}
+    workers = []
+    for url in urls:
+        parts = urlsplit(url)
+        host = parts.hostname
+        if not host:
+            results[url] = f"bad URL {url!r}"
+        elif urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
+            results[url] = None  # behind a proxy the proxy resolves the name, not us
+        else:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            worker = threading.Thread(target=_lookup, args=(url, host, port, results), daemon=True)
+            worker.start()
+            workers.append((url, host, worker))
+    deadline = time.monotonic() + timeout
+    for url, host, worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if url not in results:
+            results[url] = f"looking up {host} took longer than {timeout:g} s"
+    return dict(results)
 
-    def lookup() -> None:
-        try:
-            socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-            result.append(None)
-        except OSError as exc:
-            result.append(exc)
 
-    worker = threading.Thread(target=lookup, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not result:
-        raise TimeoutError(f"looking up {host} took longer than {timeout:g} s")
-    if result[0] is not None:
-        raise OSError(f"cannot find {host} (offline?)")
+def _lookup(url: str, host: str, port: int, results: dict[str, str | None]) -> None:
+    try:
+        socket.getaddrinfo(host, port)
+        results.setdefault(url, None)
+    except OSError:
+        results.setdefault(url, f"cannot find {host} (offline?)")
 
 
 def _fetch_one(url: str, part: Path, timeout: float, progress: Progress | None) -> None:
     """Stream url into part; raise OSError / ValueError describing the problem (caller cleans up)."""
-    _resolve(url, timeout)
     request = urllib.request.Request(url, headers={"User-Agent": "cnn-playground"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
@@ -201,9 +208,13 @@ def _fetch_all(
             paths.append(final)
             continue
         part = final.with_name(final.name + ".part")
+        urls = [base.rstrip("/") + "/" + item.name for base in base_urls]
+        found = _lookups(urls, timeout)
         problems = []
-        for base in base_urls:
-            url = base.rstrip("/") + "/" + item.name
+        for url in urls:
+            if found[url] is not None:
+                problems.append(f"{url}: {found[url]}")
+                continue
             try:
                 _fetch_one(url, part, timeout, progress)
                 got = md5sum(part)

@@ -61,8 +61,14 @@ def _start_worker() -> tuple[subprocess.Popen, str]:
     reader.join(WORKER_START_S)
     words = (line[0] if line else "").split(maxsplit=1)
     if len(words) != 2 or words[0] != READY:
+        try:  # its output ended: it is exiting, so wait for the code it exits with
+            code = proc.wait(timeout=5) if line and not line[0] else proc.poll()
+        except subprocess.TimeoutExpired:
+            code = None
         proc.kill()
-        raise OSError(f"the training worker did not start (exit code {proc.poll()})")
+        proc.wait(timeout=10)
+        why = f"it exited with code {code}" if code is not None else f"no answer within {WORKER_START_S:g} s"
+        raise OSError(f"the training worker did not start ({why})")
     return proc, words[1].strip()
 
 
