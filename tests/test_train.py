@@ -414,3 +414,32 @@ def test_canvas_copies_are_for_digits_only():
     assert e.value.field == "canvas_copies"
     with pytest.raises(ConfigError, match="between 0 and|at least 0 and at most 8"):
         cfg(canvas_copies=9)
+
+
+def test_stop_is_honoured_between_validation_batches(monkeypatch):
+    """A heavy design validated 1,000 images in batches of 512 and could not be stopped for 90 s; the
+    batch now costs about EVAL_BATCH_MACS, and Stop is checked before each one."""
+    import playground.nn.config as config_module
+    from playground.nn.model import infer_shapes, summary_totals
+
+    macs = summary_totals(infer_shapes(SMALL))[1]
+    monkeypatch.setattr(config_module, "EVAL_BATCH_MACS", macs * 10)  # 10 images per validation batch
+    trainer = Trainer(SMALL, cfg(epochs=1), DATA, make_data(200, seed=5, start=900))
+    eval_batches = []
+
+    def on_forward(module, args, output):
+        if not module.training:  # a validation batch
+            eval_batches.append(len(args[0]))
+            trainer.stop()  # pressed while the first validation batch runs
+
+    trainer.model.register_forward_hook(on_forward)
+    result = trainer.run()
+    assert result.state == "stopped" and result.message.startswith("Stopped at step 8 of 8")
+    assert eval_batches == [10]  # the other 19 batches never ran
+
+
+def test_evaluation_batches_shrink_with_the_cost_of_an_image():
+    from playground.nn.config import eval_batch_size
+
+    assert eval_batch_size(100) == 512 and eval_batch_size(4_830_720) == 207  # the playground preset
+    assert eval_batch_size(10**8) == 10 and eval_batch_size(10**12) == 1  # the MAC limit, and beyond

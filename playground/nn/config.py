@@ -203,14 +203,32 @@ class EvalResult:
     loss: float  # mean cross-entropy
 
 
+EVAL_BATCH_MACS = 1_000_000_000  # multiply-accumulates per evaluation batch: a tenth of a second or so here
+
+
+def eval_batch_size(macs_per_image: int, most: int = 512) -> int:
+    """Images per evaluation batch so that one batch costs about EVAL_BATCH_MACS: a stop request waits for
+    one batch at most (512 images of the playground preset, 10 of a design at the MAC limit)."""
+    return max(1, min(most, EVAL_BATCH_MACS // max(int(macs_per_image), 1)))
+
+
 @torch.no_grad()
-def _predict(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, float]:
-    """Predictions (N,) and mean cross-entropy, in eval mode; the model's mode is restored."""
+def _predict(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[torch.Tensor, float] | None:
+    """Predictions (N,) and mean cross-entropy, in eval mode; the model's mode is restored.
+    None when ``stop()`` turned true between two batches."""
     was_training = model.training
     model.eval()
     try:
         preds, total = [], 0.0
         for i in range(0, len(x), batch_size):
+            if stop is not None and stop():
+                return None
             logits = model(x[i : i + batch_size])
             total += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
             preds.append(logits.argmax(1))

@@ -44,12 +44,13 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     augment_batch,
     check_data,
     data_record,
+    eval_batch_size,
     evaluate,
     images_to_tensor,
     index_ranges,
     make_optimizer,
 )
-from playground.nn.model import ModelSpec, SeededDropout
+from playground.nn.model import ModelSpec, SeededDropout, infer_shapes, summary_totals
 from playground.nn.run import (  # noqa: F401  (re-exported)
     FINAL_STATES,
     STATES,
@@ -95,6 +96,7 @@ class Trainer:
     ):
         self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
         self.config, self.spec, self.n_train = config, setup.spec, setup.n_train
+        self._eval_batch = eval_batch_size(summary_totals(infer_shapes(setup.spec))[1])
         self.train_data, self.val_data, self.callbacks = train_data, val_data, tuple(callbacks)
         seeds = setup.seeds
         self.model = setup.initial_model()
@@ -309,10 +311,12 @@ class Trainer:
                 if self.callbacks:
                     self._emit(TrainEvent("step", step, epoch, loss=value))
                 if val_every and step % val_every == 0 and b + 1 < self.steps_per_epoch:
-                    if not self._validate(step, epoch):
-                        return self._diverged_at(step, epoch, good, live, float("nan"), "validation")
-            if epoch_steps and not self._validate(step, epoch):
-                return self._diverged_at(step, epoch, good, live, float("nan"), "validation")
+                    ended = self._validate(step, epoch, good, live)
+                    if ended:
+                        return ended
+            ended = self._validate(step, epoch, good, live) if epoch_steps else None
+            if ended:
+                return ended
             if epoch_steps and self.callbacks:
                 self._emit(TrainEvent("epoch", step, epoch, loss=epoch_sum / epoch_steps))
         if not all(torch.isfinite(t).all() for t in live if t.is_floating_point()):
@@ -329,21 +333,27 @@ class Trainer:
             if self._state == "paused":
                 self._state, self._message = "running", "Training."
 
-    def _validate(self, step: int, epoch: int) -> bool:
-        """Validation loss and accuracy at this step; False when the loss is not finite."""
+    def _validate(self, step: int, epoch: int, good: list[torch.Tensor], live: list[torch.Tensor]):
+        """Validation loss and accuracy at this step. None to go on; else the (state, message) the run
+        ends with: stopped (honoured between two evaluation batches) or diverged (a loss not finite)."""
         if self.val_data is None:
-            return True
+            return None
         t0 = time.perf_counter()
-        preds, loss = _predict(self.model, self.val_x, self.val_y, 512)
+        scored = _predict(self.model, self.val_x, self.val_y, self._eval_batch, stop=lambda: self._stop)
+        if scored is None:
+            return "stopped", f"Stopped at step {step:,} of {self.total_steps:,}; the curves so far are kept."
+        preds, loss = scored
         acc = float((preds == self.val_y).double().mean())
         with self._lock:
             self._eval_s += time.perf_counter() - t0
             self._elapsed += time.perf_counter() - t0
             if math.isfinite(loss):
                 self._val_hist.append((step, loss, acc))
-        if self.callbacks and math.isfinite(loss):
+        if not math.isfinite(loss):
+            return self._diverged_at(step, epoch, good, live, float("nan"), "validation")
+        if self.callbacks:
             self._emit(TrainEvent("val", step, epoch, val_loss=loss, val_acc=acc))
-        return math.isfinite(loss)
+        return None
 
     def _diverged_at(
         self,
