@@ -361,6 +361,18 @@ def test_play_view_is_a_client_side_animation():
     assert "4 steps" in shown(at)
 
 
+def test_play_view_refuses_more_frames_than_a_browser_should_get():
+    at = app()
+    at.radio(key="conv.view").set_value("Play")
+    at.number_input(key="conv.padding").set_value(25)  # 3×3 input, 2×2 kernel: 52×52 = 2,704 steps
+    rerun(at)
+    assert not at.get("plotly_chart") and not errors(at)
+    assert "This convolution has 2,704 steps; Play animates at most 2,500" in shown(at)
+    at.number_input(key="conv.padding").set_value(24)  # 2,500 steps: played
+    rerun(at)
+    assert len(chart(at)["frames"]) == 2_500
+
+
 def test_several_channels_view_partial_sums_and_filter_stack():
     at = app()
     at.radio(key="conv.view").set_value("Several channels")

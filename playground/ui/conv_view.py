@@ -165,8 +165,18 @@ def show_steps(page: str, run: ConvRun) -> None:
         st.code(_source("conv2d"), language="python")
 
 
+MAX_PLAY_FRAMES = 2_500  # a 28×28 hand-over has 784 steps, 50×50 with padding 2500; more is megabytes of frames
+
+
 def show_play(run: ConvRun) -> None:
     """The whole run as a Plotly animation played in the browser: no server round trip per step."""
+    if len(run.steps) > MAX_PLAY_FRAMES:
+        st.warning(
+            f"This convolution has {len(run.steps):,} steps; Play animates at most {MAX_PLAY_FRAMES:,} "
+            "(each one is sent to your browser). Use Step to walk through it, or a larger stride or less "
+            "padding to play it."
+        )
+        return
     st.caption(
         f"{len(run.steps)} steps. Press a speed to play (steps per second), Pause to stop; "
         "playback runs in your browser, so it stays smooth on a slow network."
