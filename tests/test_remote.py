@@ -11,7 +11,7 @@ from waiting import wait_until
 
 from playground.data.datasets import load_dataset
 from playground.nn.model import get_preset
-from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer
+from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, evaluate
 from playground.serve.jobs import JobQueue
 from playground.serve.process_trainer import ProcessTrainer
 
@@ -35,9 +35,10 @@ def reports_arrive(trainer: ProcessTrainer, count: int) -> None:
         wait_until(lambda last=last: trainer.snapshot() is not last, what="a progress report")
 
 
-def test_same_seed_same_weights_and_history_as_in_process(data):
+def test_same_seed_same_weights_and_history_as_in_process(data, mnist_path):
     spec = get_preset("keras-mnist")
-    remote = ProcessTrainer(spec, CONFIG, *data)
+    test = load_dataset("mnist", mnist_path, split="test", download_ok=False)
+    remote = ProcessTrainer(spec, CONFIG, *data, test_data=test)
     assert remote.snapshot().state == "queued" and remote.snapshot().total_steps == 16
     result = remote.run()
     local = Trainer(spec, CONFIG, *data)
@@ -47,6 +48,9 @@ def test_same_seed_same_weights_and_history_as_in_process(data):
     a, b = remote.model_copy().state_dict(), local.model_copy().state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert remote.metadata()["metrics"]["val_acc"] == expected.val_acc
+    # the test scores were computed in the child, and are the engine's numbers for these weights
+    scores, here = remote.test_evaluation, evaluate(remote.model_copy(), test)
+    assert scores is not None and scores.accuracy == here.accuracy and (scores.confusion == here.confusion).all()
 
 
 def test_stop_pause_resume_and_a_live_copy(data):

@@ -443,3 +443,29 @@ def test_evaluation_batches_shrink_with_the_cost_of_an_image():
 
     assert eval_batch_size(100) == 512 and eval_batch_size(4_830_720) == 207  # the playground preset
     assert eval_batch_size(10**8) == 10 and eval_batch_size(10**12) == 1  # the MAC limit, and beyond
+
+
+def test_a_run_scores_its_test_images_where_it_trains_and_a_stop_abandons_that(monkeypatch):
+    import playground.nn.config as config_module
+    from playground.nn.model import infer_shapes, summary_totals
+
+    test = make_data(300, seed=9, start=2000)
+    trainer = Trainer(SMALL, cfg(epochs=1), DATA, VAL, test_data=test)
+    result = trainer.run()
+    want = evaluate(trainer.model, test)
+    assert result.state == "finished" and trainer.test_evaluation is not None
+    assert trainer.test_evaluation.accuracy == want.accuracy
+    assert (trainer.test_evaluation.predictions == want.predictions).all()
+
+    monkeypatch.setattr(config_module, "EVAL_BATCH_MACS", summary_totals(infer_shapes(SMALL))[1] * 10)
+    quitter = Trainer(SMALL, cfg(epochs=1), DATA, None, test_data=test)  # scores 10 images a batch
+    scoring = []
+
+    def on_forward(module, args, output):
+        if not module.training:  # only the test scoring runs in eval mode here (no validation set)
+            scoring.append(len(args[0]))
+            quitter.stop()  # the tab closes while the test images are scored
+
+    quitter.model.register_forward_hook(on_forward)
+    assert quitter.run().state == "finished"  # the training itself had finished
+    assert quitter.test_evaluation is None and len(scoring) == 1

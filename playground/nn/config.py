@@ -237,11 +237,17 @@ def _predict(
         model.train(was_training)
 
 
-def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 512) -> EvalResult:
-    """Accuracy, per-class accuracy, confusion matrix, predictions and loss of `model` on `dataset`."""
+def evaluate(
+    model: nn.Module, dataset: Dataset, batch_size: int = 512, stop: Callable[[], bool] | None = None
+) -> EvalResult | None:
+    """Accuracy, per-class accuracy, confusion matrix, predictions and loss of `model` on `dataset`;
+    None when ``stop()`` turned true between two batches."""
     k = len(dataset.classes) if getattr(dataset, "classes", None) else 10
     y = torch.from_numpy(np.asarray(dataset.labels, dtype=np.int64))
-    preds, loss = _predict(model, images_to_tensor(dataset.images), y, batch_size)
+    scored = _predict(model, images_to_tensor(dataset.images), y, batch_size, stop)
+    if scored is None:
+        return None
+    preds, loss = scored
     p, t = preds.numpy().astype(np.int64), y.numpy()
     confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
     per_class = np.full(k, np.nan)

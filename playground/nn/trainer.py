@@ -93,8 +93,11 @@ class Trainer:
         train_data: Dataset,
         val_data: Dataset | None = None,
         callbacks: Sequence[Callback] = (),
+        test_data: Dataset | None = None,
     ):
         self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
+        self.test_data = test_data  # scored once the run ends (see run), where the run is
+        self.test_evaluation: EvalResult | None = None
         self.config, self.spec, self.n_train = config, setup.spec, setup.n_train
         self._eval_batch = eval_batch_size(summary_totals(infer_shapes(setup.spec))[1])
         self.train_data, self.val_data, self.callbacks = train_data, val_data, tuple(callbacks)
@@ -220,11 +223,20 @@ class Trainer:
         torch.set_num_threads(self.config.threads)
         try:
             state, message = self._loop()
+            if state in ("finished", "stopped") and self.test_data is not None and self._step > 0:
+                self._score_test()
         except Exception as err:  # reported, never raised into a page
             log.exception("training failed")
             state, message = "failed", f"Training failed: {(str(err).strip().splitlines() or [type(err).__name__])[0]}."
         self.result = self._finish(state, message)
         return self.result
+
+    def _score_test(self) -> None:
+        """The trained model on the held-out test images, in evaluation batches; a stop() from here on
+        (a second Stop, or the tab closing) abandons it between two batches, leaving no scores."""
+        with self._lock:
+            self._stop, self._message = False, "Scoring on the held-out test images."
+        self.test_evaluation = evaluate(self.model, self.test_data, self._eval_batch, stop=lambda: self._stop)
 
     def _result(self) -> TrainResult:
         return TrainResult.of(self.snapshot(), self.batch_size)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 import playground
-from playground.nn.config import Dataset
+from playground.nn.config import Dataset, EvalResult
 from playground.nn.model import ModelSpec, build
 from playground.nn.trainer import RunSetup, TrainConfig, TrainResult, TrainSnapshot
 from playground.serve.worker import READY
@@ -94,9 +94,18 @@ def _connect() -> Connection:
 class ProcessTrainer:
     """A `Trainer` whose training loop runs in a child of the training worker (see the module docstring)."""
 
-    def __init__(self, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        config: TrainConfig,
+        train_data: Dataset,
+        val_data: Dataset | None = None,
+        test_data: Dataset | None = None,
+    ):
         # validated here, on the caller's thread: ConfigError / SpecError / DataError at once
         self.setup = RunSetup.of(spec, config, train_data, val_data)
+        self.test_data = test_data  # scored in the child once the run ends, never in this process
+        self.test_evaluation: EvalResult | None = None
         self.spec, self.config = self.setup.spec, config
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -188,7 +197,7 @@ class ProcessTrainer:
         s = self.setup
         try:
             conn = _connect()
-            conn.send(("train", s.spec.to_json(), s.config.to_dict(), s.train_data, s.val_data))
+            conn.send(("train", s.spec.to_json(), s.config.to_dict(), s.train_data, s.val_data, self.test_data))
         except OSError as err:
             log.warning("cannot start a training child: %s", err)
             self._fail("The training process could not be started; try again in a moment.")
@@ -234,9 +243,10 @@ class ProcessTrainer:
                 self._copy = message[1]
                 self._copy_ready.set()
             elif kind == "done":
-                _, snap, meta, weights, result = message
+                _, snap, meta, weights, result, scores = message
                 with self._lock:
                     self._snap, self._meta, self._final_weights, self.result = snap, meta, weights, result
+                    self.test_evaluation = scores
                 return
 
     def _kill_if_stuck(self, stop_sent_at: float | None) -> float | None:

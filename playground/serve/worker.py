@@ -77,9 +77,9 @@ def weights(model: nn.Module) -> dict[str, np.ndarray]:
 
 def train_child(conn: Connection) -> None:
     """A forked child: receive one run, train it, report, obey pause/resume/stop, answer weight requests."""
-    _, spec_json, config, train, val = conn.recv()
+    _, spec_json, config, train, val, test = conn.recv()
     conn.send(("pid", os.getpid()))
-    trainer = Trainer(ModelSpec.from_json(spec_json), TrainConfig.from_dict(config), train, val)
+    trainer = Trainer(ModelSpec.from_json(spec_json), TrainConfig.from_dict(config), train, val, test_data=test)
     worker = threading.Thread(target=trainer.run, daemon=True)
     worker.start()
     last = 0.0
@@ -100,7 +100,8 @@ def train_child(conn: Connection) -> None:
                 conn.send(("snapshot", trainer.snapshot()))
                 last = now
         worker.join()
-        conn.send(("done", trainer.snapshot(), trainer.metadata(), weights(trainer.model_copy()), trainer.result))
+        final = (trainer.snapshot(), trainer.metadata(), weights(trainer.model_copy()), trainer.result)
+        conn.send(("done", *final, trainer.test_evaluation))
     except (BrokenPipeError, EOFError, OSError):  # the server went away: stop quietly
         trainer.stop()
 

@@ -26,7 +26,7 @@ from torch import nn
 from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
 from playground.nn.model import ModelSpec
-from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
+from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record
 from playground.serve import jobs
 from playground.serve.process_trainer import ProcessTrainer
 from playground.ui import models
@@ -164,7 +164,7 @@ class Run:
         self.metadata = trainer.metadata()
         if self.final.step > 0:
             self.model = trainer.model_copy()
-            self.evaluation = evaluate(self.model, self.plan.data.test)
+            self.evaluation = trainer.test_evaluation  # scored where it trained, not in this process
         self.trainer, self.ticket, self._visual = None, None, None
         return True
 
@@ -247,7 +247,7 @@ class TrainingSession:
                 raise RuntimeError("This session has ended.")
             if self.active() is not None:
                 raise ConfigError("A run is still training; stop it before starting another.", "model")
-            trainer = ProcessTrainer(plan.spec, plan.config, plan.data.train, plan.data.val)
+            trainer = ProcessTrainer(plan.spec, plan.config, plan.data.train, plan.data.val, plan.data.test)
             self._numbers += 1
             run = Run(self._numbers, plan, trainer.spec, trainer, None)
             self.runs.append(run)
