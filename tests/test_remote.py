@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 
 import pytest
 import torch
 from waiting import wait_until
 
 from playground.data.datasets import load_dataset
-from playground.nn.model import get_preset
+from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, get_preset
 from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, evaluate
 from playground.serve.jobs import JobQueue
 from playground.serve.process_trainer import ProcessTrainer
@@ -110,3 +111,44 @@ def test_a_worker_that_cannot_start_is_reported_with_its_exit_code(monkeypatch):
     monkeypatch.setattr(process_trainer.sys, "executable", "/bin/false")
     with pytest.raises(OSError, match=r"^the training worker did not start \(it exited with code 1\)$"):
         process_trainer._start_worker()
+
+
+HEAVY = ModelSpec(
+    "heavy",
+    (
+        Conv(32, 3, padding=1),
+        Act("relu"),
+        Conv(96, 3, padding=1),
+        Act("relu"),
+        Conv(96, 3, padding=1),
+        Flatten(),
+        Dense(10),
+    ),
+)
+
+
+def test_a_heavy_run_stopped_during_validation_hands_its_place_on_at_once(data):
+    """A design near the MAC limit spends most of its time validating; a stop there used to wait for the
+    whole validation pass (90 s for a heavier one), and the next student stayed "queued" all that time."""
+    from playground.nn.model import infer_shapes, summary_totals
+    from playground.serve.jobs import JobQueue
+
+    macs = summary_totals(infer_shapes(HEAVY))[1]
+    assert 80_000_000 < macs <= 100_000_000
+    heavy_config = dataclasses.replace(CONFIG, subset=256, val_every_steps=1, batch_size=8)
+    q = JobQueue(1)
+    try:
+        heavy = ProcessTrainer(HEAVY, heavy_config, *data)
+        light = ProcessTrainer(get_preset("keras-mnist"), CONFIG, *data)
+        t_heavy, t_light = q.submit(heavy), q.submit(light)
+        wait_until(lambda: heavy.snapshot().step >= 1, 120, what="the heavy run's first step and validation")
+        assert q.position(t_light) == 1
+        q.cancel(t_heavy)
+        asked = time.monotonic()
+        wait_until(lambda: light.snapshot().state == "running", 60, what="the next run to start")
+        handed_on = time.monotonic() - asked
+        assert t_heavy.wait(10) and heavy.snapshot().state == "stopped"
+        print(f"place handed on {handed_on:.2f} s after Stop")
+        assert handed_on < 2.0, f"the next run started {handed_on:.1f} s after the stop"
+    finally:
+        q.shutdown()
