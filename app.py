@@ -1,6 +1,8 @@
-"""CNN Playground router: page config and navigation, nothing else."""
+"""CNN Playground router: page config, navigation, and each tab's fair share of the server."""
 
 import streamlit as st
+
+from playground.ui import fairness, state
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 
@@ -11,4 +13,7 @@ pages = [
     st.Page("playground/pages/build.py", title="Build", url_path="build"),
     st.Page("playground/pages/train.py", title="Train", url_path="train"),
 ]
-st.navigation(pages).run()
+with fairness.fair_share(state.get("app", "budget", fairness.Budget())) as waited:
+    if waited >= 0.5:
+        st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
+    st.navigation(pages).run()

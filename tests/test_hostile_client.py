@@ -71,6 +71,7 @@ async def _stroke_ms(url: str, n: int) -> list[float]:
         for _ in range(n):
             run = await s.draw(*scribbler.next())
             assert run.ok, run.problem()
+            assert not [e for e in run.elements if e.kind == "markdown" and "This tab waited" in e.proto.body]
             times.append(run.latency_ms)
         return times
 
@@ -141,3 +142,31 @@ def test_forged_widget_states_leave_the_server_and_other_students_unharmed(app):
     assert statistics.median(during) <= max(5 * base, base + 1000), (before, during)
     for value, resets, alerts in shapes:
         assert any("canvas was reset" in a for a in alerts) if resets else alerts == [], (value, alerts)
+
+
+@pytest.mark.timeout(180)
+def test_a_tab_that_keeps_the_server_busy_is_made_to_wait(app):
+    """Heavy reruns back to back (9,604 convolution steps each): after its budget of CPU time the tab's
+    next runs wait, and the page says so; a drawing student's tab is never slowed."""
+
+    async def go():
+        async with loadclient.Session(app, "convolution", timeout_s=60) as s:
+            assert (await s.rerun()).ok
+            await s.select("conv.source", "Random numbers")
+            await s.set_value("conv.random_size", "double_value", 28.0)
+            for i in range(40):
+                run = await s.set_value("conv.padding", "double_value", 36.0 - i % 2)
+                assert run.status in loadclient.FINISHED_OK, run.problem()
+                waited = [
+                    e.proto.body for e in run.elements if e.kind == "markdown" and "This tab waited" in e.proto.body
+                ]
+                if waited:
+                    return i, waited[0]
+        return None, None
+
+    reruns, caption = loadclient.run_async(asyncio.wait_for(go(), 170))
+    assert caption is not None, "40 heavy reruns and the tab was never made to wait"
+    assert caption.startswith("This tab waited") and "kept the shared server busy" in caption
+    print(f"made to wait after {reruns} heavy reruns: {caption}")
+    drawing = loadclient.run_async(asyncio.wait_for(_stroke_ms(app, 8), 60))  # another tab is not made to wait
+    assert len(drawing) == 8

@@ -1,0 +1,61 @@
+"""A fair share of the server for every tab: a session that keeps it busy waits a little before its next run.
+
+One Python process runs every session's page script, and most of the work (numpy, Plotly, Streamlit's own
+marshalling) holds the interpreter lock, so one tab firing heavy reruns back to back slows every student's
+drawing. Each run's CPU time (its thread's, not the wall clock, which also counts waiting for others) is
+recorded; once a session has used more than BUDGET_S seconds in the last WINDOW_S, its next run first
+sleeps (which holds no lock) until it is back under the budget, at most MAX_DELAY_S. Drawing a stroke
+every few seconds costs a few percent of the budget; only a tab that keeps the server busy is slowed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+WINDOW_S = 10.0
+BUDGET_S = 2.5  # CPU seconds per WINDOW_S: a quarter of the one core the page scripts share
+MAX_DELAY_S = 5.0
+
+
+@dataclass
+class Budget:
+    """The CPU time one session's runs used, as (finished at, seconds) in the last WINDOW_S."""
+
+    runs: deque[tuple[float, float]] = field(default_factory=deque)
+
+    def record(self, now: float, cpu_s: float) -> None:
+        self.runs.append((now, max(0.0, cpu_s)))
+        while self.runs and self.runs[0][0] < now - WINDOW_S:
+            self.runs.popleft()
+
+    def used(self, now: float) -> float:
+        return sum(cpu for t, cpu in self.runs if t >= now - WINDOW_S)
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next run so that the runs still inside the window fit the budget."""
+        over = self.used(now) - BUDGET_S
+        if over <= 0:
+            return 0.0
+        for t, cpu in self.runs:  # oldest first: wait until enough of them have left the window
+            over -= cpu
+            if over <= 0:
+                return min(MAX_DELAY_S, max(0.0, t + WINDOW_S - now))
+        return MAX_DELAY_S
+
+
+@contextmanager
+def fair_share(budget: Budget) -> Iterator[float]:
+    """Around one script run: wait first if this session is over its budget (yields the wait, in
+    seconds), then record the CPU time the run took, however it ends (finished, rerun, stopped)."""
+    wait = budget.delay(time.monotonic())
+    if wait > 0:
+        time.sleep(wait)
+    start = time.thread_time()
+    try:
+        yield wait
+    finally:
+        budget.record(time.monotonic(), time.thread_time() - start)
