@@ -249,13 +249,21 @@ def test_pause_holds_the_step_count_and_resume_continues(mnist_env):
     until(at, done, timeout=30)
 
 
-def test_nan_guard_stops_and_suggests_a_smaller_learning_rate(mnist_env):
-    at = start(configure(open_page(), optimizer="sgd", lr=1e6))
+def test_a_diverged_run_says_so_suggests_a_rate_and_offers_no_model(mnist_env):
+    at = configure(open_page(), optimizer="sgd", lr=1e6)
+    assert "1e+06 is far above the 0.001 to 1 SGD usually trains with: expect the loss to explode." in [
+        w.value for w in at.warning
+    ]  # beside the learning rate, before Start
+    at = start(at)
     until(at, done)
     assert run_state(at) == "failed"
-    message = next(e for e in errors(at) if "NaN guard" in e)
-    assert "last good weights were restored" in message and "try a smaller learning rate, such as 100000" in message
+    message = next(e for e in errors(at) if "last good weights were restored" in e)
+    assert message.endswith(
+        "The learning rate 1e+06 is too large for SGD: try 1 or less (SGD usually trains with 0.001 to 1)."
+    )
     assert list(table(at)["State"]) == ["failed"]
+    assert "Results on the held-out test images" not in shown(at)  # no scores, no download, no "use"
+    assert not [b for b in at.button if b.label == "Use this model on the Draw page"]
 
 
 def test_finished_run_matches_the_engine_and_can_be_saved_and_used(mnist_env, monkeypatch):

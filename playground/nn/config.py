@@ -31,20 +31,51 @@ class OptimizerChoice:
 
     label: str
     make: Callable[[Iterable[torch.Tensor], TrainConfig], torch.optim.Optimizer]
+    usual: tuple[float, float]  # learning rates this optimizer usually trains these networks with
 
 
-# The one optimizer table: the names TrainConfig accepts, the pages' labels, and how each is built
-# (learning rate and weight decay from the config; decoupled weight decay for AdamW).
+# The one optimizer table: the names TrainConfig accepts, the pages' labels, how each is built (learning
+# rate and weight decay from the config; decoupled weight decay for AdamW) and its usual learning rates.
 OPTIMIZERS: dict[str, OptimizerChoice] = {
-    "sgd": OptimizerChoice("SGD", lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay)),
+    "sgd": OptimizerChoice("SGD", lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay), (1e-3, 1.0)),
     "sgd-momentum": OptimizerChoice(
         "SGD with momentum 0.9",
         lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
+        (1e-4, 0.3),
     ),
-    "adam": OptimizerChoice("Adam", lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay)),
-    "adamw": OptimizerChoice("AdamW", lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay)),
-    "rmsprop": OptimizerChoice("RMSprop", lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay)),
+    "adam": OptimizerChoice(
+        "Adam", lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay), (1e-5, 1e-2)
+    ),
+    "adamw": OptimizerChoice(
+        "AdamW", lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay), (1e-5, 1e-2)
+    ),
+    "rmsprop": OptimizerChoice(
+        "RMSprop", lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay), (1e-5, 1e-2)
+    ),
 }
+
+
+def smaller_rates(lr: float, optimizer: str) -> str:
+    """What to try after a run blew up: the rate 10× and 100× smaller ("try 0.05 or 0.005"), or, when even
+    those are above the optimizer's usual range, the top of that range ("try 0.01 or less (Adam usually
+    trains with 1e-05 to 0.01)")."""
+    low, high = OPTIMIZERS[optimizer].usual
+    if lr / 100 > high:
+        return f"try {high:g} or less ({OPTIMIZERS[optimizer].label} usually trains with {low:g} to {high:g})"
+    return f"try {lr / 10:g} or {lr / 100:g}"
+
+
+def rate_warning(lr: float, optimizer: str) -> str | None:
+    """One sentence when the learning rate is far outside what the optimizer usually trains with."""
+    low, high = OPTIMIZERS[optimizer].usual
+    name = OPTIMIZERS[optimizer].label
+    if lr > 10 * high:
+        return f"{lr:g} is far above the {low:g} to {high:g} {name} usually trains with: expect the loss to explode."
+    if 0 < lr < low / 10:
+        return (
+            f"{lr:g} is far below the {low:g} to {high:g} {name} usually trains with: expect it to learn very slowly."
+        )
+    return None
 
 
 def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:

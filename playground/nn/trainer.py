@@ -49,6 +49,7 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     images_to_tensor,
     index_ranges,
     make_optimizer,
+    smaller_rates,
 )
 from playground.nn.model import ModelSpec, SeededDropout, infer_shapes, summary_totals
 from playground.nn.run import (  # noqa: F401  (re-exported)
@@ -60,6 +61,7 @@ from playground.nn.run import (  # noqa: F401  (re-exported)
 )
 
 log = logging.getLogger(__name__)
+BLOW_UP = 10  # a moving average of the loss this many times its first value (plus 10) means divergence
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,9 @@ class Trainer:
         spare = [t.detach().clone() for t in live]
         log_every, val_every = self.log_every, cfg.val_every_steps
         loss_sum, step, last_logged = 0.0, 0, 0
+        first: float | None = None  # the first step's loss, and a moving average of the loss since
+        ema: float | None = None
+        stats = [b for b in model.buffers() if b.is_floating_point()]  # batch norm's running statistics
         model.train()
         for epoch in range(1, cfg.epochs + 1):
             if step >= self.total_steps:
@@ -299,7 +304,10 @@ class Trainer:
                         torch._foreach_copy_(spare, live)
                     loss = F.cross_entropy(model(xb), yb)
                     value = loss.item()
-                    finite = math.isfinite(value)
+                    # batch norm updates its running statistics in the forward pass, while the loss (computed
+                    # from the batch's own statistics) can stay finite: check both before keeping the step
+                    stats_ok = all(bool(torch.isfinite(b).all()) for b in stats)
+                    finite = math.isfinite(value) and stats_ok
                     if finite:
                         good, spare = spare, good
                         opt.zero_grad(set_to_none=True)
@@ -308,8 +316,13 @@ class Trainer:
                         if sched is not None:
                             sched.step()
                 if not finite:
-                    return self._diverged_at(step + 1, epoch, good, live, value)
+                    where = "batch-norm statistics" if math.isfinite(value) else "training"
+                    return self._diverged_at(step + 1, epoch, good, live, value, where)
                 step += 1
+                first = value if first is None else first
+                ema = value if ema is None else 0.9 * ema + 0.1 * value
+                if step >= 20 and ema > BLOW_UP * first + 10:
+                    return self._blew_up(step, epoch, first, ema)
                 dt = time.perf_counter() - t0
                 loss_sum += value
                 epoch_sum += value
@@ -329,6 +342,8 @@ class Trainer:
             ended = self._validate(step, epoch, good, live) if epoch_steps else None
             if ended:
                 return ended
+            if epoch_steps and first is not None and self._at_chance(epoch_sum / epoch_steps, first):
+                return self._not_learning(step, epoch, first, epoch_sum / epoch_steps)
             if epoch_steps and self.callbacks:
                 self._emit(TrainEvent("epoch", step, epoch, loss=epoch_sum / epoch_steps))
         if not all(torch.isfinite(t).all() for t in live if t.is_floating_point()):
@@ -382,8 +397,48 @@ class Trainer:
         with self._lock:
             self._diverged = step
         what = "NaN" if math.isnan(value) else "infinite"
-        subject = "weights became NaN or infinite" if where == "weights" else f"{where} loss became {what}"
+        subject = {
+            "weights": "weights became NaN or infinite",
+            "batch-norm statistics": "batch-norm statistics became NaN or infinite",
+        }.get(where, f"{where} loss became {what}")
         return "failed", (
             f"The {subject} at step {step:,} (epoch {epoch}), so training stopped and the last good "
-            f"weights were restored; try a smaller learning rate, such as {self.config.lr / 10:g}."
+            f"weights were restored. {self._rate_advice()}"
+        )
+
+    def _rate_advice(self) -> str:
+        c = self.config
+        return f"The learning rate {c.lr:g} is too large for {OPTIMIZERS[c.optimizer].label}: {smaller_rates(c.lr, c.optimizer)}."
+
+    def _blew_up(self, step: int, epoch: int, first: float, now: float) -> tuple[str, str]:
+        """The loss grew far above where it started: the run has diverged though every number is finite."""
+        with self._lock:
+            self._diverged = step
+        return "failed", (
+            f"The training loss rose to {now:,.4g} by step {step:,} (epoch {epoch}), far above the {first:.3g} it "
+            f"started at: the run diverged, so training stopped. {self._rate_advice()}"
+        )
+
+    def _at_chance(self, epoch_loss: float, first: float) -> bool:
+        """After an epoch: validation accuracy no better than guessing and a loss that has not gone down."""
+        with self._lock:
+            acc = self._val_hist[-1][2] if self._val_hist else None
+        k = self.spec.num_classes
+        return acc is not None and acc <= 1.5 / k and epoch_loss >= 0.95 * first
+
+    def _not_learning(self, step: int, epoch: int, first: float, epoch_loss: float) -> tuple[str, str]:
+        with self._lock:
+            self._diverged = step
+            acc = self._val_hist[-1][2]
+        c = self.config
+        low, high = OPTIMIZERS[c.optimizer].usual
+        if c.lr > high:
+            advice = self._rate_advice()
+        elif c.lr < low:
+            advice = f"The learning rate {c.lr:g} is very small for {OPTIMIZERS[c.optimizer].label}: try {c.lr * 10:g} or {c.lr * 100:g}."
+        else:
+            advice = "Try another learning rate or optimizer, or check the design."
+        return "failed", (
+            f"After epoch {epoch} the model is no better than guessing ({acc:.1%} on the validation images) and "
+            f"the training loss has not gone down ({epoch_loss:.3g}, from {first:.3g}), so training stopped. {advice}"
         )

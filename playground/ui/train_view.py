@@ -72,11 +72,7 @@ def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
             f"point{'' if n_val == 1 else 's'} · state: {snap.state}"
         )
     if snap.state == "failed" and snap.diverged_at is not None:
-        st.error(
-            f"{snap.message} The NaN guard stopped this run: a loss that is not a number means the steps "
-            f"were too large.",
-            icon="⚠️",
-        )
+        st.error(snap.message, icon="⚠️")  # diverged: what happened and which rates to try instead
     elif snap.state == "failed":
         st.error(snap.message)
     elif snap.state == "paused":

@@ -14,6 +14,7 @@ import streamlit as st
 
 from playground.data.datasets import DATASETS, DataError
 from playground.errors import PlaygroundError
+from playground.nn.config import rate_warning
 from playground.nn.model import PRESETS, ModelSpec, SpecError, infer_shapes
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
 from playground.ui import state
@@ -188,6 +189,9 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
         **state.keep(page, "lr"),
     )
     slots["lr"] = st.empty()
+    warning = rate_warning(float(lr), optimizer) if optimizer in OPTIMIZERS else None
+    if warning:
+        slots["lr"].warning(warning)
     a, b = st.columns(2)
     batch = a.number_input(
         "Batch size", min_value=1, max_value=MAX_BATCH, value=64, step=16, **state.keep(page, "batch_size")
