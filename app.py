@@ -7,11 +7,13 @@ from playground.ui import fairness, state
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 
 pages = [
-    st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", default=True),
+    st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="home", default=True),  # served at /
     st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution"),
     st.Page("playground/pages/pooling.py", title="Pooling", url_path="pooling"),
     st.Page("playground/pages/build.py", title="Build", url_path="build"),
     st.Page("playground/pages/train.py", title="Train", url_path="train"),
+    # the default page answers only at /, so /draw (a link people type or share) gets this hidden twin
+    st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", visibility="hidden"),
 ]
 with fairness.fair_share(state.get("app", "budget", fairness.Budget())) as waited:
     if waited >= 0.5:

@@ -157,6 +157,28 @@ def test_a_drawing_reaches_the_default_page_and_changes_what_it_shows(app):
     assert all(a != b for a, b in zip(shown, shown[1:]))
 
 
+@pytest.mark.parametrize(
+    "path,title",
+    [
+        ("", "Draw & Predict"),
+        ("draw", "Draw & Predict"),
+        ("convolution", "Convolution"),
+        ("pooling", "Pooling"),
+        ("build", "Build"),
+        ("train", "Train"),
+    ],
+)
+def test_every_page_answers_at_its_own_path(app, path, title):
+    async def go():
+        async with loadclient.Session(app, path, timeout_s=30) as s:
+            run = await s.rerun()
+            return run, [e.proto.body for e in run.elements if e.kind == "heading"]
+
+    run, headings = loadclient.run_async(asyncio.wait_for(go(), 60))
+    assert run.ok, run.problem()
+    assert any(h.startswith(title) for h in headings), (path, headings)
+
+
 def test_select_and_click_drive_the_convolution_page(app):
     async def go():
         async with loadclient.Session(app, "convolution", timeout_s=30) as s:
