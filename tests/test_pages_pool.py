@@ -19,7 +19,6 @@ from apptest_support import (
 
 from playground import ops
 from playground.ops import samples
-from playground.ui import inputs
 
 
 # ----------------------------------------------------------------- pooling
@@ -76,14 +75,30 @@ def test_pooling_bad_settings_and_clamped_steps():
 
 @pytest.mark.parametrize("direction", ["right", "down", "left", "up"])
 def test_pooling_shift_comparison(direction):
-    at = app(POOL)
-    at.selectbox(key="pool.source").set_value(inputs.SAMPLE)
+    at = app(POOL)  # the default input is the 4×4 ramp, but the shift demo starts on a digit
     at.radio(key="pool.shift").set_value(direction)
     rerun(at)
     x = samples.digit(3, 14)
-    same = ops.pooled_overlap(
-        x, ops.PoolSettings(), {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}[direction]
+    move = {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}[direction]
+    cmp = ops.shift_comparison(x, ops.PoolSettings(), move)
+    assert (
+        f"**{cmp.unchanged:.0%} of the pooled cells are unchanged** after moving the image one pixel {direction}"
+        in shown(at)
     )
-    assert f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel {direction}" in shown(at)
+    assert (
+        f"changed the pooled map by **{cmp.pooled_change:.0%}** and the image itself by **{cmp.input_change:.0%}**"
+        in shown(at)
+    )
+    assert cmp.pooled_change < 0.9 * cmp.input_change and "Pooling made the shift matter less" in shown(at)
     spec = chart(at, 1)
     assert np.array_equal(trace_z(spec, "Pooled"), ops.pool2d(x[None, None], ops.PoolSettings())[0, 0])
+
+
+def test_the_shift_demo_says_honestly_when_pooling_does_not_help():
+    at = app(POOL)
+    at.radio(key="pool.shift_image").set_value("The input above")  # the 4×4 ramp 1 … 16
+    rerun(at)
+    cmp = ops.shift_comparison(samples.WORKED_4X4, ops.PoolSettings(), (0, 1))
+    assert cmp.unchanged == 0.0 and "**0% of the pooled cells are unchanged**" in shown(at)
+    assert "Here pooling did not make the shift matter less" in shown(at)
+    assert "Pooling made the shift matter less" not in shown(at)

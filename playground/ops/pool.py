@@ -134,6 +134,8 @@ class ShiftComparison:
     pooled: np.ndarray  # (OH, OW)
     pooled_shifted: np.ndarray  # (OH, OW)
     unchanged: float  # fraction (0..1) of pooled cells with the same value
+    input_change: float  # sum |shifted − input| / sum |input|: how much the move changed the image itself
+    pooled_change: float  # the same for the pooled maps: below input_change when pooling absorbed the move
 
 
 def shift_comparison(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> ShiftComparison:
@@ -145,7 +147,14 @@ def shift_comparison(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0
     before = pool2d(x[None, None], settings)[0, 0]
     after = pool2d(shifted[None, None], settings)[0, 0]
     unchanged = float(np.mean(np.isclose(before, after, rtol=1e-12, atol=1e-12)))
-    return ShiftComparison(shifted, before, after, unchanged)
+    return ShiftComparison(shifted, before, after, unchanged, _change(x, shifted), _change(before, after))
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    """sum |b − a| / sum |a| (0 for an all-zero a that stayed zero)."""
+    total = float(np.abs(a).sum())
+    diff = float(np.abs(b - a).sum())
+    return diff / total if total > 0 else (0.0 if diff == 0 else float("inf"))
 
 
 def pooled_overlap(x: Any, settings: PoolSettings, shift: tuple[int, int] = (0, 1)) -> float:

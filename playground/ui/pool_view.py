@@ -77,16 +77,40 @@ def show_steps(page: str, run: PoolRun) -> None:
     st.markdown(f"**Output size** {oh}×{ow}  \nheight: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
 
 
+SHIFT_DIGIT = "A digit (14×14)"
+
+
 def show_shift(page: str, run: PoolRun) -> None:
     """Pool the input and the input moved by one pixel; show both maps and the fraction unchanged."""
-    st.subheader("Shift the input by one pixel")
-    direction = st.radio("Direction", tuple(SHIFTS), horizontal=True, **state.keep(page, "shift"))
+    st.subheader("Shift the image by one pixel")
+    a, b = st.columns(2)
+    which = a.radio("Image", (SHIFT_DIGIT, "The input above"), horizontal=True, **state.keep(page, "shift_image"))
+    direction = b.radio("Direction", tuple(SHIFTS), horizontal=True, **state.keep(page, "shift"))
     shift = SHIFTS[direction]
-    cmp = ops.shift_comparison(run.x, run.settings, shift)
-    same = cmp.unchanged
+    x = samples.digit(3, 14) if which == SHIFT_DIGIT else run.x
+    try:
+        cmp = ops.shift_comparison(x, run.settings, shift)
+    except ops.OpError as e:
+        st.error(str(e))
+        return
     with st.container(key="pool-overlap"):
         st.markdown(
-            f"**{same:.0%} of the pooled cells are unchanged** after moving the input one pixel "
+            f"**{cmp.unchanged:.0%} of the pooled cells are unchanged** after moving the image one pixel "
             f"{direction} (edge pixels repeated into the gap). Changed cells have a dotted purple outline."
         )
-    st.plotly_chart(figures.shift_figure(run.x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), **CHART)
+        st.markdown(
+            f"The move changed the pooled map by **{cmp.pooled_change:.0%}** and the image itself by "
+            f"**{cmp.input_change:.0%}** (the sum of the differences over the sum of the values)."
+        )
+        if cmp.pooled_change < 0.9 * cmp.input_change:
+            st.caption(
+                "Pooling made the shift matter less: a window's maximum stays where it was as long as the "
+                "strong pixel stays inside the window."
+            )
+        else:
+            st.caption(
+                "Here pooling did not make the shift matter less: when the values change smoothly (like a "
+                "ramp) or the window is small, every window's result moves with the image. Pooling helps "
+                "where strong features are sparse, like the strokes of a digit."
+            )
+    st.plotly_chart(figures.shift_figure(x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), **CHART)
