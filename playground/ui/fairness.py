@@ -4,7 +4,8 @@ One Python process runs every session's page script, and most of the work (numpy
 marshalling) holds the interpreter lock, so one tab firing heavy reruns back to back slows every student's
 drawing. Each run's CPU time (its thread's, not the wall clock, which also counts waiting for others) is
 recorded; once a session has used more than BUDGET_S seconds in the last WINDOW_S, its next run first
-sleeps (which holds no lock) until it is back under the budget, at most MAX_DELAY_S. Drawing a stroke
+sleeps (which holds no lock) until it is back under the budget, at most MAX_DELAY_S; no single run
+counts more than MAX_CHARGE_S. Drawing a stroke
 every few seconds costs a few percent of the budget; only a tab that keeps the server busy is slowed.
 """
 
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 WINDOW_S = 10.0
 BUDGET_S = 2.5  # CPU seconds per WINDOW_S: a quarter of the one core the page scripts share
 MAX_DELAY_S = 5.0
+MAX_CHARGE_S = 1.0  # one run counts at most this much: the first visit, which warms the shared caches (the
+# model, torch), should not hold back the tab that happened to come first; a tab must keep the server busy
 
 
 @dataclass
@@ -28,7 +31,7 @@ class Budget:
     runs: deque[tuple[float, float]] = field(default_factory=deque)
 
     def record(self, now: float, cpu_s: float) -> None:
-        self.runs.append((now, max(0.0, cpu_s)))
+        self.runs.append((now, min(MAX_CHARGE_S, max(0.0, cpu_s))))
         while self.runs and self.runs[0][0] < now - WINDOW_S:
             self.runs.popleft()
 
