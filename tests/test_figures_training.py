@@ -157,3 +157,13 @@ def test_curve_figure_builds_fast_enough_for_twice_a_second():
 )
 def test_every_figure_serialises(builder):
     assert validated(builder()).to_json()
+
+
+def test_training_accuracy_is_drawn_beside_validation_accuracy():
+    acc = [(5, 0.4), (10, 0.75), (15, 0.9)]
+    fig = validated(curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, 10, acc)]))
+    t = trace(fig, "training accuracy")
+    assert np.allclose(arr(t.x), [0.5, 1.0, 1.5]) and np.allclose(arr(t.y), [40.0, 75.0, 90.0])
+    assert t.xaxis == "x2" and t.yaxis == "y2"
+    plain = curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, 10)])
+    assert "training accuracy" not in [d.name for d in plain.data]  # nothing logged, nothing drawn

@@ -519,3 +519,11 @@ def test_learning_rates_far_outside_the_usual_range_are_named():
     )
     assert rate_warning(1e-7, "sgd").startswith("1e-07 is far below the 0.001 to 1 SGD usually trains with")
     assert smaller_rates(0.5, "sgd") == "try 0.05 or 0.005" and smaller_rates(1000, "sgd").startswith("try 1 or less")
+
+
+def test_training_accuracy_is_logged_beside_the_training_loss():
+    trainer, result = _train(epochs=4)
+    snap = trainer.snapshot()
+    assert [s for s, _ in snap.train_acc] == [s for s, _ in snap.train_loss] == [s for s, _ in result.train_acc]
+    assert all(0.0 <= a <= 1.0 for _, a in snap.train_acc)
+    assert snap.train_acc[-1][1] > 0.8 > snap.train_acc[0][1]  # the blocks are learnt

@@ -14,7 +14,7 @@ maps travel as uint8 (a quarter of float32) because they are resent every second
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
@@ -45,13 +45,17 @@ class CurveSeries:
     train: np.ndarray  # (n, 2): step, mean training loss since the previous point
     val: np.ndarray  # (m, 3): step, validation loss, validation accuracy 0..1
     steps_per_epoch: int
+    train_acc: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (n, 2): step, accuracy 0..1
 
     @classmethod
-    def of(cls, label: str, train: Sequence, val: Sequence, steps_per_epoch: int) -> CurveSeries:
-        """From the engine's tuples of (step, loss) and (step, loss, accuracy)."""
+    def of(
+        cls, label: str, train: Sequence, val: Sequence, steps_per_epoch: int, train_acc: Sequence = ()
+    ) -> CurveSeries:
+        """From the engine's tuples of (step, loss), (step, loss, accuracy) and (step, accuracy)."""
         t = np.asarray(train, dtype=np.float64).reshape(-1, 2)
         v = np.asarray(val, dtype=np.float64).reshape(-1, 3)
-        return cls(label, t, v, max(1, int(steps_per_epoch)))
+        a = np.asarray(train_acc, dtype=np.float64).reshape(-1, 2)
+        return cls(label, t, v, max(1, int(steps_per_epoch)), a)
 
 
 def _base_layout(height: int, **extra) -> dict:
@@ -86,7 +90,8 @@ def _title(text: str, xref: str) -> dict:
 
 
 def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Figure:
-    """Loss (left: training solid, validation dashed) and validation accuracy in % (right) against epochs.
+    """Loss (left) and accuracy in % (right), training and validation, against epochs; the gap between
+    training and validation accuracy is what overfitting looks like.
 
     One series: plain names ("training loss"); several: each run in its own colour, named by its label.
     """
@@ -131,6 +136,24 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Fig
                 line=dict(color=val_colour, width=2, dash="dash" if several else "solid"),
             )
         )
+        if len(s.train_acc):
+            data.append(
+                dict(
+                    type="scatter",
+                    mode="lines",
+                    name=f"{prefix}training accuracy",
+                    x=s.train_acc[:, 0] / s.steps_per_epoch,
+                    y=s.train_acc[:, 1] * 100.0,
+                    customdata=s.train_acc[:, 0],
+                    uid=f"train-acc-{i}",
+                    hovertemplate=_HOVER.format("training accuracy %{y:.2f}%"),
+                    xaxis="x2",
+                    yaxis="y2",
+                    showlegend=several,
+                    legendgroup=s.label,
+                    line=dict(color=colour, width=2),
+                )
+            )
         data.append(
             dict(
                 type="scatter",
@@ -150,7 +173,7 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Fig
             )
         )
     empty = not any(len(s.train) or len(s.val) for s in series)
-    annotations = [_title("Loss", "x"), _title("Validation accuracy (%)", "x2")]
+    annotations = [_title("Loss", "x"), _title("Accuracy (%): training, validation", "x2")]
     if empty:
         annotations.append(
             dict(

@@ -36,6 +36,7 @@ class TrainSnapshot:
     elapsed_s: float  # training and validation time, excluding pauses
     message: str  # one sentence for the user
     diverged_at: int | None = None  # step whose loss was not finite (NaN guard), else None
+    train_acc: tuple[tuple[int, float], ...] = ()  # (step, accuracy 0..1 on the training batches since the last)
 
     @property
     def progress(self) -> float:
@@ -58,6 +59,7 @@ class TrainResult:
     elapsed_s: float
     images_per_s: float  # mean over the whole run
     diverged_at: int | None = None
+    train_acc: tuple[tuple[int, float], ...] = ()
 
     @property
     def val_loss(self) -> float | None:
@@ -80,6 +82,7 @@ class TrainResult:
             snap.elapsed_s,
             images / snap.elapsed_s if snap.elapsed_s > 0 else 0.0,
             snap.diverged_at,
+            snap.train_acc,
         )
 
 

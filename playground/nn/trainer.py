@@ -130,6 +130,7 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._state, self._message, self._step, self._epoch = "queued", "Waiting to start.", 0, 0
         self._train_hist: list[tuple[int, float]] = []
+        self._train_acc_hist: list[tuple[int, float]] = []  # in training mode: dropout and augmentation on
         self._val_hist: list[tuple[int, float, float]] = []
         self._window: deque[tuple[float, int]] = deque(maxlen=50)
         self._elapsed, self._eval_s, self._diverged = 0.0, 0.0, None
@@ -190,6 +191,7 @@ class Trainer:
                 self._elapsed,
                 self._message,
                 self._diverged,
+                tuple(self._train_acc_hist),
             )
 
     def model_copy(self) -> nn.Module:
@@ -275,7 +277,7 @@ class Trainer:
         good = [t.detach().clone() for t in live]  # weights that last gave a finite loss
         spare = [t.detach().clone() for t in live]
         log_every, val_every = self.log_every, cfg.val_every_steps
-        loss_sum, step, last_logged = 0.0, 0, 0
+        loss_sum, acc_sum, step, last_logged = 0.0, 0.0, 0, 0
         first: float | None = None  # the first step's loss, and a moving average of the loss since
         ema: float | None = None
         stats = [b for b in model.buffers() if b.is_floating_point()]  # batch norm's running statistics
@@ -302,8 +304,10 @@ class Trainer:
                 with self._weights_lock:
                     with torch.no_grad():
                         torch._foreach_copy_(spare, live)
-                    loss = F.cross_entropy(model(xb), yb)
+                    logits = model(xb)
+                    loss = F.cross_entropy(logits, yb)
                     value = loss.item()
+                    hits = int((logits.detach().argmax(1) == yb).sum())
                     # batch norm updates its running statistics in the forward pass, while the loss (computed
                     # from the batch's own statistics) can stay finite: check both before keeping the step
                     stats_ok = all(bool(torch.isfinite(b).all()) for b in stats)
@@ -325,6 +329,7 @@ class Trainer:
                     return self._blew_up(step, epoch, first, ema)
                 dt = time.perf_counter() - t0
                 loss_sum += value
+                acc_sum += hits / len(yb)
                 epoch_sum += value
                 epoch_steps += 1
                 with self._lock:
@@ -332,7 +337,8 @@ class Trainer:
                     self._window.append((dt, bs))
                     if step % log_every == 0 or step == self.total_steps:
                         self._train_hist.append((step, loss_sum / (step - last_logged)))
-                        loss_sum, last_logged = 0.0, step
+                        self._train_acc_hist.append((step, acc_sum / (step - last_logged)))
+                        loss_sum, acc_sum, last_logged = 0.0, 0.0, step
                 if self.callbacks:
                     self._emit(TrainEvent("step", step, epoch, loss=value))
                 if val_every and step % val_every == 0 and b + 1 < self.steps_per_epoch:

@@ -25,7 +25,9 @@ if img is not None and choice is not None:
 with answer_col:
     draw_view.prediction(
         result,
-        "" if choice is not None else "No model is loaded: see the message in the sidebar.",
+        ""
+        if choice is not None
+        else "No model is loaded: see the message in the sidebar (the arrow at the top left opens it).",
         choice.classes if choice is not None else draw_view.DIGITS,
     )
 if result is not None:

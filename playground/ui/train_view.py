@@ -33,7 +33,7 @@ UPLOAD_MB = 32  # larger than any preset's file (tf-tutorial: 13 MB)
 
 def series(run: Run, snap: TrainSnapshot | None = None) -> CurveSeries:
     snap = snap or run.snapshot()
-    return CurveSeries.of(run.label, snap.train_loss, snap.val, snap.steps_per_epoch)
+    return CurveSeries.of(run.label, snap.train_loss, snap.val, snap.steps_per_epoch, snap.train_acc)
 
 
 # ================================================================ live
@@ -42,7 +42,8 @@ def live(page: str, sess: TrainingSession) -> None:
     run = sess.latest()
     if run is None:
         st.info(
-            "Choose a model, a data set and the settings on the left, then press **Start**. The loss curves "
+            "Choose a model, a data set and the settings in the sidebar (the arrow at the top left opens it on "
+            "a phone), then press **Start**. The loss curves "
             "appear here while it trains, with the first layer's kernels and feature maps as they learn."
         )
         return
