@@ -14,6 +14,7 @@ from playground.figures.training import (
     curves_figure,
     gallery_figure,
     kernels_figure,
+    losses_differ,
     maps_figure,
     mosaic,
     per_class_figure,
@@ -167,3 +168,12 @@ def test_training_accuracy_is_drawn_beside_validation_accuracy():
     assert t.xaxis == "x2" and t.yaxis == "y2"
     plain = curves_figure([CurveSeries.of("Run 1", TRAIN, VAL, 10)])
     assert "training accuracy" not in [d.name for d in plain.data]  # nothing logged, nothing drawn
+
+
+def test_a_diverged_run_beside_a_good_one_calls_for_a_log_axis():
+    good = CurveSeries.of("Run 1", TRAIN, VAL, 10)
+    diverged = CurveSeries.of("Run 2", [(5, 2.3), (10, 4.0e4)], [], 10)
+    assert losses_differ([good, diverged]) and not losses_differ([good, good]) and not losses_differ([good])
+    fig = validated(curves_figure([good, diverged], log_loss=True))
+    assert fig.layout.yaxis.type == "log" and "log scale" in fig.layout.yaxis.title.text
+    assert validated(curves_figure([good, diverged])).layout.yaxis.type in (None, "-", "linear")

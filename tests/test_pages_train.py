@@ -264,6 +264,16 @@ def test_a_diverged_run_says_so_suggests_a_rate_and_offers_no_model(mnist_env):
     assert list(table(at)["State"]) == ["failed"]
     assert "Results on the held-out test images" not in shown(at)  # no scores, no download, no "use"
     assert not [b for b in at.button if b.label == "Use this model on the Draw page"]
+    # beside a good run, the diverged run's losses would flatten the other's: the overlay goes logarithmic
+    at = start(configure(at, optimizer="adam", lr=1e-3, epochs=1))
+    until(at, done)
+    assert at.toggle(key="train.compare_log.Run 1.Run 2").value is True
+    overlay = next(spec for spec in charts(at) if "Run 2 · training loss" in trace_names(spec))
+    assert overlay["layout"]["yaxis"]["type"] == "log"
+    at.toggle(key="train.compare_log.Run 1.Run 2").set_value(False)
+    rerun(at)
+    overlay = next(spec for spec in charts(at) if "Run 2 · training loss" in trace_names(spec))
+    assert overlay["layout"]["yaxis"].get("type") != "log"
 
 
 def test_finished_run_matches_the_engine_and_can_be_saved_and_used(mnist_env, monkeypatch):

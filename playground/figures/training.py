@@ -89,7 +89,15 @@ def _title(text: str, xref: str) -> dict:
     )
 
 
-def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Figure:
+def losses_differ(series: Sequence[CurveSeries], factor: float = 100.0) -> bool:
+    """Whether the runs' largest losses differ by ``factor`` or more (a diverged run beside good ones):
+    on a linear axis the others would then lie flat along zero, so the loss axis should be logarithmic."""
+    tops = [float(np.max(np.concatenate([s.train[:, 1], s.val[:, 1]]))) for s in series if len(s.train) or len(s.val)]
+    tops = [t for t in tops if np.isfinite(t) and t > 0]
+    return len(tops) > 1 and max(tops) >= factor * min(tops)
+
+
+def curves_figure(series: Sequence[CurveSeries], *, height: int = 340, log_loss: bool = False) -> go.Figure:
     """Loss (left) and accuracy in % (right), training and validation, against epochs; the gap between
     training and validation accuracy is what overfitting looks like.
 
@@ -206,7 +214,9 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340) -> go.Fig
         legend=dict(orientation="h", x=0, y=-0.38, yanchor="top"),
         margin=dict(l=8, r=8, t=36, b=8),
         xaxis=dict(_AXIS, domain=[0.0, 0.46], title=dict(text="epoch"), rangemode="tozero", anchor="y"),
-        yaxis=dict(_AXIS, title=dict(text="cross-entropy"), rangemode="tozero", anchor="x"),
+        yaxis=dict(_AXIS, title=dict(text="cross-entropy (log scale)"), type="log", anchor="x")
+        if log_loss
+        else dict(_AXIS, title=dict(text="cross-entropy"), rangemode="tozero", anchor="x"),
         xaxis2=dict(
             _AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2", matches="x"
         ),  # the same epoch at the same place in both plots

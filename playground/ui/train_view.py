@@ -16,6 +16,7 @@ from playground.figures.training import (
     curves_figure,
     gallery_figure,
     kernels_figure,
+    losses_differ,
     maps_figure,
     per_class_figure,
 )
@@ -212,7 +213,14 @@ def history(page: str, sess: TrainingSession) -> None:
     if any(not r.done for r in sess.runs if r.label in chosen):
         st.caption("A run still in progress joins this comparison when it ends; its live curves are above.")
     if picked:
-        st.plotly_chart(curves_figure([series(r) for r in picked]), key="train-overlay", **CHART)
+        curves = [series(r) for r in picked]
+        log = st.toggle(
+            "Logarithmic loss axis",
+            value=losses_differ(curves),  # on when one run's losses dwarf the others' (a diverged run)
+            key=state.key(page, f"compare_log.{'.'.join(r.label for r in picked)}"),
+            help="On by default when one run's losses are 100 times another's, which would flatten the rest.",
+        )
+        st.plotly_chart(curves_figure(curves, log_loss=log), key="train-overlay", **CHART)
 
 
 # ================================================================ load a saved model
