@@ -215,7 +215,10 @@ def step_controls(page: str, n_steps: int) -> int:
     """First / previous / next / last (keys Home, ←, →, End) and a position slider; returns the
     current 0-based step, clamped into range so a settings change never leaves it dangling."""
     index = state.step_index(page, n_steps)
-    cells = st.columns([1.1, 1.3, 1.1, 1.1, 4], vertical_alignment="bottom")
+    # a row that wraps rather than columns that squeeze: each label stays whole beside its key hint
+    # (in five columns they read "‹ P…" and "N…" at 1024 px), and on a phone the four stay together
+    row = st.container(horizontal=True, wrap=True, gap="small", key=f"{page}-step-buttons")
+    cells = [row, row, row, row, st.container()]
     cells[0].button(
         "« First",
         key=state.key(page, "first"),
@@ -223,7 +226,6 @@ def step_controls(page: str, n_steps: int) -> int:
         on_click=_jump,
         args=(page, 0, n_steps),
         help="Shortcut: Home",
-        width="stretch",
     )
     cells[1].button(
         "‹ Previous",
@@ -232,7 +234,6 @@ def step_controls(page: str, n_steps: int) -> int:
         on_click=_shift,
         args=(page, -1, n_steps),
         help="Shortcut: ← (left arrow)",
-        width="stretch",
     )
     cells[2].button(
         "Next ›",
@@ -241,7 +242,6 @@ def step_controls(page: str, n_steps: int) -> int:
         on_click=_shift,
         args=(page, 1, n_steps),
         help="Shortcut: → (right arrow)",
-        width="stretch",
     )
     cells[3].button(
         "Last »",
@@ -250,7 +250,6 @@ def step_controls(page: str, n_steps: int) -> int:
         on_click=_jump,
         args=(page, n_steps - 1, n_steps),
         help="Shortcut: End",
-        width="stretch",
     )
     if n_steps > 1:
         state.seed_widget(page, "step_slider", index + 1)
