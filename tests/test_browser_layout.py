@@ -4,6 +4,7 @@ Chromium: labels whole, controls on screen. Screenshots land in test-results/<te
 from __future__ import annotations
 
 import pytest
+from waiting import wait_until
 
 from benchmarks.harness import wait_for_app
 
@@ -53,5 +54,54 @@ def test_step_buttons_keep_their_labels_whole(browser, app_url, size, request):
             assert 0 <= b["left"] and b["right"] <= width, (size, key, b)  # on screen
         if size != "phone-390":
             assert len({round(b["top"]) for b in buttons}) == 1, buttons  # one row
+    finally:
+        context.close()
+
+
+def test_phone_undo_and_clear_are_always_visible_and_work_by_touch(browser, app_url, request):
+    """The canvas's own toolbar only shows on hover, which a touch screen never does."""
+    from conftest import ARTIFACTS
+    from test_browser_draw import CANVAS_HAS_INK, open_draw_page, wait_for_prediction
+
+    context, page = _page(browser, "phone-390")
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        canvas = open_draw_page(page, app_url)
+        wait_for_prediction(page, "Prediction: none yet")
+        box = canvas.bounding_box()
+
+        def touch_stroke(points):
+            pts = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
+            page.mouse.move(*pts[0])  # Chromium turns these into the canvas's pointer events
+            page.mouse.down()
+            for x, y in pts[1:]:
+                page.mouse.move(x, y, steps=8)
+            page.mouse.up()
+
+        touch_stroke([(0.5, 0.15), (0.5, 0.85)])
+        wait_for_prediction(page, "Prediction: 1")
+        touch_stroke([(0.2, 0.5), (0.8, 0.5)])  # a second stroke across: no longer a 1
+        page.wait_for_function(
+            "() => !document.querySelector('.st-key-draw-prediction').innerText.includes('Prediction: 1')",
+            timeout=30_000,
+        )
+        wait_for_app(page)
+        buttons = {}
+        for key in ("undo_stroke", "clear_canvas"):
+            (b,) = page.evaluate(WHOLE, f".st-key-draw-{key} button")
+            assert b["right"] <= 390 and b["left"] >= 0, b
+            buttons[key] = page.locator(f".st-key-draw-{key} button").filter(visible=True)
+            height = buttons[key].bounding_box()["height"]
+            assert height >= 40, (key, height)  # a finger's size, not the toolbar's 22 px icons
+        page.screenshot(path=str(out / "two-strokes.png"))
+        buttons["undo_stroke"].tap()
+        wait_for_prediction(page, "Prediction: 1")  # back to the vertical stroke alone
+        lower = page.locator("canvas.lower-canvas")  # inside the component's shadow root
+        wait_until(lambda: lower.evaluate_all(CANVAS_HAS_INK), 30, what="the remaining stroke on the remounted canvas")
+        page.screenshot(path=str(out / "after-undo.png"))
+        page.locator(".st-key-draw-clear_canvas button").filter(visible=True).tap()
+        wait_for_prediction(page, "Prediction: none yet")
+        page.screenshot(path=str(out / "after-clear.png"))
     finally:
         context.close()

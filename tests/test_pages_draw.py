@@ -319,3 +319,29 @@ def test_an_even_same_padded_dilated_layer_opens_with_the_networks_numbers():
     rerun(at)
     want = expected(SimpleNamespace(model=model, spec=spec), stroke_png("1"))
     assert np.allclose(trace_z(chart(at), "output"), want.layers[0].maps[1], atol=1e-5)
+
+
+def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas(shipped):
+    from benchmarks.strokes import Scribbler
+    from playground.imaging.strokes import render_strokes
+
+    at = page()
+    assert at.button(key="draw.undo_stroke").disabled and at.button(key="draw.clear_canvas").disabled
+    s = Scribbler(seed=3)
+    for _ in range(3):
+        png_bytes, objects = s.next()
+    url = "data:image/png;base64," + base64.b64encode(png_bytes).decode()
+    at.session_state[CANVAS] = {"drawing": {"raw": {"objects": objects}, "data": url}}
+    rerun(at)
+    assert not at.button(key="draw.undo_stroke").disabled
+    at.button(key="draw.undo_stroke").click()
+    rerun(at)
+    assert at.get("bidi_component")[0].key == "draw.canvas.1"  # remounted with the first two strokes
+    assert at.session_state["draw.drawing"]["objects"] == objects[:2]
+    want = insight.analyse(shipped.model, shipped.spec, render_strokes(objects[:2]), background="dark")
+    label = "none yet" if want.prediction is None else str(want.prediction.label)
+    assert headline(at) == f"### Prediction: {label}" and not errors(at)
+    at.button(key="draw.clear_canvas").click()
+    rerun(at)
+    assert at.get("bidi_component")[0].key == "draw.canvas.2" and headline(at) == "### Prediction: none yet"
+    assert at.button(key="draw.undo_stroke").disabled and at.button(key="draw.clear_canvas").disabled

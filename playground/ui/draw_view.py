@@ -53,7 +53,7 @@ def picture() -> tuple[np.ndarray | None, str]:
         or DRAW
     )
     if source == DRAW:
-        st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and clear are above the canvas.")
+        st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and Clear are under the canvas.")
         return inputs.drawing_canvas(PAGE, stroke_width=STROKE_PX), "dark"
     file = widgets.file_upload(
         PAGE, "upload", "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)", inputs.UPLOAD_TYPES

@@ -17,6 +17,7 @@ import streamlit as st
 from PIL import Image
 
 from playground.imaging import images
+from playground.imaging.strokes import render_strokes
 from playground.ops import kernels, samples
 from playground.ui import handoff, state, widgets
 
@@ -142,7 +143,50 @@ def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
         state.put(page, "drawing", drawing)
     if rgba is not None:
         state.put(page, "image", rgba)
+    _undo_and_clear(page)
     return state.get(page, "image", None)  # a remounted canvas shows the strokes but sends no image
+
+
+def _undo_and_clear(page: str) -> None:
+    """Always-visible Undo and Clear under the canvas: its own toolbar only appears on hover, so on a
+    touch screen it never does."""
+    strokes_drawn = len((state.get(page, "drawing", None) or {}).get("objects", []))
+    row = st.container(horizontal=True, key=f"{page}-canvas-buttons")
+    row.button(
+        "↶ Undo",
+        key=state.key(page, "undo_stroke"),
+        on_click=_undo_stroke,
+        args=(page,),
+        disabled=strokes_drawn == 0,
+        width="stretch",
+        help="Take back the last stroke",
+    )
+    row.button(
+        "✕ Clear",
+        key=state.key(page, "clear_canvas"),
+        on_click=_clear_canvas,
+        args=(page,),
+        disabled=strokes_drawn == 0 and not state.has(page, "image"),
+        width="stretch",
+        help="Start again on an empty canvas",
+    )
+
+
+def _clear_canvas(page: str) -> None:
+    state.put(page, "canvas_gen", state.get(page, "canvas_gen", 0) + 1)  # a fresh, empty canvas
+    state.drop(page, "drawing")
+    state.drop(page, "image")
+
+
+def _undo_stroke(page: str) -> None:
+    """Drop the last stroke: the canvas is mounted again with the others, and the picture the page
+    predicts from is drawn from them here (a remounted canvas sends no picture until the next stroke)."""
+    drawing = state.get(page, "drawing", None) or {}
+    rest = list(drawing.get("objects", []))[:-1]
+    _clear_canvas(page)
+    if rest:
+        state.put(page, "drawing", {**drawing, "objects": rest})
+        state.put(page, "image", render_strokes(rest, (CANVAS_PX, CANVAS_PX)))
 
 
 def _drawn(page: str) -> InputChoice:
