@@ -26,6 +26,7 @@ from benchmarks.loadclient import Element, ProtocolError, Run, Session
 TRAIN_PATH = "train"
 PRESET_SOURCE = "A preset"  # the Train page's model_source radio (playground/ui/training.py)
 FINAL_STATES = ("stopped", "finished", "failed")
+SETTLE_S = 2.0  # how long a run must stay queued after Start to count as waiting for a place
 _STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 _POINTS = re.compile(r"([\d,]+) training-loss points · ([\d,]+) validation points? · state: (\w+)")
 _QUEUE = re.compile(r"You are (?:(next)|(\d+)\w\w) in the queue: this server trains (\d+) model")
@@ -137,13 +138,19 @@ class TrainingTab:
                 raise TrainingError(f"{self.name} Start is disabled with these settings".strip())
             self._check(await s.click("train.start"), "pressing Start")
             deadline = time.monotonic() + start_timeout_s
+            waiting_since: float | None = None
             while True:
                 self.last = training_status(s.elements)
                 if self.last.state is None:
                     raise TrainingError(f"{self.name} no run on the page after Start".strip())
                 if self.last.state in FINAL_STATES or self.last.state == "paused":
                     raise TrainingError(f"{self.name} the run is {self.last.state} right after Start".strip())
-                if (self.last.state == "running" and (self.last.step or 0) > 0) or self.last.waiting:
+                if self.last.state == "running" and (self.last.step or 0) > 0:
+                    return self.last
+                # a run just submitted reads "next in the queue" for the moment before a free place takes it:
+                # it waits for real only if it still does a while later
+                waiting_since = (waiting_since or time.monotonic()) if self.last.waiting else None
+                if waiting_since is not None and time.monotonic() - waiting_since >= SETTLE_S:
                     return self.last
                 if time.monotonic() > deadline:
                     raise TrainingError(f"{self.name} not training within {start_timeout_s:g} s: {self.last}".strip())

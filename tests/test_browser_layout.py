@@ -13,10 +13,11 @@ SIZES = {
     "projector-1024": dict(viewport={"width": 1024, "height": 768}),
     "phone-390": dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2),
 }
+ZOOMED = {"projector-1024-at-150%": dict(viewport={"width": 683, "height": 512}, device_scale_factor=1.5)}
 
 
 def _page(browser, size: str):
-    context = browser.new_context(**SIZES[size])
+    context = browser.new_context(**{**SIZES, **ZOOMED}[size])
     return context, context.new_page()
 
 
@@ -103,5 +104,49 @@ def test_phone_undo_and_clear_are_always_visible_and_work_by_touch(browser, app_
         page.locator(".st-key-draw-clear_canvas button").filter(visible=True).tap()
         wait_for_prediction(page, "Prediction: none yet")
         page.screenshot(path=str(out / "after-clear.png"))
+    finally:
+        context.close()
+
+
+PANELS = """() => Object.fromEntries(['canvas', 'answer'].map(k => {
+    const r = document.querySelector('.st-key-draw-' + k + '-panel').getBoundingClientRect();
+    return [k, {x: r.x, y: r.y, right: r.right, bottom: r.bottom}];
+}))"""
+CANVAS_UNCOVERED = """() => {
+    const host = document.querySelector('.st-key-draw-canvas-panel');
+    const r = host.querySelector('[data-testid=stBidiComponent], .stBidiComponent') || host;
+    const box = r.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.left + 270, box.top + 140);  // the canvas's right edge
+    return {width: box.width, inside: !!hit && host.contains(hit)};
+}"""
+
+
+@pytest.mark.parametrize("size", [*sorted(SIZES), *ZOOMED])
+def test_the_canvas_is_whole_and_the_answer_beside_or_right_under_it(browser, app_url, size, request):
+    from conftest import ARTIFACTS
+    from test_browser_draw import PROBABILITIES, open_draw_page, stroke, wait_for_prediction
+
+    context, page = _page(browser, size)
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        canvas = open_draw_page(page, app_url)
+        stroke(page, canvas, [(0.9, 0.15), (0.9, 0.85)])  # along the right edge: it used to be covered there
+        wait_for_prediction(page, "Confidence")  # a prediction for the drawing, not "none yet"
+        box = canvas.bounding_box()
+        assert box["width"] >= 279, box  # whole, not squeezed
+        p = page.evaluate(PANELS)
+        canvas.scroll_into_view_if_needed()  # elementFromPoint only sees the window
+        covered = page.evaluate(CANVAS_UNCOVERED)
+        assert covered["inside"], covered  # nothing sits over the canvas's right edge
+        beside = abs(p["answer"]["y"] - p["canvas"]["y"]) < 2 and p["answer"]["x"] >= p["canvas"]["right"]
+        under = p["answer"]["y"] >= p["canvas"]["bottom"] - 1 and p["answer"]["y"] - p["canvas"]["bottom"] < 40
+        assert beside or under, p
+        if size.startswith(("laptop", "projector")):
+            assert beside, p  # wide enough: side by side
+        page.wait_for_function(f"() => ({PROBABILITIES})() !== null", timeout=60_000)  # the chart is drawn
+        assert len(page.evaluate(PROBABILITIES)) == 10
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(out / f"draw-{size}.png"))
     finally:
         context.close()

@@ -72,6 +72,7 @@ def probability_figure(
             xaxis=dict(
                 title=dict(text="class" if names != [str(k) for k in range(len(p))] else "digit"),
                 type="category",
+                dtick=1,  # every class labelled: in a narrow panel Plotly would label every other one
                 fixedrange=True,
             ),
             yaxis=dict(range=[0, 1.12], tickformat=".0%", fixedrange=True, gridcolor="#e5e7eb"),

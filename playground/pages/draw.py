@@ -16,7 +16,13 @@ with st.sidebar:
     st.header("Model")
     choice = draw_view.model_picker()
 
-draw_col, seen_col, answer_col = st.columns([1.15, 1, 1.25])
+# Panels of fixed width in a row that wraps: the 280 px canvas is never squeezed or covered (in three
+# columns it sat in 180 px at 1024×768), and on a phone the answer comes right under the canvas.
+# Widths: 1366 px with the sidebar fits all three (876 of 906 px), 1024 px the canvas and the answer.
+row = st.container(horizontal=True, wrap=True, gap="small", key="draw-top")
+draw_col = row.container(width=284, key="draw-canvas-panel")
+answer_col = row.container(width=260, key="draw-answer-panel")
+seen_col = row.container(width=300, key="draw-seen-panel")
 with draw_col:
     img, background = draw_view.picture()
 result = None
