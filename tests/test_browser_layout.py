@@ -40,7 +40,9 @@ def test_step_buttons_keep_their_labels_whole(browser, app_url, size, request):
         page.goto(app_url + "/convolution")
         wait_for_app(page)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.st-key-conv-next button')].some(b => b.getBoundingClientRect().width)",
+            "keys => keys.every(k => [...document.querySelectorAll(`.st-key-conv-${k} button`)]"
+            ".some(b => b.getBoundingClientRect().width))",
+            arg=list(STEP_LABELS),
             timeout=90_000,
         )
         wait_for_app(page)
