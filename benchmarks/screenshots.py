@@ -1,0 +1,77 @@
+"""Re-take the README's screenshots of Draw & Predict and Convolution in Chromium at 1366 px wide.
+
+Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, assets/screenshot-convolution.png)
+Starts its own server on 127.0.0.1 and stops it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from benchmarks.harness import BROWSER_ARGS, start_server, stop_server, wait_for_app
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
+
+
+def _stroke(page, canvas, points) -> None:
+    box = canvas.bounding_box()
+    xy = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=12)
+    page.mouse.up()
+
+
+def main() -> None:
+    proc, url = start_server()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(url)
+            wait_for_app(page)
+            canvas = page.locator("canvas.upper-canvas")
+            canvas.wait_for(timeout=60_000)
+            _stroke(page, canvas, SEVEN)
+            page.wait_for_function(
+                "() => document.querySelector('.st-key-draw-prediction').innerText.includes('Prediction: 7')",
+                timeout=60_000,
+            )
+            page.wait_for_selector(".st-key-draw-maps .js-plotly-plot", timeout=60_000)
+            page.set_viewport_size({"width": 1366, "height": 2300})
+            page.wait_for_timeout(2500)
+            wait_for_app(page)
+            page.screenshot(path=str(ASSETS / "screenshot-draw.png"))
+
+            page.set_viewport_size({"width": 1366, "height": 1100})
+            page.goto(url + "/convolution")
+            wait_for_app(page)
+            box = page.locator(".st-key-conv-source [role=combobox]")
+            box.click()
+            page.keyboard.type("Sample image")
+            page.get_by_role("option", name="Sample image", exact=True).click()
+            wait_for_app(page)
+            box = page.locator(".st-key-conv-kernel [role=combobox]")
+            box.click()
+            page.keyboard.type("Sobel x")
+            page.get_by_role("option", name="Sobel x", exact=True).click()
+            wait_for_app(page)
+            for _ in range(3):
+                page.locator(".st-key-conv-next button").filter(visible=True).click()
+                page.wait_for_timeout(400)
+                wait_for_app(page)
+            page.mouse.move(5, 5)  # no tooltip over the buttons
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ASSETS / "screenshot-convolution.png"))
+            browser.close()
+    finally:
+        stop_server(proc)
+
+
+if __name__ == "__main__":
+    main()
