@@ -76,17 +76,28 @@ async def _stroke_ms(url: str, n: int) -> list[float]:
         return times
 
 
-async def _forge(url: str, path: str) -> dict[str, int]:
-    """Send every forged value to the first widget of every kind on ``path``; count how each run ended."""
-    seen = {"runs": 0, "finished": 0, "decoder_refused": 0, "kinds": 0}
+async def _show_more_widgets(s: loadclient.Session, path: str) -> None:
+    """Bring the widgets a page shows only for some choices onto it: the drawing canvas and the filter list
+    (multiselect) on Convolution, the typed matrix (text area) on Pooling."""
+    if path == "convolution":
+        await loadclient.open_canvas(s)
+        await s.set_value("conv.view", "string_value", "Several channels")  # a radio sends its option's text
+    elif path == "pooling":
+        await s.select("pool.source", "Type a matrix")
+
+
+async def _forge(url: str, path: str, skip: set[str] = frozenset()) -> dict[str, int]:
+    """Send every forged value to the first widget of every kind on ``path`` (but the kinds in ``skip``);
+    count how each run ended."""
+    seen = {"runs": 0, "finished": 0, "decoder_refused": 0, "kinds": 0, "names": []}
     async with loadclient.Session(url, path, timeout_s=30) as s:
         assert (await s.rerun()).ok
-        if path == "convolution":
-            await loadclient.open_canvas(s)  # the drawing input too
+        await _show_more_widgets(s, path)
         kinds = {}
         for e in s.elements:
-            if e.id and e.kind not in kinds:
+            if e.id and e.kind not in kinds and e.kind not in skip:
                 kinds[e.kind] = e.id
+        seen["names"] = sorted(kinds)
         seen["kinds"] = len(kinds)
         for kind, wid in kinds.items():
             for field_name, value in FORGED:
@@ -98,8 +109,7 @@ async def _forge(url: str, path: str) -> dict[str, int]:
                     await s.close()
                     await s.connect()
                     assert (await s.rerun()).ok, f"a fresh session after forging {kind}.{field_name} failed"
-                    if path == "convolution":
-                        await loadclient.open_canvas(s)
+                    await _show_more_widgets(s, path)
     return seen
 
 
@@ -125,7 +135,11 @@ def test_forged_widget_states_leave_the_server_and_other_students_unharmed(app):
         before = await _stroke_ms(app, 5)
         attack = asyncio.gather(_forge(app, ""), _forge(app, "convolution"))
         during = asyncio.create_task(_stroke_ms(app, 5))
-        forged = await attack
+        forged = list(await attack)
+        covered = {k for f in forged for k in f["names"]}
+        for path in ("pooling", "build", "train"):  # the widget kinds the other pages add
+            forged.append(await _forge(app, path, skip=covered))
+            covered |= set(forged[-1]["names"])
         return before, await during, forged, await _stroke_ms(app, 5), await _canvas_shapes(app)
 
     before, during, forged, after, shapes = loadclient.run_async(asyncio.wait_for(go(), 280))
@@ -133,9 +147,13 @@ def test_forged_widget_states_leave_the_server_and_other_students_unharmed(app):
         assert r.status == 200  # the server is up
     kinds = sum(f["kinds"] for f in forged)
     runs = sum(f["runs"] for f in forged)
+    names = {k for f in forged for k in f["names"]}
+    print(f"widget kinds forged: {sorted(names)}")
+    assert {"bidi_component", "button", "button_group", "file_uploader", "number_input", "selectbox"} <= names
+    assert {"radio", "slider", "checkbox", "plotly_chart", "download_button", "multiselect", "text_area"} <= names
     print(f"{runs} forged runs over {kinds} widget kinds; decoder refused {sum(f['decoder_refused'] for f in forged)}")
     print(f"stroke ms: before {before}, during {during}, after {after}")
-    assert kinds >= 8 and runs == kinds * len(FORGED)
+    assert kinds >= 12 and runs == kinds * len(FORGED)
     assert all(f["finished"] == f["runs"] for f in forged)  # every forged run ended; none hung the session
     base = statistics.median(before)
     assert statistics.median(after) <= max(3 * base, base + 300), (before, after)
