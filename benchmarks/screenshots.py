@@ -1,7 +1,7 @@
-"""Re-take the README's screenshots of Draw & Predict and Convolution in Chromium at 1366 px wide.
+"""Re-take the README's screenshots of Draw & Predict, Convolution and Train in Chromium at 1366 px wide.
 
-Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, assets/screenshot-convolution.png)
-Starts its own server on 127.0.0.1 and stops it.
+Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -train.png)
+Starts its own server on 127.0.0.1 (with the MNIST folder, as the load client does) and stops it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks.harness import BROWSER_ARGS, start_server, stop_server, wait_for_app
+from benchmarks.harness import BROWSER_ARGS, wait_for_app
+from benchmarks.loadclient import start_app, stop_app
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
@@ -27,8 +28,39 @@ def _stroke(page, canvas, points) -> None:
     page.mouse.up()
 
 
+POINTS = ".st-key-train-curve-points"
+
+
+def _train(page, url: str) -> None:
+    """keras-mnist on all 7,000 training images for 40 epochs, photographed after a few epochs."""
+    page.set_viewport_size({"width": 1366, "height": 1900})
+    page.goto(url + "/train")
+    wait_for_app(page)
+    page.locator(".st-key-train-model_source label").filter(has_text="A preset").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stSidebar]').innerText.includes('validation on')", timeout=90_000
+    )
+    wait_for_app(page)
+    box = page.locator(".st-key-train-epochs input")
+    box.fill("40")
+    box.press("Enter")
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    page.locator(".st-key-train-start button").first.click()
+    page.wait_for_function(
+        "css => { const e = document.querySelector(css); const m = e && e.innerText.match(/([\\d,]+) validation/);"
+        " return m && parseInt(m[1].replace(/,/g, '')) >= 3; }",
+        arg=POINTS,
+        timeout=180_000,
+    )  # three validation points: the training and validation accuracy curves both show
+    page.wait_for_timeout(2500)
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(ASSETS / "screenshot-train.png"))
+    page.locator(".st-key-train-stop button").first.click()
+
+
 def main() -> None:
-    proc, url = start_server()
+    proc, url = start_app()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=BROWSER_ARGS)
@@ -68,9 +100,10 @@ def main() -> None:
             page.mouse.move(5, 5)  # no tooltip over the buttons
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ASSETS / "screenshot-convolution.png"))
+            _train(page, url)
             browser.close()
     finally:
-        stop_server(proc)
+        stop_app(proc)
 
 
 if __name__ == "__main__":
