@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_ops import K2, ROOT, X3, _one  # the engine tests' shared fixtures
 
 from playground import ops
 from playground.ops import (
@@ -27,22 +27,6 @@ from playground.ops import (
     pool_steps,
     shift_image,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-TOL = dict(rtol=1e-9, atol=1e-9)
-TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}
-X3 = np.arange(1.0, 10.0).reshape(3, 3)  # [[1,2,3],[4,5,6],[7,8,9]]
-K2 = np.array([[1.0, 2.0], [3.0, 4.0]])
-X4 = np.arange(1.0, 17.0).reshape(4, 4)  # 1..16
-
-
-def _one(x: np.ndarray) -> np.ndarray:
-    return x[None, None]
-
-
-def _t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(a, dtype=np.float64, order="C"))  # a fresh copy: no negative strides
-
 
 # ---------------------------------------------------------------- bad input: one clear sentence each
 
