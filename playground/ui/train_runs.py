@@ -26,7 +26,7 @@ from torch import nn
 from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
 from playground.nn.model import ModelSpec
-from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record
+from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
 from playground.serve import jobs
 from playground.serve.process_trainer import ProcessTrainer
 from playground.ui import models
@@ -165,6 +165,9 @@ class Run:
         if self.final.step > 0:
             self.model = trainer.model_copy()
             self.evaluation = trainer.test_evaluation  # scored where it trained, not in this process
+            if self.evaluation is None and self.final.state in ("finished", "stopped"):
+                # the child's scoring was cut short (a stopped child is killed after its grace period)
+                self.evaluation = evaluate(self.model, self.plan.data.test)
         self.trainer, self.ticket, self._visual = None, None, None
         return True
 
