@@ -1,5 +1,5 @@
 """The app in a real Chromium: pick Sobel x, step with the buttons and the keyboard, draw on the
-canvas, play the animation, and the Pooling page's worked example. Screenshots land in
+canvas, play, pause, scrub and step the player, and the Pooling page's worked example. Screenshots land in
 test-results/<test name>/."""
 
 from __future__ import annotations
@@ -119,17 +119,59 @@ def test_drawing_on_the_canvas_feeds_the_convolution(page, app_url):
     page.shot("drawing-after-page-switch")
 
 
-def test_play_runs_in_the_browser(page, app_url):
-    open_page(page, app_url + "/convolution")
+PLAYER = ".player"
+# the player lives in its component's shadow root, which document.querySelector does not enter
+PLAYER_STEP = """() => { for (const e of document.querySelectorAll('.st-key-conv-player *')) {
+    const p = e.shadowRoot && e.shadowRoot.querySelector('.player'); if (p) return +p.dataset.step; } return 0; }"""
+
+
+def player_at(page, step: int) -> str:
+    """Wait until the player shows ``step`` (1-based); return its arithmetic line."""
+    page.wait_for_selector(f"{PLAYER}[data-step='{step}']", timeout=15_000)
+    return page.locator(f"{PLAYER} .arithmetic").inner_text()
+
+
+def test_play_pause_step_back_scrub_and_clicker_keys_in_the_browser(page, app_url):
+    steps = sobel_on_sample(page, app_url)
     page.get_by_text("Play", exact=True).click()
-    page.wait_for_selector(".updatemenu-button", timeout=30_000)
-    page.evaluate(
-        "() => { window._frames = 0; document.querySelector('.js-plotly-plot')"
-        ".on('plotly_animatingframe', () => { window._frames += 1; }); }"
-    )
-    page.get_by_text("▶ 2/s", exact=True).click()
-    page.wait_for_function("() => window._frames >= 3", timeout=15_000)
+    page.wait_for_selector(PLAYER, timeout=30_000)
+    assert player_at(page, 1) == cell_text(steps[0])
+    assert page.locator(f"{PLAYER} .counter").inner_text() == f"Step 1 of {len(steps)}"
+    page.locator(f"{PLAYER} select").select_option("40")
+    page.locator(f"{PLAYER} button[data-act=play]").click()
+    page.wait_for_selector(f"{PLAYER}[data-playing='true']", timeout=5_000)
+    page.wait_for_function(f"() => ({PLAYER_STEP})() >= 6", timeout=15_000)
     page.shot("playing")
+    page.locator(f"{PLAYER} button[data-act=play]").click()  # Pause
+    page.wait_for_selector(f"{PLAYER}[data-playing='false']", timeout=5_000)
+    at = int(page.locator(PLAYER).get_attribute("data-step"))
+    assert at < len(steps) and page.locator(f"{PLAYER} button[data-act=play]").inner_text() == "▶ Play"
+    page.locator(f"{PLAYER} button[data-act=previous]").click()
+    assert player_at(page, at - 1) == cell_text(steps[at - 2])
+    # a presentation clicker's keys, without clicking into the player first
+    page.locator("h1").first.click()
+    page.keyboard.press("Home")
+    player_at(page, 1)
+    for _ in range(3):
+        page.keyboard.press("PageDown")
+    assert player_at(page, 4) == cell_text(steps[3])
+    page.keyboard.press("PageUp")
+    player_at(page, 3)
+    page.keyboard.press("End")
+    assert player_at(page, len(steps)) == cell_text(steps[-1])
+    page.keyboard.press(" ")  # Space plays from the start again
+    page.wait_for_selector(f"{PLAYER}[data-playing='true']", timeout=5_000)
+    page.keyboard.press(" ")
+    page.wait_for_selector(f"{PLAYER}[data-playing='false']", timeout=5_000)
+    # scrubbing: the slider jumps anywhere; where the player rests, Step by step carries on
+    page.locator(f"{PLAYER} input[type=range]").fill("50")
+    assert player_at(page, 50) == cell_text(steps[49])
+    page.shot("scrubbed-to-50")
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    page.wait_for_timeout(1000)  # the player reports its resting step 0.7 s after the last move
+    wait_for_app(page)
+    page.get_by_text("Step by step", exact=True).click()
+    assert expect_text(page, ".st-key-conv-arithmetic", cell_text(steps[49])).strip() == cell_text(steps[49])
 
 
 def test_pooling_page_worked_example(page, app_url):

@@ -152,3 +152,124 @@ def test_the_canvas_is_whole_and_the_answer_beside_or_right_under_it(browser, ap
         page.screenshot(path=str(out / f"draw-{size}.png"))
     finally:
         context.close()
+
+
+PLAYER_BOXES = """() => { for (const e of document.querySelectorAll('.st-key-conv-player *')) {
+    const p = e.shadowRoot && e.shadowRoot.querySelector('.player'); if (!p) continue;
+    const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+    return {controls: [...p.querySelectorAll('button, select, input')].map(box), canvas: box(p.querySelector('canvas')),
+            layout: p.dataset.layout}; } return null; }"""
+
+
+@pytest.mark.parametrize("size", [*sorted(SIZES), *ZOOMED])
+def test_every_play_control_and_the_whole_figure_fit_the_screen(browser, app_url, size, request):
+    """Phone: Play used to start a playback whose Pause sat off the right edge (x 370–522 of 390)."""
+    from conftest import ARTIFACTS
+    from test_browser import PLAYER, choose, open_page
+
+    context, page = _page(browser, size)
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        width, height = (SIZES | ZOOMED)[size]["viewport"].values()
+        page.set_viewport_size({"width": 1366, "height": 768})  # the settings live in the sidebar
+        open_page(page, app_url + "/convolution")
+        choose(page, "conv.source", "Sample image")
+        page.set_viewport_size({"width": width, "height": height})
+        page.get_by_text("Play", exact=True).click()
+        page.wait_for_selector(f"{PLAYER}[data-step='1']", timeout=30_000)
+        page.locator(f"{PLAYER} button[data-act=play]").click()
+        page.wait_for_selector(f"{PLAYER}[data-playing='true']", timeout=5_000)
+        page.locator(f"{PLAYER} .bar").scroll_into_view_if_needed()
+        boxes = page.evaluate(PLAYER_BOXES)
+        for b in [*boxes["controls"], boxes["canvas"]]:
+            assert 0 <= b["left"] and b["right"] <= width + 0.5, (size, b)
+        controls = boxes["controls"]
+        assert max(b["bottom"] for b in controls) - min(b["top"] for b in controls) < height, boxes  # one screen
+        page.locator(f"{PLAYER} button[data-act=play]").click()  # Pause, reached without scrolling sideways
+        page.wait_for_selector(f"{PLAYER}[data-playing='false']", timeout=5_000)
+        if width >= 1300 or width < 450:  # a 14×14 input: side by side on a laptop, stacked on a phone
+            assert boxes["layout"] == ("row" if width >= 1300 else "stacked"), boxes
+        page.screenshot(path=str(out / f"play-{size}.png"))
+    finally:
+        context.close()
+
+
+STEP_VIEW = """() => { const r = css => { const e = [...document.querySelectorAll(css)].find(e => e.getBoundingClientRect().width);
+    const b = e.getBoundingClientRect(); return {top: b.top, bottom: b.bottom}; };
+    return {next: r('.st-key-conv-next button'), figure: r('.stPlotlyChart'), arithmetic: r('.st-key-conv-arithmetic')}; }"""
+
+
+@pytest.mark.parametrize("input_size", [3, 28])
+def test_phone_step_figure_next_and_arithmetic_share_one_screen(browser, app_url, input_size, request):
+    """Stepping on a phone: Next, the figure it changes and the cell's arithmetic are seen together."""
+    from conftest import ARTIFACTS
+    from test_browser import choose, open_page
+
+    context, page = _page(browser, "phone-390")
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if input_size != 3:
+            page.set_viewport_size({"width": 1366, "height": 768})  # the settings live in the sidebar
+            open_page(page, app_url + "/convolution")
+            choose(page, "conv.source", "Random numbers")
+            box = page.locator(".st-key-conv-random_size input")
+            box.fill(str(input_size))
+            box.press("Enter")
+            page.wait_for_function(
+                "t => document.body.innerText.includes(t)", arg=f"{input_size}×{input_size}, seed", timeout=30_000
+            )
+            page.set_viewport_size(SIZES["phone-390"]["viewport"])
+        else:
+            open_page(page, app_url + "/convolution")
+        wait_for_app(page)
+        page.locator(".st-key-conv-next button").last.click()
+        page.wait_for_function(
+            "() => document.querySelector('.st-key-conv-arithmetic').innerText.includes('Output (0, 1)')",
+            timeout=30_000,
+        )
+        wait_for_app(page)
+        page.locator(".st-key-conv-step-buttons").scroll_into_view_if_needed()
+        view = page.evaluate(STEP_VIEW)
+        assert view["arithmetic"]["bottom"] - view["next"]["top"] <= 844 - 40, view
+        assert view["next"]["top"] < view["figure"]["top"] < view["arithmetic"]["top"], view
+        page.evaluate("y => document.querySelector('[data-testid=stMain]').scrollBy(0, y)", view["next"]["top"] - 20)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(out / f"step-view-{input_size}x{input_size}-phone.png"))
+    finally:
+        context.close()
+
+
+NUMBERS = """() => [...document.querySelectorAll('.js-plotly-plot g.hm')].filter(g => g.querySelector('text'))
+    .map(g => ({state: g.dataset.numbers, texts: g.querySelectorAll('text').length,
+                visible: [...g.querySelectorAll('text')].filter(t => t.style.display !== 'none').length}))"""
+
+
+def test_cell_numbers_show_only_where_they_fit_the_screen(browser, app_url, request):
+    """Phone: a 14×14 grid's numbers ran into each other; at 1366 px the same figure holds them."""
+    from conftest import ARTIFACTS
+    from test_browser import choose, open_page
+
+    context, page = _page(browser, "laptop-1366")
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        open_page(page, app_url + "/convolution")
+        choose(page, "conv.source", "Sample image")
+        choose(page, "conv.kernel", "Sobel x")
+        page.wait_for_function(f"() => ({NUMBERS})().length === 3 && ({NUMBERS})().every(g => g.state)", timeout=30_000)
+        wide = page.evaluate(NUMBERS)  # input 14×14 (196 numbers), kernel 3×3, the computed output cell
+        assert [g["texts"] for g in wide] == [196, 9, 1] and all(g["visible"] == g["texts"] for g in wide), wide
+        page.screenshot(path=str(out / "numbers-1366.png"))
+        page.set_viewport_size(SIZES["phone-390"]["viewport"])
+        page.wait_for_function(f"() => ({NUMBERS})()[0].state === 'hidden'", timeout=30_000)
+        narrow = page.evaluate(NUMBERS)
+        assert narrow[0]["visible"] == 0, narrow  # the 14×14 input: colours only
+        page.locator(".stPlotlyChart").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(out / "numbers-390.png"))
+        page.set_viewport_size({"width": 1366, "height": 768})  # and back: Plotly redraws, the numbers return
+        page.wait_for_function(f"() => ({NUMBERS})()[0].state === 'shown'", timeout=30_000)
+        assert page.evaluate(NUMBERS)[0]["visible"] == 196
+    finally:
+        context.close()

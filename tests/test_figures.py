@@ -1,5 +1,5 @@
 """Figure builders: valid Plotly, fixed axis ranges, the window and cell outlines where the engine's
-step records say, numbers only on readable grids, animation frames without a slider."""
+step records say, numbers only on readable grids."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from playground import figures, ops
 from playground.figures import common
-from playground.figures.conv import hidden_rects
 from playground.ops import kernels, samples
 
 SOBEL_X = kernels.PRESETS["Sobel x"].array
@@ -114,62 +113,6 @@ def test_big_grids_show_colour_only_and_numbers_fit_the_cell():
 )
 def test_cell_labels_are_compact(value, label):
     assert common.fmt(value) == label
-
-
-def test_animation_has_one_frame_per_step_no_slider_and_shapes_only_frames():
-    padded, pads, k, out, steps = conv_case(samples.random_integers(6, 1), SOBEL_X)
-    fig = figures.conv_animation_figure(padded, pads, k, out, steps)
-    spec = valid(fig)
-    frames = spec["frames"]
-    assert len(frames) == len(steps) == 16
-    assert [f["name"] for f in frames] == [str(i) for i in range(16)]
-    assert "sliders" not in spec["layout"]
-    menu = spec["layout"]["updatemenus"][0]
-    labels = [b["label"] for b in menu["buttons"]]
-    assert labels[0] == "|◀ Start" and labels[-1] == "■ Pause" and "▶ 20/s" in labels
-    play20 = next(b for b in menu["buttons"] if b["label"] == "▶ 20/s")
-    assert play20["args"][1]["frame"] == {"duration": 50, "redraw": False}
-    lengths = {len(f["layout"]["shapes"]) for f in frames}
-    assert len(lengths) == 1  # Plotly merges shapes by index: every frame has the same list
-    for f, step in zip(frames, steps):
-        assert "data" not in f  # the heatmaps never change during playback
-        shapes = f["layout"]["shapes"]
-        window = [cells(s) for s in shapes if s.get("xref") == "x" and s["line"].get("color") == common.WINDOW]
-        assert window == [(min(step.rows), max(step.rows), min(step.cols), max(step.cols))]
-        covered = np.zeros(out.shape, bool)
-        for s in shapes:
-            if s.get("xref") == "x3" and s.get("fillcolor") == common.EMPTY_SLOT:
-                r0, r1, c0, c1 = (int(v) for v in cells(s))
-                covered[r0 : r1 + 1, c0 : c1 + 1] = True
-        expected = np.zeros(out.shape, bool)
-        for later in steps[step.index + 1 :]:
-            expected[later.out_pos] = True
-        assert np.array_equal(covered, expected)
-    # the output heatmap holds the finished map; ranges stay fixed
-    assert np.array_equal(arr(traces(spec, "output")[0]["z"]), out)
-    assert spec["layout"]["yaxis3"]["range"] == [3.6, -0.6]
-
-
-def test_animation_of_28x28_stays_small():
-    padded, pads, k, out, steps = conv_case(samples.digit(2, 28), SOBEL_X)
-    spec = figures.conv_animation_figure(padded, pads, k, out, steps).to_dict()
-    import plotly.io as pio
-
-    assert len(spec["frames"]) == 676
-    assert len(pio.to_json(spec, validate=False)) < 2_000_000
-
-
-def test_hidden_rects_cover_exactly_the_mask():
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        mask = rng.random((5, 7)) > 0.5
-        covered = np.zeros_like(mask)
-        for r0, r1, c0, c1 in hidden_rects(mask):
-            assert not covered[r0 : r1 + 1, c0 : c1 + 1].any()
-            covered[r0 : r1 + 1, c0 : c1 + 1] = True
-        assert np.array_equal(covered, mask)
-    row_major = np.arange(20).reshape(4, 5) > 7
-    assert len(hidden_rects(row_major)) == 2
 
 
 def test_activation_and_feature_map_figures():

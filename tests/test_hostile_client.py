@@ -188,3 +188,43 @@ def test_a_tab_that_keeps_the_server_busy_is_made_to_wait(app):
     print(f"made to wait after {reruns} heavy reruns: {caption}")
     drawing = loadclient.run_async(asyncio.wait_for(_stroke_ms(app, 8), 60))  # another tab is not made to wait
     assert len(drawing) == 8
+
+
+PLAYER_VALUES = [  # what a forged client may report as the player's resting step; the page keeps a valid step
+    ({"position": "x"}, 0),
+    ({"position": 10**30}, 3),  # clamped to the last of 4 steps
+    ({"position": -5}, 0),
+    ({"position": True}, 0),
+    ({"position": 2.5}, 0),
+    ([1, 2], 0),
+    ("text", 0),
+    ({"position": 2}, 2),
+]
+
+
+@pytest.mark.timeout(120)
+def test_forged_player_positions_keep_a_valid_step(app):
+    """The Play view reports where it rests; whatever arrives instead, Step by step shows a real step."""
+
+    async def go():
+        shown = []
+        async with loadclient.Session(app, "convolution", timeout_s=30) as s:
+            assert (await s.rerun()).ok
+            for value, _ in PLAYER_VALUES:
+                await s.set_value("conv.view", "string_value", "Play")
+                player = s.find("bidi_component", key="conv.player")
+                assert player is not None and player.proto.component_name == "cnn_playground.conv_player"
+                run = await s.rerun([_state(player.id, "json_value", json.dumps(value))])
+                assert run.status in loadclient.FINISHED_OK and not run.exceptions, (value, run.problem())
+                run = await s.set_value("conv.view", "string_value", "Step by step")
+                assert run.ok, (value, run.problem())
+                shown.append(
+                    next(e.proto.body for e in run.elements if e.kind == "markdown" and "**Output (" in e.proto.body)
+                )
+                assert (await s.click("conv.first")).ok  # back to step 1 for the next value
+        return shown
+
+    shown = loadclient.run_async(asyncio.wait_for(go(), 100))
+    cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    for (value, step), text in zip(PLAYER_VALUES, shown):
+        assert text.startswith(f"**Output {cells[step]}**"), (value, text)

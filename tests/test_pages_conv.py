@@ -7,6 +7,7 @@ exactly what the engine computed or said, with no exception and the last valid s
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -352,13 +353,29 @@ def test_bad_settings_show_the_engine_message_and_keep_the_last_valid_run():
 
 
 # ------------------------------------------------------------------ views
-def test_play_view_is_a_client_side_animation():
+def player_data(at) -> dict | None:
+    """What the Play view's player received (None when it is not on the page)."""
+    mounted = [e for e in at.get("bidi_component") if e.proto.component_name == "cnn_playground.conv_player"]
+    return json.loads(mounted[0].proto.json) if mounted else None
+
+
+def test_play_view_hands_the_engines_steps_to_the_in_browser_player():
     at = app()
+    at.button(key="conv.next").click()
+    rerun(at)
+    at.button(key="conv.next").click()
+    rerun(at)
     at.radio(key="conv.view").set_value("Play")
     rerun(at)
-    spec = chart(at)
-    assert len(spec["frames"]) == 4 and "sliders" not in spec["layout"]
-    assert "4 steps" in shown(at)
+    data = player_data(at)
+    steps = ops.conv_steps(samples.WORKED_3X3, samples.WORKED_KERNEL_2X2)
+    assert [s["text"] for s in data["steps"]] == [
+        f"Output ({s.out_pos[0]}, {s.out_pos[1]}) = {s.arithmetic()}" for s in steps
+    ]
+    assert data["start"] == 2  # Play starts where Step by step was
+    assert data["output"]["labels"] == [["37", "47"], ["67", "77"]]
+    assert not at.get("plotly_chart") and not errors(at)
+    assert "Where you stop is where Step by step carries on" in shown(at)
 
 
 def test_play_view_refuses_more_frames_than_a_browser_should_get():
@@ -366,11 +383,11 @@ def test_play_view_refuses_more_frames_than_a_browser_should_get():
     at.radio(key="conv.view").set_value("Play")
     at.number_input(key="conv.padding").set_value(25)  # 3×3 input, 2×2 kernel: 52×52 = 2,704 steps
     rerun(at)
-    assert not at.get("plotly_chart") and not errors(at)
-    assert "This convolution has 2,704 steps; Play animates at most 2,500" in shown(at)
+    assert player_data(at) is None and not errors(at)
+    assert "This convolution has 2,704 steps; Play holds at most 2,500" in shown(at)
     at.number_input(key="conv.padding").set_value(24)  # 2,500 steps: played
     rerun(at)
-    assert len(chart(at)["frames"]) == 2_500
+    assert len(player_data(at)["steps"]) == 2_500
 
 
 def test_several_channels_view_partial_sums_and_filter_stack():

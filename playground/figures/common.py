@@ -1,12 +1,11 @@
 """Shared pieces of the Plotly builders: colours, number labels, grid panels, outline shapes.
 
-Figures are assembled as plain dicts (cheap: a 676-frame animation builds in ~0.1 s) and wrapped
-in ``go.Figure(..., _validate=False)`` at the end: Plotly's validation would cost 10-15 ms per
-step figure and seconds for an animation. ``tests/test_figures.py`` validates every builder's
+Figures are assembled as plain dicts and wrapped in ``go.Figure(..., _validate=False)`` at the end:
+Plotly's validation would cost 10-15 ms per step figure. ``tests/test_figures.py`` validates every builder's
 output with a full ``go.Figure(fig.to_dict())`` instead, so skipping it here loses no safety.
 
 Conventions: a grid panel shows row 0 at the top (reversed y), cells are square, axis ranges are
-fixed (frames never re-autorange), and cells carry their numbers when the grid is small enough
+fixed, and cells carry their numbers when the grid is small enough
 to read on a projector (:data:`MAX_LABELLED`).
 """
 
@@ -228,10 +227,10 @@ class Canvas:
 
 
 class PrebuiltFigure(go.Figure):
-    """A figure whose complete spec (frames included) is a plain dict built by this package.
+    """A figure whose complete spec is a plain dict built by this package.
 
-    Plotly validates every frame even with ``_validate=False`` (1.2 s for 676 frames) and
-    ``to_dict`` deep-copies them (0.2 s), which ``st.plotly_chart`` calls on every rerun. This class
+    ``go.Figure`` validates its layout even with ``_validate=False`` and ``to_dict`` deep-copies the
+    spec, which ``st.plotly_chart`` calls on every rerun (the Draw page's figures, on every stroke). This class
     skips both: it carries data and layout unvalidated and returns the stored spec from
     ``to_dict``. The spec is shared, so treat it as read-only. Tests validate these specs in full.
     """
@@ -283,7 +282,7 @@ def heatmap_trace(
     text: list[list[str]] | None = None,
     hover: str = "value",
 ) -> dict:
-    """One heatmap trace as a dict (also what animation frames send for the output panel)."""
+    """One heatmap trace as a dict."""
     z = np.array(z, dtype=np.float64)  # a copy; NaN cells travel as NaN and render blank
     trace: dict[str, Any] = dict(
         type="heatmap",
@@ -438,53 +437,3 @@ def domains(weights: Sequence[float], gap: float = 0.04) -> list[tuple[float, fl
         out.append((round(x, 6), round(min(1.0, x + span), 6)))
         x += span + gap
     return out
-
-
-def play_menu(n_frames: int, speeds: Sequence[float] = (2, 5, 10, 20), *, y: float = 1.12) -> list[dict]:
-    """Play/pause controls of an animation: one play button per speed (steps/s) and a pause button.
-
-    No Plotly slider: with hundreds of frames it costs ~190 ms a frame in the browser. Frames only
-    move shapes, so they play with ``redraw=False``; a speed is the frame interval, and the browser
-    adds its drawing time (~15 ms) on top.
-    """
-
-    def play(speed: float) -> dict:
-        ms = int(round(1000 / speed))
-        return dict(
-            label=f"▶ {speed:g}/s",
-            method="animate",
-            args=[
-                None,
-                dict(
-                    frame=dict(duration=ms, redraw=False),
-                    fromcurrent=True,
-                    transition=dict(duration=0),
-                    mode="immediate",
-                ),
-            ],
-        )
-
-    pause = dict(
-        label="■ Pause",
-        method="animate",
-        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))],
-    )
-    restart = dict(
-        label="|◀ Start",
-        method="animate",
-        args=[["0"], dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))],
-    )
-    return [
-        dict(
-            type="buttons",
-            direction="left",
-            showactive=False,
-            x=0.0,
-            xanchor="left",
-            y=y,
-            yanchor="bottom",
-            pad=dict(r=6, t=0),
-            font=dict(size=15),
-            buttons=[restart, *[play(s) for s in speeds], pause],
-        )
-    ]

@@ -1,4 +1,5 @@
-"""Plotly figures of a convolution: padded input ∗ kernel = output, one step or animated.
+"""Plotly figures of a convolution: padded input ∗ kernel = output at one step (the Play view's
+in-browser player paints ``figures.player``'s data instead).
 
 Inputs are the engine's own arrays and step records (``ops.ConvStep``: anything with ``index``,
 ``out_pos``, ``rows``, ``cols``); nothing here computes a convolution. The output panel shows the
@@ -16,10 +17,8 @@ import plotly.graph_objects as go
 from playground.figures.common import (
     CONTAINER_PX,
     DIVERGING,
-    EMPTY_SLOT,
     FONT,
     Canvas,
-    PrebuiltFigure,
     WindowLike,
     domains,
     fit_height,
@@ -29,8 +28,6 @@ from playground.figures.common import (
     label_font_size,
     outline,
     padded_panel,
-    play_menu,
-    rect,
     show_numbers,
     slots,
     symmetric_range,
@@ -239,92 +236,6 @@ def conv_step_figure(
     lay.canvas.shapes = _step_shapes(lay, step)
     lay.canvas.annotations = lay.base_annotations + [_step_caption(step, len(steps), output[step.out_pos])]
     return lay.canvas.figure()
-
-
-def conv_animation_figure(
-    padded: np.ndarray,
-    pads: Sequence[int],
-    kernel: np.ndarray,
-    output: np.ndarray,
-    steps: Sequence[WindowLike],
-    *,
-    activated: np.ndarray | None = None,
-    activation_label: str | None = None,
-    speeds: Sequence[float] = (2, 5, 10, 20, 40),
-    start: int = 0,
-) -> go.Figure:
-    """The same figure with one Plotly frame per step, played in the browser (no server round trip).
-
-    The heatmaps never change: the output panels hold the finished maps, and each frame (named
-    ``str(k)``) only moves ``layout.shapes``: empty-slot rectangles covering the cells still to
-    compute, the window, the current cell. Frames therefore play with ``redraw=False`` (no heatmap
-    re-rendering): ~58 frames/s in Chromium on 2 busy cores against ~21 when heatmaps are redrawn,
-    and 676 frames of 28×28 stay near 1 MB. Axis ranges are fixed. (With ``redraw=False`` Plotly
-    updates shapes but not text, and a scatter trace in frames blanks the heatmaps, so there is no
-    per-frame caption; the page states the number of steps.)
-    """
-    if not steps:
-        raise ValueError("A convolution with no steps has nothing to animate.")
-    lay = _panels(padded, pads, kernel, output, activated, activation_label)
-    order = _order(steps, np.shape(output))
-    full = np.ones(np.shape(output), bool)
-    lay.canvas.data[lay.out_trace] = _filled(lay, output, full, "output")
-    panels = ["output"]
-    if lay.act_trace is not None:
-        lay.canvas.data[lay.act_trace] = _filled(lay, activated, full, "activated")
-        panels.append("activated")
-    base_shapes = [s for s in lay.base_shapes if s.get("layer") != "below"]  # covers replace the slots
-    covers = [hidden_rects(order > step.index) for step in steps]
-    n_covers = max(len(c) for c in covers)
-    frames = []
-    for step, hidden in zip(steps, covers):
-        # Plotly merges a frame's shapes into the current ones index by index, so every frame has the
-        # same shapes in the same order; unused cover slots become empty, transparent rectangles.
-        hidden = hidden + [None] * (n_covers - len(hidden))
-        shapes = list(base_shapes)
-        for which in panels:
-            shapes += [_cover(lay.refs[which], cell) for cell in hidden]
-        shapes += window_shapes(lay.refs["input"], step.rows, step.cols)
-        r, c = step.out_pos
-        for which in panels:
-            shapes += outline(lay.refs[which], r, r, c, c)
-        frames.append(dict(name=str(step.index), layout=dict(shapes=shapes)))
-    start = int(np.clip(start, 0, len(steps) - 1))
-    lay.canvas.shapes = frames[start]["layout"]["shapes"]
-    lay.canvas.height += 50
-    plot_px = lay.canvas.height - 98  # inside the margins set below
-    fig = lay.canvas.to_dict(updatemenus=play_menu(len(frames), speeds, y=1.0 + 34 / plot_px))  # above the titles
-    fig["layout"]["margin"] = dict(l=8, r=8, t=90, b=8)
-    fig["frames"] = frames
-    return PrebuiltFigure(fig)
-
-
-def _cover(refs: tuple[str, str], cells: tuple[int, int, int, int] | None) -> dict:
-    """An empty-slot rectangle over output cells (r0, r1, c0, c1), or an invisible one for None."""
-    if cells is None:
-        return rect(refs, 0, -1, 0, -1, color=EMPTY_SLOT, width=0, fill="rgba(0,0,0,0)")
-    return rect(refs, *cells, color=EMPTY_SLOT, width=0, fill=EMPTY_SLOT)
-
-
-def hidden_rects(hidden: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Cover a boolean (OH, OW) mask with few rectangles (r0, r1, c0, c1), inclusive: runs of True in
-    each row, merged down while consecutive rows have the same runs (row-major steps give ≤ 2)."""
-    mask = np.asarray(hidden, bool)
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)  # +1 where a run starts, −1 after it
-    (sr, sc), (_, ec) = np.nonzero(edges == 1), np.nonzero(edges == -1)  # both row-major, so they pair up
-    runs_per_row: list[tuple] = [()] * mask.shape[0]
-    for row in np.unique(sr):
-        sel = sr == row
-        runs_per_row[row] = tuple(zip(sc[sel].tolist(), (ec[sel] - 1).tolist()))
-    rects: list[tuple[int, int, int, int]] = []
-    r = 0
-    while r < len(runs_per_row):
-        r_end = r
-        while r_end + 1 < len(runs_per_row) and runs_per_row[r_end + 1] == runs_per_row[r]:
-            r_end += 1
-        rects += [(r, r_end, int(c0), int(c1)) for c0, c1 in runs_per_row[r]]
-        r = r_end + 1
-    return rects
 
 
 def activation_figure(

@@ -31,7 +31,7 @@ view = widgets.view_chooser(PAGE, VIEWS)
 if view == "Step by step":
     conv_view.show_steps(PAGE, run)
 elif view == "Play":
-    conv_view.show_play(run)
+    conv_view.show_play(PAGE, run)
 elif view == "Several channels":
     conv_view.show_channels(PAGE, run, source.rgb)
 else:

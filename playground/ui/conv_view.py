@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from playground import figures, ops
 from playground.ops import kernels, samples
-from playground.ui import state, widgets
+from playground.ui import player, state, widgets
 
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 
@@ -165,24 +165,32 @@ def show_steps(page: str, run: ConvRun) -> None:
         st.code(_source("conv2d"), language="python")
 
 
-MAX_PLAY_FRAMES = 2_500  # a 28×28 hand-over has 784 steps, 50×50 with padding 2500; more is megabytes of frames
+MAX_PLAY_FRAMES = 2_500  # a 28×28 hand-over has 784 steps, 50×50 with padding 2,500; each is sent to the browser
 
 
-def show_play(run: ConvRun) -> None:
-    """The whole run as a Plotly animation played in the browser: no server round trip per step."""
+def show_play(page: str, run: ConvRun) -> None:
+    """The whole run played in the browser: play / pause, step back and forth, jump with the slider,
+    the arithmetic of every cell as it is computed; no server round trip per step."""
     if len(run.steps) > MAX_PLAY_FRAMES:
         st.warning(
-            f"This convolution has {len(run.steps):,} steps; Play animates at most {MAX_PLAY_FRAMES:,} "
-            "(each one is sent to your browser). Use Step to walk through it, or a larger stride or less "
-            "padding to play it."
+            f"This convolution has {len(run.steps):,} steps; Play holds at most {MAX_PLAY_FRAMES:,} "
+            "(each one is sent to your browser). Use Step by step to walk through it, or a larger stride or "
+            "less padding to play it."
         )
         return
-    st.caption(
-        f"{len(run.steps)} steps. Press a speed to play (steps per second), Pause to stop; "
-        "playback runs in your browser, so it stays smooth on a slow network."
+    data = figures.conv_player_data(
+        run.padded,
+        run.pads,
+        run.applied_kernel,
+        run.output,
+        run.steps,
+        start=state.step_index(page, len(run.steps)),
     )
-    fig = figures.conv_animation_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
-    st.plotly_chart(fig, **CHART)  # ~30 ms to build and ~25 ms to serialise for 676 frames: no cache needed
+    player.show(page, data, run.fingerprint)
+    st.caption(
+        "Playback runs in your browser, so it stays smooth on a slow network. Where you stop is where "
+        "Step by step carries on."
+    )
 
 
 CHANNEL_DEFAULTS = ("Sobel x", "Sobel y", "Box blur")

@@ -35,6 +35,11 @@ def get(page: str, name: str, default: T) -> T:
     return st.session_state[k]
 
 
+def peek(page: str, name: str, default: Any = None) -> Any:
+    """The stored value (a widget's or a component's), or ``default``; stores nothing."""
+    return st.session_state.get(key(page, name), default)
+
+
 def put(page: str, name: str, value: Any) -> None:
     st.session_state[key(page, name)] = value
 

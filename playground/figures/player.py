@@ -1,0 +1,118 @@
+"""What the Play view's in-browser player draws: every cell's colour and label, and every step's
+window and arithmetic, as plain JSON-ready data.
+
+The player (``playground/ui/player``) only paints these; it computes and formats no number. Inputs
+are the engine's arrays and step records (``ops.ConvStep``); colours follow the stepping figure's
+conventions (greys for the input, wheat for padding, the diverging scale for kernel and output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from playground.figures.common import (
+    DIVERGING,
+    EMPTY_SLOT,
+    FONT,
+    GREYS,
+    PADDING_BORDER,
+    PADDING_FILL,
+    WINDOW,
+    WINDOW_UNDER,
+    fmt,
+    symmetric_range,
+    value_range,
+)
+
+DARK_TEXT, LIGHT_TEXT = FONT["color"], "#ffffff"
+
+
+def _hex(rgb: np.ndarray) -> str:
+    r, g, b = (int(round(float(v))) for v in np.clip(rgb, 0, 255))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+
+
+def colours(values: np.ndarray, scale: Sequence[Sequence], lo: float, hi: float) -> list[list[str]]:
+    """Each value's colour on a Plotly-style ``scale`` ([[position, '#rrggbb'], ...]) over [lo, hi],
+    interpolated in RGB as Plotly does; non-finite values take the scale's end they lie towards."""
+    values = np.asarray(values, dtype=np.float64)
+    stops = np.array([float(p) for p, _ in scale])
+    rgbs = np.stack([_rgb(c) for _, c in scale])
+    span = hi - lo if hi > lo else 1.0
+    t = np.clip(np.nan_to_num((values - lo) / span, nan=0.5, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    channels = np.stack([np.interp(t, stops, rgbs[:, k]) for k in range(3)], axis=-1)
+    return [[_hex(px) for px in row] for row in channels]
+
+
+def _text_colour(fill: str) -> str:
+    r, g, b = _rgb(fill) / 255.0
+    return LIGHT_TEXT if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else DARK_TEXT
+
+
+def _panel(title: str, values: np.ndarray, fills: list[list[str]]) -> dict:
+    return dict(
+        title=title,
+        labels=[[fmt(float(v)) for v in row] for row in np.asarray(values, dtype=np.float64)],
+        fills=fills,
+        inks=[[_text_colour(f) for f in row] for row in fills],
+    )
+
+
+def conv_player_data(
+    padded: np.ndarray,
+    pads: Sequence[int],
+    kernel: np.ndarray,
+    output: np.ndarray,
+    steps: Sequence,
+    *,
+    start: int = 0,
+) -> dict:
+    """Padded input (Hp, Wp), kernel (KH, KW) as applied and output (OH, OW), with one record per
+    engine step: the output cell, the window's rows and columns in the padded input, and the cell's
+    arithmetic exactly as the stepping view writes it. ``start`` is the step shown first."""
+    if not steps:
+        raise ValueError("A convolution with no steps has nothing to play.")
+    padded = np.asarray(padded, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    output = np.asarray(output, dtype=np.float64)
+    hp, wp = padded.shape
+    top, bottom, left, right = (int(p) for p in pads)
+    inner = np.zeros(padded.shape, dtype=bool)
+    inner[top : hp - bottom, left : wp - right] = True
+    lo, hi = value_range(np.where(inner, padded, np.nan))
+    fills = colours(padded, GREYS, lo, hi)
+    for r, c in zip(*np.nonzero(~inner)):
+        fills[r][c] = PADDING_FILL
+    padded_title = f"Padded input {hp}×{wp}" if any(pads) else f"Input {hp}×{wp}"
+    oh, ow = output.shape
+    return dict(
+        input=dict(_panel(padded_title, padded, fills), padding=[top, bottom, left, right]),
+        kernel=_panel(
+            f"Kernel {kernel.shape[0]}×{kernel.shape[1]}", kernel, colours(kernel, DIVERGING, *symmetric_range(kernel))
+        ),
+        output=_panel(f"Output {oh}×{ow}", output, colours(output, DIVERGING, *symmetric_range(output))),
+        steps=[
+            dict(
+                pos=[int(s.out_pos[0]), int(s.out_pos[1])],
+                rows=[int(r) for r in s.rows],
+                cols=[int(c) for c in s.cols],
+                text=f"Output ({s.out_pos[0]}, {s.out_pos[1]}) = {s.arithmetic()}",
+            )
+            for s in steps
+        ],
+        start=int(np.clip(start, 0, len(steps) - 1)),
+        style=dict(
+            empty=EMPTY_SLOT,
+            window=WINDOW,
+            under=WINDOW_UNDER,
+            padding=PADDING_BORDER,
+            ink=DARK_TEXT,
+            font=FONT["family"],
+        ),
+    )
