@@ -55,7 +55,9 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     png = base64.b64decode(image["source"].split(",", 1)[1])
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     for (name, (c, h, w), maps), li in zip(layers, range(2)):
-        want = fig.PALETTE[fig.map_bytes(maps)]
+        k = round(fig.MIN_TILE / h)  # small maps are enlarged by whole cells: 6×6 ×4, 3×3 ×8
+        want = fig.PALETTE[np.kron(fig.map_bytes(maps), np.ones((1, k, k), np.uint8))]
+        h, w = h * k, w * k
         for ch in range(c):
             i = 4 * li + ch
             r0, c0 = int(dots["y"][i] - (h - 1) / 2), int(dots["x"][i] - (w - 1) / 2)
@@ -64,7 +66,7 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     outline = spec["layout"]["shapes"][1]
     x, y = dots["x"][6], dots["y"][6]
     assert outline["x0"] < x < outline["x1"] and outline["y0"] < y < outline["y1"]
-    assert outline["x1"] - outline["x0"] == pytest.approx(3 + 2 * 0.06)
+    assert outline["x1"] - outline["x0"] == pytest.approx(3 * 8 + 2 * 0.06)
 
 
 def test_palette_is_white_at_zero_grey_for_gaps():
@@ -79,6 +81,14 @@ def test_kernels_figure_keeps_every_weight():
     z = np.asarray(raw["data"][0]["z"], dtype=float)
     shown = sorted(v for v in z.ravel() if not np.isnan(v))
     assert np.allclose(shown, sorted(k.ravel()))
+    # each kernel's number sits on its tile's top edge, in a band of empty rows at least 15 px high
+    # (at 1024 px the numbers used to cover the top row of the kernels)
+    px = 350 / z.shape[1]
+    for i, note in enumerate(raw["layout"]["annotations"]):
+        r, c = int(note["y"] + 0.5), int(round(note["x"]))
+        assert note["yanchor"] == "bottom" and not np.isnan(z[r, c]) and np.isnan(z[r - 1, c]), i
+        band = r - (max((j for j in range(r) if not np.isnan(z[j, c])), default=-2) + 1)
+        assert band * px >= 15, (i, band, px)
 
 
 def test_pictures_are_square_with_hard_edges():

@@ -33,7 +33,8 @@ from playground.figures.conv import feature_map_figure
 GAP = 0  # byte value of the gaps between tiles (drawn light grey)
 MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic
 CELL_PX = 2.35  # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
-LABEL_PX = 26  # room above each layer for its name and shape
+LABEL_PX = 40  # room above each layer for its name and shape, enough at 150 % zoom (the figure shrinks, the font not)
+MIN_TILE = 24  # cells: a deep layer's small maps are enlarged to about this size (14×14 → 28, 7×7 → 21)
 BAR = "#9ca3af"  # the other nine probabilities
 
 
@@ -136,18 +137,21 @@ def overview_figure(
     invisible marker at its centre, so a click selects it. ``selected`` gets the orange outline.
     """
     plans = []
-    for name, (c, h, w), maps in layers:
+    for name, shape, maps in layers:
+        k = max(1, round(MIN_TILE / max(shape[1], shape[2])))  # whole-cell enlargement: every value stays one block
+        c, h, w = shape[0], shape[1] * k, shape[2] * k
         rows, cols = tile_layout(c, h, w)
-        plans.append((name, (c, h, w), cols, mosaic(map_bytes(maps), rows, cols)))
+        tiles = np.kron(map_bytes(maps), np.ones((1, k, k), np.uint8))
+        plans.append((name, shape, (c, h, w), cols, mosaic(tiles, rows, cols)))
     width = max((grid.shape[1] for *_, grid in plans), default=1)
     band = int(round(LABEL_PX / CELL_PX))  # rows of white above each mosaic for its title
     picture = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), -1, dtype=np.int16)
     xs, ys, cd, hover, sizes, annotations, shapes, top = [], [], [], [], [], [], [], 0
     refs = ("x", "y")
-    for li, (name, (c, h, w), cols, grid) in enumerate(plans):
+    for li, (name, shape, (c, h, w), cols, grid) in enumerate(plans):
         annotations.append(
             dict(
-                text=f"<b>{name}</b> · {c} × {h} × {w}",
+                text=f"<b>{name}</b> · {' × '.join(map(str, shape))}",
                 x=-0.5,
                 y=top + band - 1.5,
                 xref="x",
@@ -217,20 +221,23 @@ def overview_figure(
     return PrebuiltFigure(spec)
 
 
-def kernels_figure(kernels: np.ndarray, per_row: int = 8, cell_px: float = 14.0) -> go.Figure:
+def kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -> go.Figure:
     """First-layer kernels (F, C, KH, KW) side by side on one diverging scale (channel 0 of each),
-    numbered; hover gives every weight (open a map to see its kernel's numbers)."""
+    numbered in a band of their own above each row; hover gives every weight (open a map to see its
+    kernel's numbers). Sized for a panel ``width_px`` wide."""
     k = np.asarray(kernels, dtype=np.float64)[:, 0]
     f, kh, kw = k.shape
     rows, cols = tile_layout(f, kh, kw, across=per_row * (kw + 1))
-    grid = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan)
+    scale = width_px / (cols * (kw + 1) - 1)  # px per cell
+    band = int(np.ceil(15 / scale))  # cells above each row of kernels for their numbers (12 px type)
+    pitch = band + kh + 1
+    grid = np.full((rows * pitch - 1, cols * (kw + 1) - 1), np.nan)
     for i in range(f):
         r, q = divmod(i, cols)
-        grid[r * (kh + 1) : r * (kh + 1) + kh, q * (kw + 1) : q * (kw + 1) + kw] = k[i]
-    scale = 560 / grid.shape[1]  # px per cell in a half-width column
-    canvas = Canvas(height=int(grid.shape[0] * scale + rows * cell_px + 30))
-    xr, (y_bottom, _) = grid_ranges(*grid.shape)
-    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=(y_bottom, -1.6))  # room for the numbers
+        grid[r * pitch + band : r * pitch + band + kh, q * (kw + 1) : q * (kw + 1) + kw] = k[i]
+    canvas = Canvas(height=int(grid.shape[0] * scale + 24))
+    xr, yr = grid_ranges(*grid.shape)
+    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=yr)
     lo, hi = symmetric_range(k)
     canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False, hover="weight")
     for i in range(f):
@@ -239,14 +246,15 @@ def kernels_figure(kernels: np.ndarray, per_row: int = 8, cell_px: float = 14.0)
             dict(
                 text=f"{i + 1}",
                 x=q * (kw + 1) + (kw - 1) / 2,
-                y=r * (kh + 1) - 0.7,
+                y=r * pitch + band - 0.5,  # the tile's top edge: the number sits on it, in the band
                 xref=refs[0],
                 yref=refs[1],
+                yanchor="bottom",
                 showarrow=False,
                 font=dict(size=12),
             )
         )
-    return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=18, b=4)))
+    return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=8, b=8)))
 
 
 def large_map_figure(values: np.ndarray, title: str) -> go.Figure:

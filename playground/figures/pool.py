@@ -143,7 +143,8 @@ def shift_figure(
     canvas = Canvas(height=fit_height(doms, [(h, w), (h, w), (oh, ow), (oh, ow)], y_span=0.88))
     lo, hi = value_range(image, shifted)
     direction = {(0, 1): "right", (0, -1): "left", (1, 0): "down", (-1, 0): "up"}.get(tuple(shift), str(shift))
-    for dom, z, title in ((doms[0], image, "Input"), (doms[1], shifted, f"Shifted 1 px {direction}")):
+    # two-line titles: four side by side must stay apart on a phone (a panel is ~80 px wide there)
+    for dom, z, title in ((doms[0], image, "Input"), (doms[1], shifted, f"Shifted<br>1 px {direction}")):
         refs = canvas.axes(dom, (0, 0.88), x_range=grid_ranges(h, w)[0], y_range=grid_ranges(h, w)[1], title=title)
         canvas.grid(
             z,
@@ -157,8 +158,10 @@ def shift_figure(
         )
     plo, phi = value_range(pooled, pooled_shifted)
     changed = ~np.isclose(pooled, pooled_shifted, rtol=0, atol=1e-12)
-    for dom, z, title in ((doms[2], pooled, "Pooled"), (doms[3], pooled_shifted, "Pooled after the shift")):
+    for dom, z, title in ((doms[2], pooled, "Pooled"), (doms[3], pooled_shifted, "Shifted,<br>pooled")):
         refs = canvas.axes(dom, (0, 0.88), x_range=grid_ranges(oh, ow)[0], y_range=grid_ranges(oh, ow)[1], title=title)
+        if z is pooled_shifted:  # the last title ends at the figure's edge instead of overhanging it
+            canvas.annotations[-1].update(x=1.0, xanchor="right", align="right")
         canvas.grid(
             z,
             refs,

@@ -216,22 +216,26 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         )
 
 
+PANEL_PX = 350  # the saliency picture and the kernels: each whole on a 390 px phone
+
+
 def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     """Saliency, first-layer kernels and the softmax + cross-entropy arithmetic."""
     pred = result.prediction
-    left, right = st.columns(2)
-    with left:
+    # fixed-width panels in a row that wraps: side by side on a laptop, one under the other where the
+    # column is narrower (in two columns at 1024 px the 336 px picture covered the kernels)
+    row = st.container(horizontal=True, wrap=True, gap="medium", key="draw-why")
+    with row.container(width=PANEL_PX, key="draw-saliency-panel"):
         st.subheader("Which strokes mattered")
         st.image(
-            fig.saliency_overlay(result.prep.image, result.saliency),
-            width=336,
+            fig.saliency_overlay(result.prep.image, result.saliency, size=PANEL_PX - 14),
             caption=f"Gradient × input for the class {pred.label}: yellow and red pixels pushed the "
             "network towards it.",
         )
-    with right:
+    with row.container(width=PANEL_PX, key="draw-kernels-panel"):
         st.subheader("First-layer kernels")
         st.plotly_chart(
-            fig.kernels_figure(insight.first_layer_kernels(choice.model)),
+            fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
             key=state.key(PAGE, "kernels"),
             config={"displayModeBar": False},
         )

@@ -1,0 +1,122 @@
+"""Draw and Pooling at the sizes where their panels collided (issue: 1024×768 projector, 150 % zoom,
+390×844 phone): nothing overlaps, labels sit in their own room, deep feature maps stay big enough to
+see. Screenshots land in test-results/<test name>/."""
+
+from __future__ import annotations
+
+import pytest
+from test_browser_layout import SIZES, ZOOMED, _page
+
+from benchmarks.harness import wait_for_app
+from playground.figures import draw
+
+BOXES = """css => [...document.querySelectorAll(css)].map(e => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+
+
+def _apart(a: dict, b: dict) -> bool:
+    return (
+        a["right"] <= b["left"] + 0.5
+        or b["right"] <= a["left"] + 0.5
+        or a["bottom"] <= b["top"] + 0.5
+        or b["bottom"] <= a["top"] + 0.5
+    )
+
+
+def _out(request):
+    from conftest import ARTIFACTS
+
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _drawn(page, app_url):
+    from test_browser_draw import open_draw_page, stroke, wait_for_prediction
+
+    canvas = open_draw_page(page, app_url)
+    stroke(page, canvas, [(0.5, 0.15), (0.5, 0.85)])
+    wait_for_prediction(page, "Confidence")
+    page.wait_for_selector(".st-key-draw-kernels-panel .js-plotly-plot", timeout=60_000)
+    page.wait_for_selector(".st-key-draw-maps .js-plotly-plot", timeout=60_000)
+    wait_for_app(page)
+
+
+@pytest.mark.parametrize("size", [*sorted(SIZES), *ZOOMED])
+def test_saliency_and_first_layer_kernels_never_cover_each_other(browser, app_url, size, request):
+    """1024 px: the 336 px saliency picture used to cover the kernels and their caption."""
+    context, page = _page(browser, size)
+    try:
+        _drawn(page, app_url)
+        width = (SIZES | ZOOMED)[size]["viewport"]["width"]
+        saliency = page.evaluate(BOXES, ".st-key-draw-saliency-panel img")[0]
+        kernels = page.evaluate(BOXES, ".st-key-draw-kernels-panel")[0]
+        caption = page.evaluate(BOXES, ".st-key-draw-kernels-panel [data-testid=stCaptionContainer]")[0]
+        assert _apart(saliency, kernels) and _apart(saliency, caption), (saliency, kernels)
+        for b in (saliency, kernels):
+            assert 0 <= b["left"] and b["right"] <= width + 0.5, (size, b)
+        if size == "laptop-1366":
+            assert abs(saliency["top"] - kernels["top"]) < 80, (saliency, kernels)  # side by side where they fit
+        page.locator(".st-key-draw-why").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(_out(request) / f"why-{size}.png"))
+    finally:
+        context.close()
+
+
+OVERVIEW = """() => { const gd = document.querySelector('.st-key-draw-maps .js-plotly-plot');
+    const ya = gd._fullLayout.yaxis, px = ya._length / Math.abs(ya.range[0] - ya.range[1]);
+    return {px, labels: [...gd.querySelectorAll('g.annotation')].map(a => a.getBoundingClientRect().height)}; }"""
+
+
+@pytest.mark.parametrize("size", ["laptop-1366", "projector-1024", "projector-1024-at-150%"])
+def test_feature_map_overview_labels_have_room_and_deep_maps_stay_visible(browser, app_url, size, request):
+    """Layer names used to overlap the maps above them at 150 %; pool2's 7×7 maps were ≈15 px."""
+    context, page = _page(browser, size)
+    try:
+        _drawn(page, app_url)
+        view = page.evaluate(OVERVIEW)
+        room = (round(draw.LABEL_PX / draw.CELL_PX) - 1.5) * view[
+            "px"
+        ]  # px between a layer's maps and its label's baseline
+        assert len(view["labels"]) == 10 and max(view["labels"]) <= room, view
+        if size == "laptop-1366":
+            assert 7 * round(draw.MIN_TILE / 7) * view["px"] >= 40, view  # a pool2 tile is at least 40 px
+        page.locator(".st-key-draw-maps").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(_out(request) / f"maps-{size}.png"))
+    finally:
+        context.close()
+
+
+SHIFT_TITLES = """() => { const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => (g.data || []).some(t => t.name === 'Pooled'));
+    if (!gd) return {titles: []};
+    const r = gd.getBoundingClientRect();
+    return {figure: {left: r.left, right: r.right}, titles: [...gd.querySelectorAll('g.annotation')]
+        .map(a => { const b = a.getBoundingClientRect(); return {text: a.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}; })}; }"""
+
+
+@pytest.mark.parametrize("size", ["phone-390", "projector-1024-at-150%", "laptop-1366"])
+@pytest.mark.parametrize("image", ["A digit (14×14)", "The input above"])
+def test_pooling_shift_comparison_titles_stay_apart_and_whole(browser, app_url, size, image, request):
+    context, page = _page(browser, size)
+    try:
+        page.goto(app_url + "/pooling")
+        wait_for_app(page)
+        if image != "A digit (14×14)":
+            page.locator(".st-key-pool-shift_image label").filter(has_text=image).click()
+            wait_for_app(page)
+        page.wait_for_function(f"() => ({SHIFT_TITLES.replace(chr(10), ' ')})().titles.length === 4", timeout=60_000)
+        wait_for_app(page)
+        view = page.evaluate(SHIFT_TITLES)
+        titles = view["titles"]
+        assert [t["text"] for t in titles] == ["Input", "Shifted1 px right", "Pooled", "Shifted,pooled"], titles
+        for a, b in zip(titles, titles[1:]):
+            assert _apart(a, b), (a, b)
+        for t in titles:
+            assert view["figure"]["left"] - 0.5 <= t["left"] and t["right"] <= view["figure"]["right"] + 0.5, t
+        page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()  # the shift comparison is the last figure
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(_out(request) / f"shift-{size}.png"))
+    finally:
+        context.close()
