@@ -120,3 +120,76 @@ def test_pooling_shift_comparison_titles_stay_apart_and_whole(browser, app_url, 
         page.screenshot(path=str(_out(request) / f"shift-{size}.png"))
     finally:
         context.close()
+
+
+TABLE_WIDTH = 62 + 170 + 72 + 60 + 76  # the shape table's columns (playground/ui/builder.py)
+
+
+@pytest.mark.parametrize("size", ["laptop-1366", "projector-1024", "phone-390"])
+def test_build_table_is_whole_and_layer_cards_keep_their_fields_in_rows(browser, app_url, size, request):
+    """The MACs column was cut at 1366 ("112,8"), every card stacked one field per row at 1024, and on a
+    phone the table came after all 19 layer cards."""
+    context, page = _page(browser, size)
+    try:
+        page.goto(app_url + "/build")
+        wait_for_app(page)
+        page.wait_for_selector(".st-key-build-sizes-panel [data-testid=stDataFrame]", timeout=60_000)
+        page.wait_for_selector(".st-key-build-layers-panel [data-testid=stNumberInput]", timeout=60_000)
+        wait_for_app(page)
+        width = SIZES[size]["viewport"]["width"]
+        table = page.evaluate(BOXES, ".st-key-build-sizes-panel [data-testid=stDataFrame]")[0]
+        sizes = page.evaluate(BOXES, ".st-key-build-sizes-panel")[0]
+        layers = page.evaluate(BOXES, ".st-key-build-layers-panel")[0]
+        assert table["right"] <= width + 0.5 and _apart(sizes, layers), (table, sizes, layers)
+        if size != "phone-390":
+            assert table["right"] - table["left"] >= TABLE_WIDTH, table  # every column whole
+        if size == "laptop-1366":
+            assert abs(sizes["top"] - layers["top"]) < 2, (sizes, layers)  # side by side
+        else:
+            assert sizes["bottom"] <= layers["top"] + 0.5, (sizes, layers)  # the table before the cards
+        # the first card (conv1: filters, kernel, stride, padding, dilation) keeps its fields in rows of three or more
+        fields = page.evaluate(
+            BOXES, ".st-key-build-layers-panel [class*='st-key-build-row-'] [data-testid=stNumberInput]"
+        )
+        first_row = [f for f in fields[:5] if abs(f["top"] - fields[0]["top"]) < 2]
+        assert len(first_row) >= (2 if size == "phone-390" else 3), fields[:5]
+        page.set_viewport_size({"width": width, "height": 1600})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(_out(request) / f"build-{size}.png"))
+    finally:
+        context.close()
+
+
+SIDEBAR_EDGE = """([x, y]) => { const hit = document.elementFromPoint(x, y);  // the canvas sits in a shadow root
+    return !!hit && !!hit.closest('[class*=st-key-conv-canvas]'); }"""
+
+
+def test_the_sidebar_canvas_is_whole_and_draws_to_its_right_edge(browser, app_url, request):
+    """Convolution's canvas in the sidebar lost about 40 px on its right."""
+    from test_browser import INPUT_HAS_INK, choose, open_page
+
+    from playground.ui import inputs
+
+    context = browser.new_context(viewport={"width": 1366, "height": 1000})  # the whole canvas on screen
+    page = context.new_page()
+    try:
+        open_page(page, app_url + "/convolution")
+        choose(page, "conv.source", "Draw a digit")
+        canvas = page.locator("[data-testid=stSidebar] canvas.upper-canvas")
+        canvas.wait_for(timeout=30_000)
+        box = canvas.bounding_box()
+        side = page.locator("[data-testid=stSidebarUserContent]").bounding_box()
+        assert round(box["width"]) == inputs.SIDEBAR_CANVAS_PX, box
+        assert side["x"] <= box["x"] and box["x"] + box["width"] <= side["x"] + side["width"] + 0.5, (box, side)
+        edge = [box["x"] + box["width"] - 3, box["y"] + box["height"] / 2]
+        assert page.evaluate(SIDEBAR_EDGE, edge), (box, side)  # nothing covers its right edge
+        x = box["x"] + box["width"] - 12  # a stroke along the right edge
+        page.mouse.move(x, box["y"] + box["height"] * 0.15)
+        page.mouse.down()
+        for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85):
+            page.mouse.move(x, box["y"] + box["height"] * t)
+        page.mouse.up()
+        page.wait_for_function(INPUT_HAS_INK, timeout=30_000)  # it reached the convolution's input
+        page.screenshot(path=str(_out(request) / "sidebar-canvas-1366.png"))
+    finally:
+        context.close()

@@ -218,7 +218,7 @@ def expected_rows(spec: model.ModelSpec) -> list[list[str]]:
     """The first columns of the shape table, as the engine computes them (the grid's accessible copy holds
     the raw numbers; the canvas draws them with thousands separators)."""
     return [
-        [str(i.index + 1), i.name, i.text, "×".join(map(str, i.out_shape)), str(i.params)]
+        [i.name, i.text, "×".join(map(str, i.out_shape)), str(i.params), str(i.macs)]  # (the "#" column is hidden)
         for i in model.infer_shapes(spec)
     ]
 
@@ -245,7 +245,7 @@ def test_build_page_table_follows_a_filter_change(page, app_url):
     after = expected_rows(edited)
     assert after != before
     got = wait_until(page, lambda: (t := table(page)) == after and t, "the table to show 24 filters")
-    assert got[0][3] == "24×28×28" and got[0][4] == "240"
+    assert got[0][2] == "24×28×28" and got[0][3] == "240"
     wait_text(page, "[data-testid=stMain]", "1. conv1 · Convolution → 24×28×28")
     params, macs = model.summary_totals(model.infer_shapes(edited))
     wait_text(page, "[data-testid=stMain]", f"Total: {params:,} parameters, {macs:,} multiply-accumulates")

@@ -82,7 +82,19 @@ def row_shapes(at: AppTest) -> list[str]:
 
 def block_before_error(at: AppTest) -> list[tuple[str | None, str]]:
     """(key of the element just above, message) for every error in the layer column."""
-    column = next(c for c in at.columns if any(s.value == "Layers" for s in c.subheader))
+
+    def blocks(node):
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from blocks(child)
+
+    column = next(  # the layers panel: the block that holds the "Layers" subheader directly
+        b
+        for b in blocks(at.main)
+        if any(
+            getattr(c, "type", "") == "subheader" and c.value == "Layers" for c in getattr(b, "children", {}).values()
+        )
+    )
     children = list(column.children.values())
     return [
         (children[k - 1].key if k else None, child.value) for k, child in enumerate(children) if child.type == "error"

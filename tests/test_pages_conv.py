@@ -199,8 +199,9 @@ def test_drawn_digit_is_downsampled_and_kept_bad_drawing_refused():
     at.select_slider(key="conv.size").set_value(14)
     rerun(at)
     assert at.get("bidi_component")[0].key == "conv.canvas.0"
-    drawing = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    ImageDraw.Draw(drawing).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=24)
+    px = inputs.SIDEBAR_CANVAS_PX  # the sidebar's canvas (the Draw page's is 280)
+    drawing = Image.new("RGBA", (px, px), (0, 0, 0, 255))
+    ImageDraw.Draw(drawing).line([(px // 2, 30), (px // 2, px - 30)], fill=(255, 255, 255, 255), width=20)
     at.session_state["conv.canvas.0"] = canvas_payload(png(drawing))
     rerun(at)
     grid = inputs.drawing_to_grid(png(drawing), 14)
@@ -208,7 +209,7 @@ def test_drawn_digit_is_downsampled_and_kept_bad_drawing_refused():
     wrong = png(Image.new("RGBA", (100, 100)))
     at.session_state["conv.canvas.0"] = canvas_payload(wrong)
     rerun(at)
-    assert any(engine_error(images.decode_canvas, wrong) in e for e in errors(at))
+    assert any(engine_error(images.decode_canvas, wrong, (px, px)) in e for e in errors(at))
     assert np.array_equal(trace_z(chart(at), "input"), grid)  # the last good drawing stays
     assert at.get("bidi_component")[0].key == "conv.canvas.1"  # and a fresh canvas replaced the bad one
 

@@ -15,11 +15,15 @@ st.markdown(
 )
 
 builder.preset_controls()
-left, right = st.columns([4, 5], gap="medium")
-with left:
+# Two fixed-width panels in a row that wraps: side by side on a laptop; at 1024 px and on a phone the
+# shapes come first and the layer cards keep room for their fields (in two columns the table was cut
+# and every card stacked one field per row; on a phone the table came after all the cards).
+row = st.container(horizontal=True, wrap=True, gap="medium", key="build-panels")
+sizes, layers = row.container(width=452, key="build-sizes-panel"), row.container(width=410, key="build-layers-panel")
+with layers:
     st.subheader("Layers")
     checked = builder.layer_editor()
-with right:
+with sizes:
     st.subheader("Shapes and sizes")
     builder.design_status(checked)
     shapes, code, files = st.tabs(["Table", "PyTorch code", "Save / load (JSON)"])

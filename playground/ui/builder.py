@@ -316,15 +316,15 @@ def shape_table(checked: Checked) -> None:
     ]
     if rows:
         config = {
-            "#": st.column_config.NumberColumn(width=36),
-            "Layer": st.column_config.TextColumn(width=70),
-            "Description": st.column_config.TextColumn(width=190),
-            "Output shape": st.column_config.TextColumn("Output", width=80),
+            "#": None,  # the layer names are numbered already, on the cards
+            "Layer": st.column_config.TextColumn(width=62),
+            "Description": st.column_config.TextColumn(width=170),
+            "Output shape": st.column_config.TextColumn("Output", width=72),
             "Parameters": st.column_config.NumberColumn(
-                "Params", format="localized", help="Trainable weights and biases"
+                "Params", format="localized", help="Trainable weights and biases", width=60
             ),
             "Multiply-accumulates": st.column_config.NumberColumn(
-                "MACs", format="localized", help="Multiply-accumulates per image"
+                "MACs", format="localized", help="Multiply-accumulates per image", width=76
             ),
         }
         st.dataframe(pd.DataFrame(rows), hide_index=True, height="content", column_config=config)

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 MAX_TYPED = 28
-CANVAS_PX = 280
+CANVAS_PX = 280  # the Draw page's canvas, as MNIST's 28 px × 10
+SIDEBAR_CANVAS_PX = 236  # Convolution and Pooling draw in the sidebar, whose content is 240 px wide
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ def load_upload(data: bytes, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
     return grey, np.ascontiguousarray(rgb)
 
 
-def drawing_to_grid(png: bytes, size: int) -> np.ndarray:
-    """The canvas's PNG (280×280, white strokes) -> (size, size) grey grid in [0, 1] (area averages).
-    Raises ``images.ImageError`` for anything but a 280×280 PNG."""
-    return _grid(images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)), size)
+def drawing_to_grid(png: bytes, size: int, px: int = SIDEBAR_CANVAS_PX) -> np.ndarray:
+    """The sidebar canvas's PNG (px×px, white strokes) -> (size, size) grey grid in [0, 1] (area averages).
+    Raises ``images.ImageError`` for anything but a px×px PNG."""
+    return _grid(images.decode_canvas(png, (px, px)), size)
 
 
 def _grid(rgba: np.ndarray, size: int) -> np.ndarray:
@@ -100,16 +101,17 @@ def canvas_drawing(raw: Any) -> dict | None:
     return raw
 
 
-def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
-    """The 280×280 canvas (white strokes on black, mouse or finger): the drawing as (280, 280, 4) uint8,
+def drawing_canvas(page: str, *, stroke_width: int = 26, px: int = CANVAS_PX) -> np.ndarray | None:
+    """The px×px canvas (white strokes on black, mouse or finger): the drawing as (px, px, 4) uint8,
     or None before anything was drawn.
 
     The drawing survives page switches: its strokes are kept here and handed back as ``initial_drawing``
-    only after a remount. Data that is not a 280×280 PNG (checked from the header before decoding)
+    only after a remount. Data that is not a px×px PNG (checked from the header before decoding)
     resets the canvas and the message is shown under it.
     """
     from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
 
+    state.put(page, "canvas_px", px)  # Undo redraws the strokes at this size
     name = f"canvas.{state.get(page, 'canvas_gen', 0)}"
     remounted = not state.has(page, name)  # the canvas left the page (e.g. page switch) and is back
     st.space("medium")  # the canvas toolbar (undo, redo, clear) floats above the canvas
@@ -118,15 +120,15 @@ def drawing_canvas(page: str, *, stroke_width: int = 26) -> np.ndarray | None:
             stroke_width=stroke_width,
             stroke_color="#ffffff",
             background_color="#000000",
-            width=CANVAS_PX,
-            height=CANVAS_PX,
+            width=px,
+            height=px,
             drawing_mode="freedraw",
             return_image_data=True,
             initial_drawing=state.get(page, "drawing", None) if remounted else None,
             key=state.key(page, name),
         )
         png = images.canvas_png(result._image_data_url)  # the URL as sent; image_bytes trusts its shape
-        rgba = images.decode_canvas(png, (CANVAS_PX, CANVAS_PX)) if png else None
+        rgba = images.decode_canvas(png, (px, px)) if png else None
         drawing = canvas_drawing(result.json_data)
     except images.ImageError as e:
         _reset_canvas(page, str(e))
@@ -186,13 +188,14 @@ def _undo_stroke(page: str) -> None:
     _clear_canvas(page)
     if rest:
         state.put(page, "drawing", {**drawing, "objects": rest})
-        state.put(page, "image", render_strokes(rest, (CANVAS_PX, CANVAS_PX)))
+        px = state.get(page, "canvas_px", CANVAS_PX)
+        state.put(page, "image", render_strokes(rest, (px, px)))
 
 
 def _drawn(page: str) -> InputChoice:
     size = _size(page)
     st.caption("Draw with the mouse or a finger; the input panel shows the grid the convolution sees.")
-    rgba = drawing_canvas(page)
+    rgba = drawing_canvas(page, stroke_width=22, px=SIDEBAR_CANVAS_PX)  # 26 px on 280, to scale
     if rgba is not None:
         state.put(page, "drawn", _grid(rgba, size))
     grid = state.get(page, "drawn", None)
