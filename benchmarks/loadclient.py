@@ -212,10 +212,10 @@ class Session:
 
     def canvas(self, key: str | None = None) -> Element | None:
         """The drawing canvas: the bidi_component whose key contains ``key``, else the first
-        bidi_component whose key contains "canvas", else the first bidi_component."""
+        bidi_component whose key contains "canvas"."""
         if key is not None:
             return self.find("bidi_component", key=key)
-        return self.find("bidi_component", key="canvas") or self.find("bidi_component")
+        return self.find("bidi_component", key="canvas")  # not the page's other components (player, number check)
 
     # -- talking to the server -----------------------------------------------------------------
     async def rerun(self, triggers: Iterable[WidgetState] = ()) -> Run:

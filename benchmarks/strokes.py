@@ -79,11 +79,13 @@ def fabric_path(points: list[tuple[float, float]], width: int = STROKE_WIDTH) ->
 class Scribbler:
     """Digit-like drawings one stroke at a time: each ``next()`` adds one segment of the current
     digit (so every rerun sends a different image); a finished digit is cleared and the next
-    begins. ``seed`` picks the digit order and a small per-user jitter."""
+    begins. ``seed`` picks the digit order and a small per-user jitter; ``size`` is the canvas's side
+    (280 on the Draw page, 236 in the Convolution and Pooling sidebars), the digits scaled to it."""
 
-    def __init__(self, seed: int = 0, width: int = STROKE_WIDTH):
+    def __init__(self, seed: int = 0, width: int = STROKE_WIDTH, size: int = CANVAS_PX):
         self.rng = random.Random(seed)
-        self.width = width
+        self.size = size
+        self.width = max(1, round(width * size / CANVAS_PX))
         self.order = list(DIGITS)
         self.rng.shuffle(self.order)
         self.digit_index = -1
@@ -94,8 +96,9 @@ class Scribbler:
     def _start_digit(self) -> None:
         self.digit_index = (self.digit_index + 1) % len(self.order)
         dx, dy, scale = self.rng.uniform(-15, 15), self.rng.uniform(-15, 15), self.rng.uniform(0.85, 1.05)
+        f = self.size / CANVAS_PX
         self._points = [
-            (140 + (x - 140) * scale + dx, 140 + (y - 140) * scale + dy)
+            (f * (140 + (x - 140) * scale + dx), f * (140 + (y - 140) * scale + dy))
             for x, y in DIGITS[self.order[self.digit_index]]
         ]
         self.segments = []
@@ -116,4 +119,5 @@ class Scribbler:
             for t in range(steps + 1)
         ]
         self.segments.append(seg)
-        return stroke_png(self.segments, width=self.width), [fabric_path(s, self.width) for s in self.segments]
+        png = stroke_png(self.segments, size=self.size, width=self.width)
+        return png, [fabric_path(s, self.width) for s in self.segments]

@@ -21,7 +21,7 @@ LAYERS = {
     "figures": ({"ops", "figures"}, {"torch", "streamlit"}),
     "nn": ({"ops", "imaging", "data", "nn"}, {"streamlit", "plotly"}),
     "serve": ({"ops", "imaging", "data", "nn", "serve"}, {"streamlit", "plotly"}),
-    "cli": ({"ops", "imaging", "data", "nn", "cli"}, {"streamlit", "plotly"}),
+    "cli": ({"ops", "imaging", "data", "nn", "figures", "cli"}, {"streamlit"}),  # figures: the GIF export
 }
 # single modules that promise more than their package
 LIGHT = {

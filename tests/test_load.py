@@ -21,6 +21,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks import loadclient, loadrun, loadtrain, strokes
 from playground.serve import jobs  # the server-wide cap the app uses: same environment
+from playground.ui import inputs
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,9 @@ def test_select_and_click_drive_the_convolution_page(app):
             assert s.canvas() is None  # the default input is a worked example
             canvas = await loadclient.open_canvas(s)  # picks "Draw a digit" in the input selectbox
             assert canvas.key.startswith("conv.canvas")
-            assert (await s.draw(*strokes.Scribbler(seed=2).next())).ok
+            assert (
+                await s.draw(*strokes.Scribbler(seed=2, size=inputs.SIDEBAR_CANVAS_PX).next())
+            ).ok  # the sidebar canvas
             before = _output(s)
             clicked = await s.click("conv.next")
             assert clicked.ok, clicked.problem()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -19,9 +20,12 @@ from playground.ops import (
     PoolSettings,
     conv2d,
     conv_output_formulas,
+    conv_output_from_steps,
     conv_steps,
     format_number,
+    pad,
     pool2d,
+    pool_output_shape,
     pool_steps,
 )
 from playground.ops.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, parse_channels
@@ -57,6 +61,11 @@ def add_ops_commands(subparsers: Any) -> None:
     conv.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
     conv.add_argument("--steps", action="store_true", help="also give the arithmetic of every output cell")
     conv.add_argument("--json", action="store_true", help="print JSON {output, output_shape[, steps]}")
+    conv.add_argument(
+        "--gif", default=None, metavar="PATH", help="also write an animated GIF of the stepping (1280 px wide)"
+    )
+    conv.add_argument("--fps", type=float, default=5.0, help="GIF frames a second (default 5)")
+    conv.add_argument("--cells", default=None, metavar="FROM-TO", help="GIF: only output cells FROM..TO (1-based)")
     conv.set_defaults(func=run_conv)
     _one_line_errors(conv)
 
@@ -75,6 +84,11 @@ def add_ops_commands(subparsers: Any) -> None:
     )
     pool.add_argument("--steps", action="store_true", help="also give the arithmetic of every output cell")
     pool.add_argument("--json", action="store_true", help="print JSON {output, output_shape[, steps]}")
+    pool.add_argument(
+        "--gif", default=None, metavar="PATH", help="also write an animated GIF of the stepping (1280 px wide)"
+    )
+    pool.add_argument("--fps", type=float, default=5.0, help="GIF frames a second (default 5)")
+    pool.add_argument("--cells", default=None, metavar="FROM-TO", help="GIF: only output cells FROM..TO (1-based)")
     pool.set_defaults(func=run_pool)
     _one_line_errors(pool)
 
@@ -107,6 +121,8 @@ def run_conv(args: argparse.Namespace) -> int:
         )
         out = conv2d(x[None], w, bias, settings)[0]  # (F, OH, OW)
         steps = [conv_steps(x, w[f], bias[f], settings) for f in range(w.shape[0])] if args.steps else []
+        if args.gif:
+            _write_gif(args, _conv_gif_data(x, w, float(bias[0]), settings))
     except PlaygroundError as e:
         return _fail(e)
     single = kernel_ndim < 4
@@ -148,6 +164,8 @@ def run_pool(args: argparse.Namespace) -> int:
         )
         out = pool2d(x[None], settings)[0]  # (C, OH, OW)
         steps = [pool_steps(channel, settings) for channel in x] if args.steps else []
+        if args.gif:
+            _write_gif(args, _pool_gif_data(x, settings))
     except PlaygroundError as e:
         return _fail(e)
     two_d = x.shape[0] == 1
@@ -167,6 +185,65 @@ def run_pool(args: argparse.Namespace) -> int:
             lines.append(f"out[{s.out_pos[0]}, {s.out_pos[1]}] = {s.arithmetic()}{where}")
     _emit("\n".join(lines))
     return 0
+
+
+# ---------------------------------------------------------------- GIF export
+
+
+def _conv_gif_data(x: np.ndarray, w: np.ndarray, bias: float, settings: ConvSettings) -> dict:
+    """The stepping data of a one-channel, one-filter convolution (what the Convolution page plays)."""
+    from playground.figures.player import conv_player_data  # only with --gif: the figures load plotly
+
+    if x.shape[0] != 1 or w.shape[:2] != (1, 1):
+        raise CliInputError(
+            f"--gif shows one input channel and one filter; got {x.shape[0]} channel(s) and {w.shape[0]} filter(s).",
+            "--gif",
+        )
+    image, kernel = x[0], w[0, 0]
+    steps = conv_steps(image, kernel, bias, settings)
+    pads = settings.pads(kernel.shape)
+    shape = (steps[-1].out_pos[0] + 1, steps[-1].out_pos[1] + 1)
+    output = conv_output_from_steps(steps, shape)
+    return conv_player_data(pad(image, pads, settings.padding_mode), pads, steps[0].kernel[0], output, steps)
+
+
+def _pool_gif_data(x: np.ndarray, settings: PoolSettings) -> dict:
+    from playground.figures.player import pool_player_data
+
+    if x.shape[0] != 1:
+        raise CliInputError(f"--gif shows one input channel; got {x.shape[0]}.", "--gif")
+    steps = pool_steps(x[0], settings)
+    (_, _), (_, _), (ph, pw) = settings.resolved()
+    pads = (ph, ph, pw, pw)
+    output = conv_output_from_steps(steps, pool_output_shape(x[0].shape, settings))
+    return pool_player_data(pad(x[0], pads, "zeros"), pads, output, steps, settings.kind)
+
+
+def _cells(text: str | None, n: int) -> tuple[int, int]:
+    """--cells FROM-TO (1-based, inclusive) as 0-based (first, last); all cells when not given."""
+    if text is None:
+        return 0, n - 1
+    parts = text.replace("–", "-").split("-")
+    if len(parts) != 2 or not all(p.strip().isdigit() and len(p.strip()) <= 6 for p in parts):
+        raise CliInputError(f"--cells takes FROM-TO, two whole numbers such as 1-50; got {text[:40]!r}.", "--cells")
+    return int(parts[0]) - 1, int(parts[1]) - 1
+
+
+def _write_gif(args: argparse.Namespace, data: dict) -> None:
+    from playground.figures import gif
+
+    first, last = _cells(args.cells, len(data["steps"]))
+    try:
+        shots = gif.frames(data, first, last)
+    except gif.GifError as e:
+        raise CliInputError(f"{e} (--cells FROM-TO picks them)" if e.field == "cells" else str(e), "--cells") from None
+    blob = gif.gif_bytes(shots, args.fps)
+    path = Path(args.gif)
+    try:
+        path.write_bytes(blob)
+    except OSError as e:
+        raise CliInputError(f"Cannot write the GIF to {path}: {e.strerror or e}.", "--gif") from None
+    print(f"wrote {path} ({len(shots)} frames, {len(blob):,} bytes)", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- reading options

@@ -1,7 +1,8 @@
-"""What the Play view's in-browser player draws: every cell's colour and label, and every step's
-window and arithmetic, as plain JSON-ready data.
+"""What the Play view's in-browser player and the GIF export draw: every cell's colour and label,
+and every step's window and arithmetic, as plain JSON-ready data.
 
-The player (``playground/ui/player``) only paints these; it computes and formats no number. Inputs
+The player (``playground/ui/web/player.js``) and ``figures.gif`` only paint these; they compute and
+format no number. Inputs
 are the engine's arrays and step records (``ops.ConvStep``); colours follow the stepping figure's
 conventions (greys for the input, wheat for padding, the diverging scale for kernel and output).
 """
@@ -64,22 +65,24 @@ def _panel(title: str, values: np.ndarray, fills: list[list[str]]) -> dict:
     )
 
 
-def conv_player_data(
+def stepping_data(
     padded: np.ndarray,
     pads: Sequence[int],
-    kernel: np.ndarray,
     output: np.ndarray,
     steps: Sequence,
     *,
+    kernel: np.ndarray | None = None,
+    output_title: str | None = None,
+    pad_text: str | None = None,
     start: int = 0,
 ) -> dict:
-    """Padded input (Hp, Wp), kernel (KH, KW) as applied and output (OH, OW), with one record per
-    engine step: the output cell, the window's rows and columns in the padded input, and the cell's
-    arithmetic exactly as the stepping view writes it. ``start`` is the step shown first."""
+    """Padded input (Hp, Wp), the kernel (KH, KW) as applied (None for pooling) and output (OH, OW),
+    with one record per engine step: the output cell, the window's rows and columns in the padded
+    input, and the cell's arithmetic exactly as the stepping view writes it. ``pad_text`` replaces
+    the padding cells' labels (max pooling's −∞); ``start`` is the step shown first."""
     if not steps:
-        raise ValueError("A convolution with no steps has nothing to play.")
+        raise ValueError("A run with no steps has nothing to play.")
     padded = np.asarray(padded, dtype=np.float64)
-    kernel = np.asarray(kernel, dtype=np.float64)
     output = np.asarray(output, dtype=np.float64)
     hp, wp = padded.shape
     top, bottom, left, right = (int(p) for p in pads)
@@ -90,13 +93,16 @@ def conv_player_data(
     for r, c in zip(*np.nonzero(~inner)):
         fills[r][c] = PADDING_FILL
     padded_title = f"Padded input {hp}×{wp}" if any(pads) else f"Input {hp}×{wp}"
+    first = _panel(padded_title, padded, fills)
+    if pad_text is not None:
+        for r, c in zip(*np.nonzero(~inner)):
+            first["labels"][r][c] = pad_text
     oh, ow = output.shape
-    return dict(
-        input=dict(_panel(padded_title, padded, fills), padding=[top, bottom, left, right]),
-        kernel=_panel(
-            f"Kernel {kernel.shape[0]}×{kernel.shape[1]}", kernel, colours(kernel, DIVERGING, *symmetric_range(kernel))
+    data = dict(
+        input=dict(first, padding=[top, bottom, left, right]),
+        output=_panel(
+            output_title or f"Output {oh}×{ow}", output, colours(output, DIVERGING, *symmetric_range(output))
         ),
-        output=_panel(f"Output {oh}×{ow}", output, colours(output, DIVERGING, *symmetric_range(output))),
         steps=[
             dict(
                 pos=[int(s.out_pos[0]), int(s.out_pos[1])],
@@ -116,3 +122,30 @@ def conv_player_data(
             font=FONT["family"],
         ),
     )
+    if kernel is not None:
+        kernel = np.asarray(kernel, dtype=np.float64)
+        data["kernel"] = _panel(
+            f"Kernel {kernel.shape[0]}×{kernel.shape[1]}", kernel, colours(kernel, DIVERGING, *symmetric_range(kernel))
+        )
+    return data
+
+
+def conv_player_data(
+    padded: np.ndarray,
+    pads: Sequence[int],
+    kernel: np.ndarray,
+    output: np.ndarray,
+    steps: Sequence,
+    *,
+    start: int = 0,
+) -> dict:
+    """A convolution's stepping data (``ops.ConvStep`` records): padded input ∗ kernel = output."""
+    return stepping_data(padded, pads, output, steps, kernel=kernel, start=start)
+
+
+def pool_player_data(padded: np.ndarray, pads: Sequence[int], output: np.ndarray, steps: Sequence, kind: str) -> dict:
+    """A pooling run's stepping data (``ops.PoolStep`` records): padded input → pooled output; max
+    pooling's padding reads −∞ (it never wins)."""
+    oh, ow = np.shape(output)
+    title = f"{'Max' if kind == 'max' else 'Average'} pooled {oh}×{ow}"
+    return stepping_data(padded, pads, output, steps, output_title=title, pad_text="−∞" if kind == "max" else None)
