@@ -184,3 +184,47 @@ def test_pooling_page_worked_example(page, app_url):
     expect_text(page, ".st-key-pool-overlap", "of the pooled cells are unchanged")
     page.wait_for_timeout(500)
     page.shot("pooling")
+
+
+def test_a_gif_of_the_stepping_downloads_from_the_page(page, app_url, tmp_path):
+    """On a slide: the GIF made in the browser is the engine's: frame k shows cell k in its colour."""
+    import io
+
+    from PIL import Image, ImageSequence
+
+    from playground.figures import common, gif
+    from playground.figures.player import conv_player_data
+
+    open_page(page, app_url + "/convolution")
+    page.get_by_text("On a slide: an animated GIF and the code").click()
+    click(page, "conv.gif_make")
+    button = page.locator(".st-key-conv-gif_download button")
+    button.wait_for(timeout=30_000)
+    with page.expect_download(timeout=30_000) as got:
+        button.click()
+    path = tmp_path / "steps.gif"
+    got.value.save_as(path)
+    assert got.value.suggested_filename == "convolution-cells-1-4.gif"
+    page.shot("gif-offered")
+    frames = [
+        np.asarray(f.convert("RGB")).astype(int)
+        for f in ImageSequence.Iterator(Image.open(io.BytesIO(path.read_bytes())))
+    ]
+    steps = ops.conv_steps(samples.WORKED_3X3, samples.WORKED_KERNEL_2X2)
+    out = ops.conv_output_from_steps(steps, (2, 2))
+    data = conv_player_data(samples.WORKED_3X3, (0, 0, 0, 0), samples.WORKED_KERNEL_2X2, out, steps)
+    lay = gif.layout(data)
+    assert len(frames) == len(steps) + 1
+    for k, step in enumerate(steps):
+        r, c = step.out_pos
+        x, y = int(lay.output.x + c * lay.output.cell + 6), int(lay.output.y + (r + 0.5) * lay.output.cell)
+        want = np.array([int(data["output"]["fills"][r][c][i : i + 2], 16) for i in (1, 3, 5)])
+        assert np.abs(frames[k][y, x] - want).max() <= 14, (k, frames[k][y, x], want)
+        if k + 1 < len(steps):
+            r2, c2 = steps[k + 1].out_pos
+            x2, y2 = int(lay.output.x + c2 * lay.output.cell + 6), int(lay.output.y + (r2 + 0.5) * lay.output.cell)
+            empty = np.array([int(common.EMPTY_SLOT[i : i + 2], 16) for i in (1, 3, 5)])
+            assert np.abs(frames[k][y2, x2] - empty).max() <= 14
+    slide = page.locator("[data-testid=stExpander]").filter(has_text="On a slide")
+    code = slide.locator("[data-testid=stCode]").first.inner_text()
+    assert "np.pad(x, ((0, 0), (0, 0))" in code and "out[i, j] = (window * k).sum() + bias" in code

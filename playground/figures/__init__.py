@@ -12,7 +12,7 @@ from playground.figures.conv import (
     conv_step_figure,
     feature_map_figure,
 )
-from playground.figures.player import conv_player_data
+from playground.figures.player import conv_player_data, pool_player_data
 from playground.figures.pool import pool_step_figure, shift_figure
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "feature_map_figure",
     "filter_stack_figure",
     "im2col_figure",
+    "pool_player_data",
     "pool_step_figure",
     "shift_figure",
 ]

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from playground.errors import PlaygroundError
 
 WIDTH = 1280  # px: readable on a slide
-MAX_FRAMES = 400  # cells per GIF (a 28×28 hand-over has 784: choose a range)
+MAX_FRAMES = 400  # cells per GIF from the command line (a 28×28 hand-over has 784: choose a range)
+WEB_MAX_FRAMES = 120  # on the shared server: ~3.5 s of its CPU (400 frames of 28×28 took 12 s)
 MAX_CELL, GAP, TITLE, MARGIN = 56, 64, 34, 24
 TEXT_PX, NUMBER_PX = 24, 18
 MIN_MS = 20  # GIF delays are stored in 1/100 s and viewers slow down shorter ones
@@ -223,7 +224,13 @@ class _Painter:
 
 
 def frames(
-    data: dict, first: int = 0, last: int | None = None, *, width: int = WIDTH, unicode: bool = True
+    data: dict,
+    first: int = 0,
+    last: int | None = None,
+    *,
+    width: int = WIDTH,
+    unicode: bool = True,
+    max_frames: int = MAX_FRAMES,
 ) -> list[Image.Image]:
     """One frame per step ``first``..``last`` (0-based, inclusive): cells of steps 0..k filled in, the
     window and arithmetic of step k; then a final frame without the window."""
@@ -234,9 +241,9 @@ def frames(
             f"Choose cells between 1 and {n}, the first no later than the last (got {first + 1} to {last + 1}).",
             "cells",
         )
-    if last - first + 1 > MAX_FRAMES:
+    if last - first + 1 > max_frames:
         raise GifError(
-            f"A GIF holds at most {MAX_FRAMES} cells; cells {first + 1} to {last + 1} are {last - first + 1}. "
+            f"A GIF holds at most {max_frames} cells; cells {first + 1} to {last + 1} are {last - first + 1}. "
             "Choose a shorter range.",
             "cells",
         )

@@ -30,8 +30,10 @@ st.caption(f"Input: {source.label}. Kernel: {kernel.name}.")
 view = widgets.view_chooser(PAGE, VIEWS)
 if view == "Step by step":
     conv_view.show_steps(PAGE, run)
+    conv_view.show_export(PAGE, run)
 elif view == "Play":
     conv_view.show_play(PAGE, run)
+    conv_view.show_export(PAGE, run)
 elif view == "Several channels":
     conv_view.show_channels(PAGE, run, source.rgb)
 else:

@@ -25,4 +25,5 @@ run = pool_view.run_pool(PAGE, source.array, settings, problems)
 st.caption(f"Input: {source.label}.")
 
 pool_view.show_steps(PAGE, run)
+pool_view.show_export(PAGE, run)
 pool_view.show_shift(PAGE, run)

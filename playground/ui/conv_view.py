@@ -17,8 +17,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from playground import figures, ops
-from playground.ops import kernels, samples
-from playground.ui import player, state, widgets
+from playground.ops import kernels, samples, snippets
+from playground.ui import export, player, state, widgets
 
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 
@@ -166,6 +166,20 @@ def show_steps(page: str, run: ConvRun) -> None:
 
 
 MAX_PLAY_FRAMES = 2_500  # a 28×28 hand-over has 784 steps, 50×50 with padding 2,500; each is sent to the browser
+
+
+def show_export(page: str, run: ConvRun) -> None:
+    """The run as a GIF and as code, under the stepping and Play views."""
+    data = figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
+    s, bias = run.controls.settings, run.controls.bias
+    export.slide_export(
+        page,
+        data,
+        run.fingerprint,
+        "convolution",
+        snippets.conv_numpy(run.x, run.kernel, s, bias),
+        snippets.conv_torch(run.x, run.kernel, s, bias),
+    )
 
 
 def show_play(page: str, run: ConvRun) -> None:

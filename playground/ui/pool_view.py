@@ -10,8 +10,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from playground import figures, ops
-from playground.ops import samples
-from playground.ui import state, widgets
+from playground.ops import samples, snippets
+from playground.ui import export, state, widgets
 from playground.ui.conv_view import CHART, fingerprint
 
 SHIFTS = {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}
@@ -75,6 +75,19 @@ def show_steps(page: str, run: PoolRun) -> None:
         )
     oh, ow = run.output.shape
     st.markdown(f"**Output size** {oh}×{ow}  \nheight: {run.formulas[0]}  \nwidth: {run.formulas[1]}")
+
+
+def show_export(page: str, run: PoolRun) -> None:
+    """The run as a GIF and as code, under the stepping view."""
+    data = figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind)
+    export.slide_export(
+        page,
+        data,
+        fingerprint(run.x, run.settings),
+        "pooling",
+        snippets.pool_numpy(run.x, run.settings),
+        snippets.pool_torch(run.x, run.settings),
+    )
 
 
 SHIFT_DIGIT = "A digit (14×14)"
