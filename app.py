@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import fairness, legible, state
+from playground.ui import fairness, page_helpers, state
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 
@@ -19,5 +19,5 @@ with fairness.fair_share(state.get("app", "budget", fairness.Budget())) as waite
     if waited >= 0.5:
         st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
     with st.sidebar:
-        legible.watch()  # cell numbers only where they fit the screen
+        page_helpers.mount()  # cell numbers that fit the screen, a clicker's keys
     st.navigation(pages).run()

@@ -5,6 +5,7 @@ test-results/<test name>/."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.harness import wait_for_app
 from playground import ops
@@ -228,3 +229,20 @@ def test_a_gif_of_the_stepping_downloads_from_the_page(page, app_url, tmp_path):
     slide = page.locator("[data-testid=stExpander]").filter(has_text="On a slide")
     code = slide.locator("[data-testid=stCode]").first.inner_text()
     assert "np.pad(x, ((0, 0), (0, 0))" in code and "out[i, j] = (window * k).sum() + bias" in code
+
+
+@pytest.mark.parametrize("path,key", [("/convolution", "conv"), ("/pooling", "pool")])
+def test_a_clickers_page_down_steps_without_clicking_into_the_page(page, app_url, path, key):
+    """Presentation clickers send Page Down / Page Up; the page answers before anything is clicked."""
+    open_page(page, app_url + path)
+    wait_for_app(page)
+    first = page.locator(f".st-key-{key}-arithmetic").inner_text()
+    assert "Output (0, 0)" in first
+    for _ in range(3):
+        page.keyboard.press("PageDown")
+        wait_for_app(page)
+    expect_text(page, f".st-key-{key}-arithmetic", "Output (1, 1)")  # step 4 of the 2×2 output
+    page.keyboard.press("PageUp")
+    expect_text(page, f".st-key-{key}-arithmetic", "Output (1, 0)")
+    assert "Page Down next" in page.locator("[data-testid=stMain]").inner_text()  # the keys are listed
+    page.shot(f"clicker-{key}")

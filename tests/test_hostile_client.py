@@ -19,6 +19,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from benchmarks import loadclient, strokes
+from playground.ui import page_helpers
 
 DEEP = "[" * 5000 + "]" * 5000
 FORGED = [
@@ -95,9 +96,9 @@ async def _forge(url: str, path: str, skip: set[str] = frozenset()) -> dict[str,
         await _show_more_widgets(s, path)
         kinds = {}
         for e in s.elements:
-            # the first of each kind, but not the cell-number check every page mounts (it has no state):
+            # the first of each kind, but not the helpers every page mounts (they have no state):
             # the canvas is the component worth forging
-            if e.id and e.kind not in kinds and e.kind not in skip and e.key != "legible-numbers":
+            if e.id and e.kind not in kinds and e.kind not in skip and e.key != page_helpers.KEY:
                 kinds[e.kind] = e.id
         seen["names"] = sorted(kinds)
         seen["kinds"] = len(kinds)

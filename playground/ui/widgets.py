@@ -24,6 +24,8 @@ CUSTOM_TEXT = "Custom: type rows"
 KERNEL_OPTIONS = (WORKED_KERNEL, *kernels.PRESETS, CUSTOM_GRID, CUSTOM_TEXT)
 PADDING_KINDS = ("number", "valid", "same", "per side")
 SHORTCUTS = {"first": "home", "previous": "left", "next": "right", "last": "end"}
+# Page Down / Page Up (a presentation clicker) come from ui/page_helpers.py, which presses the buttons
+KEYS_LEGEND = "Keys: → or Page Down next · ← or Page Up previous · Home / End first / last"
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,7 @@ def step_controls(page: str, n_steps: int) -> int:
         )
     else:
         cells[4].caption("There is only one output cell, so there is one step.")
+    cells[4].caption(KEYS_LEGEND)
     return state.step_index(page, n_steps)
 
 

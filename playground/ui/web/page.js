@@ -1,4 +1,4 @@
-// Numbers in a heatmap's cells only where they fit. A figure is built for a wide column, and Plotly
+// What every page needs in the browser itself. 1. Numbers in a heatmap's cells only where they fit. A figure is built for a wide column, and Plotly
 // scales its cells to the screen but keeps its text size, so on a phone (or at 150 % zoom) the
 // numbers of a 14×14 grid would run into each other. This hides a grid's numbers when its widest
 // label does not fit its cells, and shows them again when it does (Plotly redraws on resize).
@@ -29,9 +29,27 @@ function fitNumbers() {
   }
 }
 
+// A presentation clicker sends Page Down / Page Up (the step buttons answer → ← Home End themselves):
+// on a stepping view they press Next / Previous, without clicking into the page first. The Play view's
+// player listens to its own keys.
+const CLICKER = { PageDown: "next", PageUp: "previous" };
+
+function onClicker(event) {
+  const act = CLICKER[event.key];
+  if (!act || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  const target = event.composedPath()[0];
+  if (target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable)) return;
+  const row = [...document.querySelectorAll("[class*='-step-buttons']")].find((e) => e.getBoundingClientRect().width);
+  const button = row && [...row.querySelectorAll(`[class*='-${act}'] button`)].find((b) => b.getBoundingClientRect().width);
+  if (!button) return;
+  event.preventDefault(); // not a scroll of the page
+  if (!button.disabled) button.click();
+}
+
 export default function () {
-  if (window.__cnnPlaygroundLegible) return; // one observer per page, however often the app reruns
-  window.__cnnPlaygroundLegible = true;
+  if (window.__cnnPlaygroundHelpers) return; // one of each per browser page, however often the app reruns
+  window.__cnnPlaygroundHelpers = true;
+  document.addEventListener("keydown", onClicker);
   let queued = false;
   const later = () => {
     if (queued) return;
