@@ -246,3 +246,26 @@ def test_a_clickers_page_down_steps_without_clicking_into_the_page(page, app_url
     expect_text(page, f".st-key-{key}-arithmetic", "Output (1, 0)")
     assert "Page Down next" in page.locator("[data-testid=stMain]").inner_text()  # the keys are listed
     page.shot(f"clicker-{key}")
+
+
+def test_the_address_reopens_the_exact_view_in_a_fresh_browser(page, app_url, browser):
+    """Like TensorFlow Playground: the address holds the state; opened elsewhere it shows the same cell."""
+    steps = sobel_on_sample(page, app_url)
+    for i in (1, 2, 3):
+        click(page, "conv.next")
+        expect_text(page, ".st-key-conv-arithmetic", cell_text(steps[i]))
+    page.wait_for_function("() => location.search.includes('step=4')", timeout=30_000)
+    url = page.url
+    assert "kernel=Sobel+x" in url and "input=Sample+image" in url, url
+    shown = page.locator(".st-key-conv-arithmetic").inner_text()
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = fresh.new_page()
+        other.goto(url)
+        wait_for_app(other)
+        assert expect_text(other, ".st-key-conv-arithmetic", cell_text(steps[3])) == shown
+        other.locator(".st-key-conv-next button").last.wait_for(timeout=30_000)
+        other.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        other.screenshot(path=str(page.shot("reopened").parent / "reopened-fresh-browser.png"))
+    finally:
+        fresh.close()

@@ -28,6 +28,7 @@ LIGHT = {
     "playground.cli.main": PURE,  # `python -m playground conv` never loads torch
     "playground.serve.jobs": PURE,  # the queue knows nothing of what it runs
     "playground.nn.shipped": PURE,  # the CLI's help names the shipped model without torch
+    "playground.address": PURE,  # the address codec is pure: the pages' fields live in ui/links.py
 }
 
 PROBE = r"""

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from playground.ui import conv_view, inputs, widgets
+from playground.ui import conv_view, inputs, links, widgets
 
 PAGE = "conv"
-VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
 
 st.title("Convolution")
 st.markdown(
@@ -15,6 +14,7 @@ st.markdown(
     "*True convolution* to rotate the kernel first. Step through the cells below, or press Play."
 )
 
+links.restore(PAGE)  # an opened link sets the widgets below
 with st.sidebar:
     st.header("Input")
     source = inputs.input_chooser(PAGE)
@@ -27,7 +27,8 @@ with st.sidebar:
 run = conv_view.run_conv(PAGE, source.array, kernel.array, controls, problems)
 st.caption(f"Input: {source.label}. Kernel: {kernel.name}.")
 
-view = widgets.view_chooser(PAGE, VIEWS)
+view = widgets.view_chooser(PAGE, conv_view.VIEWS)
+links.publish(PAGE)  # the address follows every setting
 if view == "Step by step":
     conv_view.show_steps(PAGE, run)
     conv_view.show_export(PAGE, run)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import inputs, pool_view, widgets
+from playground.ui import inputs, links, pool_view, widgets
 
 PAGE = "pool"
 
@@ -14,6 +14,7 @@ st.markdown(
     "6, 8, 14, 16. Step through the windows below, then shift the input by one pixel."
 )
 
+links.restore(PAGE)  # an opened link sets the widgets below
 with st.sidebar:
     st.header("Input")
     source = inputs.input_chooser(PAGE, default=inputs.WORKED_4X4)
@@ -23,6 +24,7 @@ with st.sidebar:
 
 run = pool_view.run_pool(PAGE, source.array, settings, problems)
 st.caption(f"Input: {source.label}.")
+links.publish(PAGE)  # the address follows every setting
 
 pool_view.show_steps(PAGE, run)
 pool_view.show_export(PAGE, run)

@@ -20,6 +20,7 @@ from playground import figures, ops
 from playground.ops import kernels, samples, snippets
 from playground.ui import export, player, state, widgets
 
+VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 
 

@@ -1,0 +1,112 @@
+"""The Convolution and Pooling pages in the browser's address: every setting that can travel is
+written to the query string as it changes, read back when a link is opened, and offered as a link
+to copy. The codec is ``playground.address`` (pure, tested on its own); the lists of fields are
+here, beside the widgets whose names and defaults they repeat (a test checks that a fresh page
+writes an empty query string, i.e. that the defaults agree)."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from playground import address, ops
+from playground.address import Field
+from playground.ops import samples
+from playground.ui import conv_view, inputs, state, widgets
+
+SEED_MAX = 2**31 - 1
+TRAVELLING_SOURCES = (inputs.WORKED_3X3, inputs.WORKED_4X4, inputs.SAMPLE, inputs.RANDOM, inputs.TYPED)
+TRAVELLING_KERNELS = tuple(k for k in widgets.KERNEL_OPTIONS if k != widgets.CUSTOM_GRID)
+
+
+def _input_fields(default_source: str) -> tuple[Field, ...]:
+    return (
+        Field("source", "input", "choice", default_source, TRAVELLING_SOURCES),
+        Field("sample", "sample", "choice", inputs.SAMPLE_NAMES[3], inputs.SAMPLE_NAMES),
+        Field("size", "grid", "int", 14, tuple(samples.SIZES)),
+        Field("sample_seed", "sample_seed", "int", 0, lo=0, hi=SEED_MAX),
+        Field("random_size", "random_size", "int", 6, lo=1, hi=samples.MAX_SIZE),
+        Field("random_seed", "seed", "int", 0, lo=0, hi=SEED_MAX),
+        Field("typed", "matrix", "text", "1 2 3 4\n5 6 7 8\n9 10 11 12\n13 14 15 16"),
+    )
+
+
+STEP = Field("step", "step", "int", 1, lo=1, hi=10**6)  # 1-based in the address; the page keeps it 0-based
+
+CONV = (
+    *_input_fields(inputs.WORKED_3X3),
+    Field("kernel", "kernel", "choice", widgets.KERNEL_OPTIONS[0], TRAVELLING_KERNELS),
+    Field("kernel_text", "kernel_rows", "text", "0 -1 0\n-1 5 -1\n0 -1 0"),
+    Field("stride_rows", "stride_rows", "int", 1, lo=1, hi=64),
+    Field("stride_cols", "stride_cols", "int", 1, lo=1, hi=64),
+    Field("padding_kind", "padding", "choice", widgets.PADDING_KINDS[0], widgets.PADDING_KINDS),
+    Field("padding", "pad", "int", 0, lo=0, hi=256),
+    *(Field(f"pad_{side}", f"pad_{side}", "int", 0, lo=0, hi=256) for side in ("top", "bottom", "left", "right")),
+    Field("padding_mode", "mode", "choice", ops.PADDING_MODES[0], tuple(ops.PADDING_MODES)),
+    Field("dilation", "dilation", "int", 1, lo=1, hi=64),
+    Field("bias", "bias", "float", 0.0, lo=-1e6, hi=1e6),
+    Field("flip", "flip", "bool", False),
+    Field("activation", "activation", "choice", list(ops.ACTIVATIONS)[0], tuple(ops.ACTIVATIONS)),
+    Field("view", "view", "choice", conv_view.VIEWS[0], conv_view.VIEWS),
+    STEP,
+)
+POOL = (
+    *_input_fields(inputs.WORKED_4X4),
+    Field("kind", "kind", "choice", ops.POOL_KINDS[0], tuple(ops.POOL_KINDS)),
+    Field("size_px", "window", "int", 2, lo=1, hi=64),
+    Field("stride", "stride", "int", 2, lo=1, hi=64),
+    Field("padding", "pad", "int", 0, lo=0, hi=32),
+    Field("count_include_pad", "count_pad", "bool", True),
+    STEP,
+)
+FIELDS = {"conv": CONV, "pool": POOL}
+
+
+def restore(page: str) -> None:
+    """Before the page's widgets: the first time this session shows ``page``, take its settings from
+    the address (an opened link); what could not be used is said once, at the top."""
+    if state.has(page, "address_read"):
+        return
+    state.put(page, "address_read", True)
+    values, problem = address.decode(st.query_params.to_dict(), FIELDS[page])
+    for name, value in values.items():
+        if name == "step":
+            state.put(page, "step", int(value) - 1)  # clamped into range when the steps are known
+        else:
+            state.seed_widget(page, name, value)
+    if problem:
+        st.warning(problem)
+
+
+def _current(page: str) -> dict:
+    values = {f.name: state.peek(page, f.name, f.default) for f in FIELDS[page] if f.name != "step"}
+    values["step"] = int(state.peek(page, "step", 0)) + 1
+    return {k: (float(v) if isinstance(v, float) and math.isfinite(v) else v) for k, v in values.items()}
+
+
+def publish(page: str) -> None:
+    """After the widgets: write the page's settings into the address and offer the link to copy. An
+    input or kernel that cannot travel (a drawing, an upload, the Draw page's hand-over, an edited
+    grid) is left out, and the link says so."""
+    values = _current(page)
+    stay = []
+    if values["source"] not in TRAVELLING_SOURCES:
+        stay.append("the input")
+        values.pop("source")
+    if page == "conv" and values.get("kernel") not in TRAVELLING_KERNELS:
+        stay.append("the kernel")
+        values.pop("kernel")
+    query = address.encode(values, FIELDS[page])
+    st.query_params.from_dict(query)
+    parts = urlsplit(st.context.url or "")
+    link = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    with st.popover("Link to this view", key=f"{page}-link"):
+        st.caption("Opening this address shows exactly this view: copy it with the button at its right.")
+        st.code(link, language=None, wrap_lines=True)
+        if stay:
+            st.caption(
+                f"{' and '.join(stay).capitalize()} cannot travel in a link (a drawing, an upload, the Draw "
+                "page's hand-over or an edited grid): the link opens the worked example or preset instead."
+            )
