@@ -46,8 +46,15 @@ def _text(value: Any, field: Field) -> str:
 
 
 def encode(values: Mapping[str, Any], fields: Sequence[Field]) -> dict[str, str]:
-    """``{param: text}`` for every field whose value differs from its default (in field order)."""
-    return {f.param: _text(values[f.name], f) for f in fields if f.name in values and values[f.name] != f.default}
+    """``{param: text}`` for every field whose value differs from its default (in field order), leaving
+    out any value a link could not carry back (``decode`` would refuse it: too long, out of range)."""
+    out = {}
+    for f in fields:
+        if f.name in values and values[f.name] != f.default:
+            text = _text(values[f.name], f)
+            if _parse(text, f)[1] is None:
+                out[f.param] = text
+    return out
 
 
 def _parse(raw: str, f: Field) -> tuple[Any, str | None]:

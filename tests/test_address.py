@@ -81,3 +81,9 @@ def test_lists_many_params_and_repeats_are_bounded():
     assert values == {} and "more" in problem and len(problem) < 400
     values, problem = address.decode({"kernel": ""}, links.CONV)
     assert values == {} and "kernel" in problem
+
+
+def test_a_value_a_link_could_not_carry_back_is_not_written():
+    fields = links.CONV
+    values = {"stride_rows": 10**9, "kernel_text": "1 " * 1000, "kernel": "not a preset", "dilation": 2}
+    assert address.encode(values, fields) == {"dilation": "2"}

@@ -264,7 +264,6 @@ def test_the_address_reopens_the_exact_view_in_a_fresh_browser(page, app_url, br
         other.goto(url)
         wait_for_app(other)
         assert expect_text(other, ".st-key-conv-arithmetic", cell_text(steps[3])) == shown
-        other.locator(".st-key-conv-next button").last.wait_for(timeout=30_000)
         other.wait_for_selector(".js-plotly-plot", timeout=30_000)
         other.screenshot(path=str(page.shot("reopened").parent / "reopened-fresh-browser.png"))
     finally:

@@ -110,6 +110,9 @@ async def _forge(url: str, path: str, skip: set[str] = frozenset()) -> dict[str,
                 if run.exceptions:  # Streamlit's decoder refused it: the session stays so until reloaded
                     seen["decoder_refused"] += 1
                     await s.close()
+                    s.query = (
+                        ""  # a fresh tab at the page's plain address: the forged value had reached its query string
+                    )
                     await s.connect()
                     assert (await s.rerun()).ok, f"a fresh session after forging {kind}.{field_name} failed"
                     await _show_more_widgets(s, path)
