@@ -3,6 +3,7 @@ Chromium: labels whole, controls on screen. Screenshots land in test-results/<te
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from waiting import wait_until
 
@@ -271,5 +272,37 @@ def test_cell_numbers_show_only_where_they_fit_the_screen(browser, app_url, requ
         page.set_viewport_size({"width": 1366, "height": 768})  # and back: Plotly redraws, the numbers return
         page.wait_for_function(f"() => ({NUMBERS})()[0].state === 'shown'", timeout=30_000)
         assert page.evaluate(NUMBERS)[0]["visible"] == 196
+    finally:
+        context.close()
+
+
+def test_phone_a_finger_drawn_one_is_read_as_one_and_the_page_holds_still(browser, app_url, request):
+    """Real touch events (not mouse events) on a 390×844 phone: the canvas takes the finger instead of
+    scrolling the page, and the prediction right under it reads the stroke."""
+    from conftest import ARTIFACTS
+    from test_browser_draw import PREDICTION, open_draw_page, wait_for_prediction
+
+    context, page = _page(browser, "phone-390")
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        canvas = open_draw_page(page, app_url)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # the canvas fits the screen width
+        scrolled = "() => document.querySelector('[data-testid=stMain]').scrollTop"
+        before = page.evaluate(scrolled)
+        cdp = context.new_cdp_session(page)
+        x = box["x"] + box["width"] * 0.5
+        points = [box["y"] + box["height"] * t for t in np.linspace(0.15, 0.85, 15)]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": points[0]}]})
+        for y in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        assert wait_for_prediction(page, "Prediction: 1").startswith("Prediction: 1")
+        assert page.evaluate(scrolled) == before  # the finger drew; the page did not scroll
+        answer, drawn = page.locator(PREDICTION).bounding_box(), canvas.bounding_box()
+        assert answer["y"] + 40 - drawn["y"] < 844, (answer, drawn)  # canvas and answer share one screen
+        page.screenshot(path=str(out / "finger-drawn-one-phone.png"))
     finally:
         context.close()
