@@ -33,7 +33,8 @@ import plotly.io as pio
 import torch
 import torch.nn.functional as F
 
-from playground.figures.training import curves_figure, kernels_figure, maps_figure
+from playground.figures.draw import kernels_figure
+from playground.figures.training import curves_figure, maps_figure
 from playground.nn.insight import feature_maps, first_layer_kernels
 from playground.nn.model import PRESETS, build, infer_shapes, summary_totals
 from playground.nn.trainer import images_to_tensor

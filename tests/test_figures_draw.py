@@ -74,6 +74,18 @@ def test_palette_is_white_at_zero_grey_for_gaps():
     assert fig.PALETTE[255][0] > fig.PALETTE[255][2] and fig.PALETTE[1][2] > fig.PALETTE[1][0]  # red +, blue −
 
 
+def test_kernels_use_a_symmetric_scale_and_channel_zero():
+    """The one kernels picture (Draw page and Train page): channel 0 of each filter, zero in the middle."""
+    k = np.zeros((4, 2, 3, 3))
+    k[0, 0, 1, 1], k[1, 0, 0, 0], k[2, 1, 2, 2] = 0.5, -2.0, 9.0  # channel 1 is not shown
+    raw = fig.kernels_figure(k, per_row=2).to_dict()
+    go.Figure(raw)
+    hm = raw["data"][0]
+    assert (hm["zmin"], hm["zmax"]) == (-2.0, 2.0)
+    z = np.asarray(hm["z"], dtype=float)
+    assert np.nanmax(z) == 0.5 and np.nanmin(z) == -2.0 and np.count_nonzero(~np.isnan(z)) == 4 * 9
+
+
 def test_kernels_figure_keeps_every_weight():
     k = np.random.default_rng(1).normal(size=(6, 1, 3, 3))
     raw = fig.kernels_figure(k, per_row=3).to_dict()

@@ -13,7 +13,6 @@ from playground.figures.training import (
     confusion_figure,
     curves_figure,
     gallery_figure,
-    kernels_figure,
     losses_differ,
     maps_figure,
     mosaic,
@@ -113,17 +112,6 @@ def test_gallery_captions_true_and_predicted_names():
     assert "No misclassified" in empty.layout.annotations[0].text
 
 
-def test_kernels_use_a_symmetric_scale_and_channel_zero():
-    k = np.zeros((4, 2, 3, 3))
-    k[0, 0, 1, 1], k[1, 0, 0, 0], k[2, 1, 2, 2] = 0.5, -2.0, 9.0  # channel 1 is not shown
-    fig = validated(kernels_figure(k, cols=2))
-    hm = fig.data[0]
-    assert (hm.zmin, hm.zmax) == (-2.0, 2.0)
-    z = arr(hm.z).astype(float)
-    assert z.shape == (7, 7) and z[1, 1] == 0.5 and z[0, 4] == -2.0 and np.nanmax(z) == 0.5
-    assert "4 first-layer kernels (3×3)" in fig.layout.title.text
-
-
 def test_feature_maps_are_scaled_per_map_and_sent_as_uint8():
     maps = np.stack([np.arange(16.0).reshape(4, 4), np.full((4, 4), 3.0), -np.arange(16.0).reshape(4, 4)])
     fig = validated(maps_figure(maps, "conv1", cols=3))
@@ -152,7 +140,6 @@ def test_curve_figure_builds_fast_enough_for_twice_a_second():
         lambda: confusion_figure(np.eye(10, dtype=int) * 3, tuple("0123456789")),
         lambda: per_class_figure(np.linspace(0, 1, 10), tuple("0123456789")),
         lambda: gallery_figure(np.zeros((20, 28, 28), np.uint8), [1] * 20, [2] * 20, tuple("0123456789")),
-        lambda: kernels_figure(np.ones((32, 1, 3, 3))),
         lambda: maps_figure(np.ones((32, 26, 26)), "relu1"),
     ],
 )

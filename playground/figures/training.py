@@ -4,7 +4,8 @@
   several overlaid for comparison (x axis in epochs, so runs with other batch sizes line up).
 - :func:`confusion_figure`, :func:`per_class_figure` — how a model does on the held-out test images.
 - :func:`gallery_figure` — misclassified images with their true and predicted labels.
-- :func:`kernels_figure`, :func:`maps_figure` — first-layer kernels and feature maps as they learn.
+- :func:`maps_figure` — feature maps as they learn (the kernels: ``figures.draw.kernels_figure``, as on
+  the Draw page).
 
 Figures are plain dicts wrapped once in ``go.Figure(..., _validate=False)`` (see ``common``): the curve
 figure is rebuilt twice a second per training user. Image mosaics go out as one heatmap each; feature
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.figures.common import DIVERGING, FONT, GREYS, symmetric_range
+from playground.figures.common import FONT, GREYS
 
 RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 BLUES = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
@@ -369,36 +370,6 @@ def gallery_figure(
         name="misclassified",
     )
     return _figure([trace], _base_layout(height, margin=dict(l=4, r=4, t=4, b=4), annotations=annotations, **axes))
-
-
-def kernels_figure(kernels: np.ndarray, *, cols: int = 8, width_px: int = 460) -> go.Figure:
-    """First-layer kernels (F, C, KH, KW), input channel 0 of each, on one symmetric blue-white-red scale."""
-    k = np.asarray(kernels, dtype=np.float64)[:, 0]
-    z = mosaic(k, cols, gap=1)
-    lo, hi = symmetric_range(k)
-    axes, height = _mosaic_layout(z, width_px, extra_px=40)
-    trace = dict(
-        type="heatmap",
-        z=z,
-        colorscale=DIVERGING,
-        zmin=lo,
-        zmax=hi,
-        showscale=False,
-        name="kernels",
-        hovertemplate="weight %{z:.3f}<extra></extra>",
-        hoverongaps=False,
-    )
-    title = f"{len(k)} first-layer kernels ({k.shape[1]}×{k.shape[2]}): red positive, blue negative"
-    return _figure(
-        [trace],
-        _base_layout(
-            height,
-            margin=dict(l=4, r=4, t=32, b=4),
-            plot_bgcolor="#9ca3af",
-            title=dict(text=title, font=dict(size=14), x=0.0, xanchor="left"),
-            **axes,
-        ),
-    )
 
 
 def maps_figure(maps: np.ndarray, title: str, *, cols: int = 8, limit: int = 32, width_px: int = 460) -> go.Figure:

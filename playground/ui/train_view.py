@@ -10,12 +10,12 @@ import numpy as np
 import streamlit as st
 
 from playground.data.datasets import DATASETS, DIGITS, Dataset
+from playground.figures.draw import kernels_figure
 from playground.figures.training import (
     CurveSeries,
     confusion_figure,
     curves_figure,
     gallery_figure,
-    kernels_figure,
     losses_differ,
     maps_figure,
     per_class_figure,
@@ -95,7 +95,9 @@ def _visuals(page: str, run: Run) -> None:
     layers = feature_maps(model, probe)
     left, right = st.columns(2)
     try:
-        left.plotly_chart(kernels_figure(first_layer_kernels(model)), key="train-kernels", **CHART)
+        k = first_layer_kernels(model)
+        left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): red positive, blue negative")
+        left.plotly_chart(kernels_figure(k, width_px=440), key="train-kernels", **CHART)
     except ValueError:
         left.caption("This model has no convolution layer, so there are no kernels to show.")
     if layers:
