@@ -62,7 +62,7 @@ def test_make_the_gif_offers_the_chosen_cells_and_refuses_a_bad_range(page):
 
 def test_the_gif_is_what_the_export_module_makes():
     """The page's bytes are figures.gif's frames for the page's run: 4 cells + the final frame."""
-    from playground.ui import export
+    from playground.ui import slides
     from playground.ui.conv_view import compute_conv
     from playground.ui.widgets import ConvControls
 
@@ -72,7 +72,7 @@ def test_the_gif_is_what_the_export_module_makes():
     data = figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
     from PIL import Image, ImageSequence
 
-    frames = list(ImageSequence.Iterator(Image.open(io.BytesIO(export._make_gif(data, 1, 4, 5)))))
+    frames = list(ImageSequence.Iterator(Image.open(io.BytesIO(slides._make_gif(data, 1, 4, 5)))))
     assert len(frames) == 5 and frames[0].size[0] == gif.WIDTH
 
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from playground import ops
-from playground.ops import kernels, samples, snippets
+from playground.nn import export as snippets
+from playground.ops import kernels, samples
 
 CONV_CASES = [
     ops.ConvSettings(),

@@ -17,8 +17,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from playground import figures, ops
-from playground.ops import kernels, samples, snippets
-from playground.ui import export, player, state, widgets
+from playground.nn import export as code
+from playground.ops import kernels, samples
+from playground.ui import player, slides, state, widgets
 
 VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
 CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
@@ -173,13 +174,13 @@ def show_export(page: str, run: ConvRun) -> None:
     """The run as a GIF and as code, under the stepping and Play views."""
     data = figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
     s, bias = run.controls.settings, run.controls.bias
-    export.slide_export(
+    slides.slide_export(
         page,
         data,
         run.fingerprint,
         "convolution",
-        snippets.conv_numpy(run.x, run.kernel, s, bias),
-        snippets.conv_torch(run.x, run.kernel, s, bias),
+        code.conv_numpy(run.x, run.kernel, s, bias),
+        code.conv_torch(run.x, run.kernel, s, bias),
     )
 
 

@@ -10,8 +10,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from playground import figures, ops
-from playground.ops import samples, snippets
-from playground.ui import export, state, widgets
+from playground.nn import export as code
+from playground.ops import samples
+from playground.ui import slides, state, widgets
 from playground.ui.conv_view import CHART, fingerprint
 
 SHIFTS = {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}
@@ -80,13 +81,13 @@ def show_steps(page: str, run: PoolRun) -> None:
 def show_export(page: str, run: PoolRun) -> None:
     """The run as a GIF and as code, under the stepping view."""
     data = figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind)
-    export.slide_export(
+    slides.slide_export(
         page,
         data,
         fingerprint(run.x, run.settings),
         "pooling",
-        snippets.pool_numpy(run.x, run.settings),
-        snippets.pool_torch(run.x, run.settings),
+        code.pool_numpy(run.x, run.settings),
+        code.pool_torch(run.x, run.settings),
     )
 
 

@@ -1,6 +1,6 @@
 """'On a slide': the current convolution or pooling as an animated GIF (a cell range, a frame rate) and
 as numpy and PyTorch code that reproduces its output. Every picture and line comes from the engine
-through ``figures.gif`` and ``ops.snippets``; this module lays out the controls."""
+through ``figures.gif`` and ``nn.export``; this module lays out the controls."""
 
 from __future__ import annotations
 
