@@ -57,6 +57,15 @@ class WindowLike(Protocol):
     cols: tuple[int, ...]
 
 
+def scale_rgb(t: np.ndarray, scale: Sequence[Sequence]) -> np.ndarray:
+    """(..., 3) float RGB of positions ``t`` in [0, 1] on a Plotly-style ``scale`` ([[position, '#rrggbb'], ...]),
+    interpolated in RGB between stops as Plotly does."""
+    stops = np.array([float(p) for p, _ in scale])
+    rgbs = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in scale], dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    return np.stack([np.interp(t, stops, rgbs[:, k]) for k in range(3)], axis=-1)
+
+
 def fmt(v: float) -> str:
     """A cell label: integers without '.0', else up to 2 decimals, big numbers in e-notation."""
     if v is None or not np.isfinite(v):

@@ -26,6 +26,7 @@ from playground.figures.common import (
     PrebuiltFigure,
     grid_ranges,
     outline,
+    scale_rgb,
     symmetric_range,
 )
 from playground.figures.conv import feature_map_figure
@@ -109,10 +110,7 @@ def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 def _palette() -> np.ndarray:
     """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging scale (128 = white = zero)."""
-    stops = np.array([p for p, _ in DIVERGING])
-    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in DIVERGING], dtype=np.float64)
-    t = (np.arange(256) - 1) / 254
-    out = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=1)
+    out = scale_rgb((np.arange(256) - 1) / 254, DIVERGING)
     out[0] = (229, 231, 235)
     return np.rint(out).astype(np.uint8)
 

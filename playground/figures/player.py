@@ -23,6 +23,7 @@ from playground.figures.common import (
     WINDOW,
     WINDOW_UNDER,
     fmt,
+    scale_rgb,
     symmetric_range,
     value_range,
 )
@@ -43,12 +44,9 @@ def colours(values: np.ndarray, scale: Sequence[Sequence], lo: float, hi: float)
     """Each value's colour on a Plotly-style ``scale`` ([[position, '#rrggbb'], ...]) over [lo, hi],
     interpolated in RGB as Plotly does; non-finite values take the scale's end they lie towards."""
     values = np.asarray(values, dtype=np.float64)
-    stops = np.array([float(p) for p, _ in scale])
-    rgbs = np.stack([_rgb(c) for _, c in scale])
     span = hi - lo if hi > lo else 1.0
     t = np.clip(np.nan_to_num((values - lo) / span, nan=0.5, posinf=1.0, neginf=0.0), 0.0, 1.0)
-    channels = np.stack([np.interp(t, stops, rgbs[:, k]) for k in range(3)], axis=-1)
-    return [[_hex(px) for px in row] for row in channels]
+    return [[_hex(px) for px in row] for row in scale_rgb(t, scale)]
 
 
 def _text_colour(fill: str) -> str:
