@@ -20,12 +20,10 @@ from playground.ops import (
     PoolSettings,
     conv2d,
     conv_output_formulas,
-    conv_output_from_steps,
     conv_steps,
     format_number,
     pad,
     pool2d,
-    pool_output_shape,
     pool_steps,
 )
 from playground.ops.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, parse_channels
@@ -122,7 +120,7 @@ def run_conv(args: argparse.Namespace) -> int:
         out = conv2d(x[None], w, bias, settings)[0]  # (F, OH, OW)
         steps = [conv_steps(x, w[f], bias[f], settings) for f in range(w.shape[0])] if args.steps else []
         if args.gif:
-            _write_gif(args, _conv_gif_data(x, w, float(bias[0]), settings))
+            _write_gif(args, _conv_gif_data(x, w, float(bias[0]), settings, out[0]))
     except PlaygroundError as e:
         return _fail(e)
     single = kernel_ndim < 4
@@ -165,7 +163,7 @@ def run_pool(args: argparse.Namespace) -> int:
         out = pool2d(x[None], settings)[0]  # (C, OH, OW)
         steps = [pool_steps(channel, settings) for channel in x] if args.steps else []
         if args.gif:
-            _write_gif(args, _pool_gif_data(x, settings))
+            _write_gif(args, _pool_gif_data(x, settings, out[0]))
     except PlaygroundError as e:
         return _fail(e)
     two_d = x.shape[0] == 1
@@ -190,8 +188,9 @@ def run_pool(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- GIF export
 
 
-def _conv_gif_data(x: np.ndarray, w: np.ndarray, bias: float, settings: ConvSettings) -> dict:
-    """The stepping data of a one-channel, one-filter convolution (what the Convolution page plays)."""
+def _conv_gif_data(x: np.ndarray, w: np.ndarray, bias: float, settings: ConvSettings, output: np.ndarray) -> dict:
+    """The stepping data of a one-channel, one-filter convolution (what the Convolution page plays);
+    ``output`` is the command's own (OH, OW) result."""
     from playground.figures.player import conv_player_data  # only with --gif: the figures load plotly
 
     if x.shape[0] != 1 or w.shape[:2] != (1, 1):
@@ -202,12 +201,10 @@ def _conv_gif_data(x: np.ndarray, w: np.ndarray, bias: float, settings: ConvSett
     image, kernel = x[0], w[0, 0]
     steps = conv_steps(image, kernel, bias, settings)
     pads = settings.pads(kernel.shape)
-    shape = (steps[-1].out_pos[0] + 1, steps[-1].out_pos[1] + 1)
-    output = conv_output_from_steps(steps, shape)
     return conv_player_data(pad(image, pads, settings.padding_mode), pads, steps[0].kernel[0], output, steps)
 
 
-def _pool_gif_data(x: np.ndarray, settings: PoolSettings) -> dict:
+def _pool_gif_data(x: np.ndarray, settings: PoolSettings, output: np.ndarray) -> dict:
     from playground.figures.player import pool_player_data
 
     if x.shape[0] != 1:
@@ -215,7 +212,6 @@ def _pool_gif_data(x: np.ndarray, settings: PoolSettings) -> dict:
     steps = pool_steps(x[0], settings)
     (_, _), (_, _), (ph, pw) = settings.resolved()
     pads = (ph, ph, pw, pw)
-    output = conv_output_from_steps(steps, pool_output_shape(x[0].shape, settings))
     return pool_player_data(pad(x[0], pads, "zeros"), pads, output, steps, settings.kind)
 
 

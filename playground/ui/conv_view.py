@@ -172,11 +172,11 @@ MAX_PLAY_FRAMES = 2_500  # a 28×28 hand-over has 784 steps, 50×50 with padding
 
 def show_export(page: str, run: ConvRun) -> None:
     """The run as a GIF and as code, under the stepping and Play views."""
-    data = figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps)
     s, bias = run.controls.settings, run.controls.bias
     slides.slide_export(
         page,
-        data,
+        len(run.steps),
+        lambda: figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps),
         run.fingerprint,
         "convolution",
         code.conv_numpy(run.x, run.kernel, s, bias),

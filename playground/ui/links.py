@@ -6,7 +6,6 @@ writes an empty query string, i.e. that the defaults agree)."""
 
 from __future__ import annotations
 
-import math
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -83,7 +82,7 @@ def restore(page: str) -> None:
 def _current(page: str) -> dict:
     values = {f.name: state.peek(page, f.name, f.default) for f in FIELDS[page] if f.name != "step"}
     values["step"] = int(state.peek(page, "step", 0)) + 1
-    return {k: (float(v) if isinstance(v, float) and math.isfinite(v) else v) for k, v in values.items()}
+    return values
 
 
 def publish(page: str) -> None:

@@ -80,10 +80,10 @@ def show_steps(page: str, run: PoolRun) -> None:
 
 def show_export(page: str, run: PoolRun) -> None:
     """The run as a GIF and as code, under the stepping view."""
-    data = figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind)
     slides.slide_export(
         page,
-        data,
+        len(run.steps),
+        lambda: figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind),
         fingerprint(run.x, run.settings),
         "pooling",
         code.pool_numpy(run.x, run.settings),

@@ -4,6 +4,8 @@ through ``figures.gif`` and ``nn.export``; this module lays out the controls."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from playground.figures import gif
@@ -21,10 +23,12 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e6 else f"{max(1, round(nbytes / 1e3))} KB"
 
 
-def slide_export(page: str, data: dict, fingerprint: str, name: str, numpy_code: str, torch_code: str) -> None:
-    """An expander with the GIF controls and download, and the two snippets. ``data`` is the run's
-    stepping data (``figures.player``), ``fingerprint`` names the run, ``name`` the file."""
-    n = len(data["steps"])
+def slide_export(
+    page: str, n: int, make_data: Callable[[], dict], fingerprint: str, name: str, numpy_code: str, torch_code: str
+) -> None:
+    """An expander with the GIF controls and download, and the two snippets. ``n`` is the run's number of
+    steps; ``make_data()`` builds its stepping data (``figures.player``), only when a GIF is asked for
+    (not on every step of the page); ``fingerprint`` names the run, ``name`` the file."""
     with st.expander("On a slide: an animated GIF and the code"):
         row = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", key=f"{page}-gif-controls")
         # no max_value: a bound that follows the settings would make a new widget and lose the number
@@ -40,7 +44,7 @@ def slide_export(page: str, data: dict, fingerprint: str, name: str, numpy_code:
         made_key = f"{fingerprint}:{first}:{last}:{fps}"
         if row.button("Make the GIF", key=state.key(page, "gif_make")):
             try:
-                blob = _make_gif(data, first, last, fps)
+                blob = _make_gif(make_data(), first, last, fps)
                 state.put(page, "gif", (made_key, blob))
             except gif.GifError as e:
                 st.error(str(e))
