@@ -17,6 +17,15 @@ SIZES = {
 ZOOMED = {"projector-1024-at-150%": dict(viewport={"width": 683, "height": 512}, device_scale_factor=1.5)}
 
 
+def _out(request):
+    """This test's folder for screenshots under test-results/."""
+    from conftest import ARTIFACTS
+
+    out = ARTIFACTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def _page(browser, size: str):
     context = browser.new_context(**{**SIZES, **ZOOMED}[size])
     return context, context.new_page()
@@ -34,8 +43,6 @@ WHOLE = """(css) => [...document.querySelectorAll(css)].filter(b => b.getBoundin
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_step_buttons_keep_their_labels_whole(browser, app_url, size, request):
-    from conftest import ARTIFACTS
-
     context, page = _page(browser, size)
     try:
         page.goto(app_url + "/convolution")
@@ -48,8 +55,7 @@ def test_step_buttons_keep_their_labels_whole(browser, app_url, size, request):
         )
         wait_for_app(page)
         buttons = [page.evaluate(WHOLE, f".st-key-conv-{key} button")[0] for key in STEP_LABELS]
-        out = ARTIFACTS / request.node.name
-        out.mkdir(parents=True, exist_ok=True)
+        out = _out(request)
         page.locator(".st-key-conv-step-buttons").scroll_into_view_if_needed()
         page.screenshot(path=str(out / f"step-buttons-{size}.png"))
         width = SIZES[size]["viewport"]["width"]
@@ -64,12 +70,10 @@ def test_step_buttons_keep_their_labels_whole(browser, app_url, size, request):
 
 def test_phone_undo_and_clear_are_always_visible_and_work_by_touch(browser, app_url, request):
     """The canvas's own toolbar only shows on hover, which a touch screen never does."""
-    from conftest import ARTIFACTS
     from test_browser_draw import CANVAS_HAS_INK, open_draw_page, wait_for_prediction
 
     context, page = _page(browser, "phone-390")
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         canvas = open_draw_page(page, app_url)
         wait_for_prediction(page, "Prediction: none yet")
@@ -126,12 +130,10 @@ CANVAS_UNCOVERED = """() => {
 
 @pytest.mark.parametrize("size", [*sorted(SIZES), *ZOOMED])
 def test_the_canvas_is_whole_and_the_answer_beside_or_right_under_it(browser, app_url, size, request):
-    from conftest import ARTIFACTS
     from test_browser_draw import PROBABILITIES, open_draw_page, stroke, wait_for_prediction
 
     context, page = _page(browser, size)
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         canvas = open_draw_page(page, app_url)
         stroke(page, canvas, [(0.9, 0.15), (0.9, 0.85)])  # along the right edge: it used to be covered there
@@ -165,12 +167,10 @@ PLAYER_BOXES = """() => { for (const e of document.querySelectorAll('.st-key-con
 @pytest.mark.parametrize("size", [*sorted(SIZES), *ZOOMED])
 def test_every_play_control_and_the_whole_figure_fit_the_screen(browser, app_url, size, request):
     """Phone: Play used to start a playback whose Pause sat off the right edge (x 370–522 of 390)."""
-    from conftest import ARTIFACTS
     from test_browser import PLAYER, choose, open_page
 
     context, page = _page(browser, size)
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         width, height = (SIZES | ZOOMED)[size]["viewport"].values()
         page.set_viewport_size({"width": 1366, "height": 768})  # the settings live in the sidebar
@@ -204,12 +204,10 @@ STEP_VIEW = """() => { const r = css => { const e = [...document.querySelectorAl
 @pytest.mark.parametrize("input_size", [3, 28])
 def test_phone_step_figure_next_and_arithmetic_share_one_screen(browser, app_url, input_size, request):
     """Stepping on a phone: Next, the figure it changes and the cell's arithmetic are seen together."""
-    from conftest import ARTIFACTS
     from test_browser import choose, open_page
 
     context, page = _page(browser, "phone-390")
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         if input_size != 3:
             page.set_viewport_size({"width": 1366, "height": 768})  # the settings live in the sidebar
@@ -249,12 +247,10 @@ NUMBERS = """() => [...document.querySelectorAll('.js-plotly-plot g.hm')].filter
 
 def test_cell_numbers_show_only_where_they_fit_the_screen(browser, app_url, request):
     """Phone: a 14×14 grid's numbers ran into each other; at 1366 px the same figure holds them."""
-    from conftest import ARTIFACTS
     from test_browser import choose, open_page
 
     context, page = _page(browser, "laptop-1366")
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         open_page(page, app_url + "/convolution")
         choose(page, "conv.source", "Sample image")
@@ -279,12 +275,10 @@ def test_cell_numbers_show_only_where_they_fit_the_screen(browser, app_url, requ
 def test_phone_a_finger_drawn_one_is_read_as_one_and_the_page_holds_still(browser, app_url, request):
     """Real touch events (not mouse events) on a 390×844 phone: the canvas takes the finger instead of
     scrolling the page, and the prediction right under it reads the stroke."""
-    from conftest import ARTIFACTS
     from test_browser_draw import PREDICTION, open_draw_page, wait_for_prediction
 
     context, page = _page(browser, "phone-390")
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(request)
     try:
         canvas = open_draw_page(page, app_url)
         canvas.scroll_into_view_if_needed()

@@ -5,7 +5,7 @@ see. Screenshots land in test-results/<test name>/."""
 from __future__ import annotations
 
 import pytest
-from test_browser_layout import SIZES, ZOOMED, _page
+from test_browser_layout import SIZES, ZOOMED, _out, _page
 
 from benchmarks.harness import wait_for_app
 from playground.figures import draw
@@ -21,14 +21,6 @@ def _apart(a: dict, b: dict) -> bool:
         or a["bottom"] <= b["top"] + 0.5
         or b["bottom"] <= a["top"] + 0.5
     )
-
-
-def _out(request):
-    from conftest import ARTIFACTS
-
-    out = ARTIFACTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _drawn(page, app_url):
