@@ -227,6 +227,8 @@ def test_a_gif_of_the_stepping_downloads_from_the_page(page, app_url, tmp_path):
             empty = np.array([int(common.EMPTY_SLOT[i : i + 2], 16) for i in (1, 3, 5)])
             assert np.abs(frames[k][y2, x2] - empty).max() <= 14
     slide = page.locator("[data-testid=stExpander]").filter(has_text="On a slide")
+    slide.get_by_text("Show the code (numpy and PyTorch)").click()
+    slide.locator("[data-testid=stCode]").first.wait_for(timeout=30_000)
     code = slide.locator("[data-testid=stCode]").first.inner_text()
     assert "np.pad(x, ((0, 0), (0, 0))" in code and "out[i, j] = (window * k).sum() + bias" in code
 

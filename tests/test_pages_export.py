@@ -80,6 +80,7 @@ def test_convolution_code_reproduces_the_page_after_a_settings_change():
     at = app(CONV)
     at.number_input(key="conv.bias").set_value(0.5)
     at.toggle(key="conv.flip").set_value(True)
+    at.toggle(key="conv.show_code").set_value(True)
     rerun(at)
     numpy_code, torch_code = (c.value for c in at.code[-2:])  # the export's two, after the engine source
     want = ops.conv2d(
@@ -94,6 +95,8 @@ def test_convolution_code_reproduces_the_page_after_a_settings_change():
 
 def test_pooling_code_reproduces_the_page():
     at = app(POOL)
+    assert not [c for c in at.code if c.language == "python"]  # written only on request, not resent every step
+    rerun(at.toggle(key="pool.show_code").set_value(True))
     numpy_code, torch_code = (c.value for c in at.code[-2:])  # the export's two, after the engine source
     for code in (numpy_code, torch_code):
         assert run_code(code).tolist() == [[6.0, 8.0], [14.0, 16.0]]

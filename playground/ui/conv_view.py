@@ -179,8 +179,7 @@ def show_export(page: str, run: ConvRun) -> None:
         lambda: figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps),
         run.fingerprint,
         "convolution",
-        code.conv_numpy(run.x, run.kernel, s, bias),
-        code.conv_torch(run.x, run.kernel, s, bias),
+        lambda: (code.conv_numpy(run.x, run.kernel, s, bias), code.conv_torch(run.x, run.kernel, s, bias)),
     )
 
 

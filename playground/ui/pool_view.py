@@ -86,8 +86,7 @@ def show_export(page: str, run: PoolRun) -> None:
         lambda: figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind),
         fingerprint(run.x, run.settings),
         "pooling",
-        code.pool_numpy(run.x, run.settings),
-        code.pool_torch(run.x, run.settings),
+        lambda: (code.pool_numpy(run.x, run.settings), code.pool_torch(run.x, run.settings)),
     )
 
 

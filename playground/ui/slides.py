@@ -24,11 +24,18 @@ def _size(nbytes: int) -> str:
 
 
 def slide_export(
-    page: str, n: int, make_data: Callable[[], dict], fingerprint: str, name: str, numpy_code: str, torch_code: str
+    page: str,
+    n: int,
+    make_data: Callable[[], dict],
+    fingerprint: str,
+    name: str,
+    make_code: Callable[[], tuple[str, str]],
 ) -> None:
     """An expander with the GIF controls and download, and the two snippets. ``n`` is the run's number of
     steps; ``make_data()`` builds its stepping data (``figures.player``), only when a GIF is asked for
-    (not on every step of the page); ``fingerprint`` names the run, ``name`` the file."""
+    (not on every step of the page); ``make_code()`` gives the numpy and PyTorch snippets, written only
+    while "Show the code" is on (a 28×28 input's are ~10 KB, which every step would resend);
+    ``fingerprint`` names the run, ``name`` the file."""
     with st.expander("On a slide: an animated GIF and the code"):
         row = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", key=f"{page}-gif-controls")
         # no max_value: a bound that follows the settings would make a new widget and lose the number
@@ -61,7 +68,9 @@ def slide_export(
             st.caption(
                 f"{n} cells in all; a GIF holds up to {gif.WEB_MAX_FRAMES} (the command line makes longer ones), 1280 px wide, one frame per cell."
             )
-        numpy_tab, torch_tab = st.tabs(["numpy", "PyTorch"])
-        numpy_tab.code(numpy_code, language="python")
-        torch_tab.code(torch_code, language="python")
-        st.caption("Each snippet prints the output map shown above (before any activation).")
+        if st.toggle("Show the code (numpy and PyTorch)", **state.keep(page, "show_code")):
+            numpy_code, torch_code = make_code()
+            numpy_tab, torch_tab = st.tabs(["numpy", "PyTorch"])
+            numpy_tab.code(numpy_code, language="python")
+            torch_tab.code(torch_code, language="python")
+            st.caption("Each snippet prints the output map shown above (before any activation).")
