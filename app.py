@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import fairness, page_helpers, state
+from playground.ui import display, fairness, page_helpers, state
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 
@@ -18,6 +18,11 @@ pages = [
 with fairness.fair_share(state.get("app", "budget", fairness.Budget())) as waited:
     if waited >= 0.5:
         st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
-    with st.sidebar:
-        page_helpers.mount()  # cell numbers that fit the screen, a clicker's keys
-    st.navigation(pages).run()
+    display.read_address()  # presenter mode, palette, numbers: before any widget
+    display.publish()
+    display.presenter_style()
+    if not display.presenting():  # presenting: the switches and the helpers sit in the page's header
+        with st.sidebar:
+            display.switches()
+            page_helpers.mount()  # cell numbers that fit the screen, a clicker's keys
+    st.navigation(pages, position="top" if display.presenting() else "sidebar").run()

@@ -1,5 +1,5 @@
 """The address is the state (playground/address.py and the pages' fields in ui/links.py): decode(encode(s))
-== s for random valid settings of Convolution and Pooling, and a hand-edited, cut-off or forged query
+== s for random valid settings of every page (Convolution, Pooling, Build, Train), and a hand-edited, cut-off or forged query
 string gives the defaults for what it got wrong plus one sentence naming it, never an exception."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def random_value(f: Field, rng: random.Random):
             return rng.choice(f.choices)
         hi = f.hi if math.isfinite(f.hi) else 10**6
         return rng.randint(int(f.lo), int(hi))
-    return rng.choice([0.0, -1.5, 0.1, 1 / 3, 1e-7, -123456.789, 999999.0])
+    return rng.choice([v for v in (0.0, -1.5, 0.1, 1 / 3, 1e-7, -123456.789, 999999.0) if f.lo <= v <= f.hi])
 
 
 @pytest.mark.parametrize("page", sorted(links.FIELDS))

@@ -56,7 +56,7 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     for (name, (c, h, w), maps), li in zip(layers, range(2)):
         k = round(fig.MIN_TILE / h)  # small maps are enlarged by whole cells: 6×6 ×4, 3×3 ×8
-        want = fig.PALETTE[np.kron(fig.map_bytes(maps), np.ones((1, k, k), np.uint8))]
+        want = fig.palette_lut()[np.kron(fig.map_bytes(maps), np.ones((1, k, k), np.uint8))]
         h, w = h * k, w * k
         for ch in range(c):
             i = 4 * li + ch
@@ -70,8 +70,10 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
 
 
 def test_palette_is_white_at_zero_grey_for_gaps():
-    assert tuple(fig.PALETTE[128]) == (247, 247, 247) and tuple(fig.PALETTE[fig.GAP]) == (229, 231, 235)
-    assert fig.PALETTE[255][0] > fig.PALETTE[255][2] and fig.PALETTE[1][2] > fig.PALETTE[1][0]  # red +, blue −
+    assert tuple(fig.palette_lut()[128]) == (247, 247, 247) and tuple(fig.palette_lut()[fig.GAP]) == (229, 231, 235)
+    assert (
+        fig.palette_lut()[255][0] > fig.palette_lut()[255][2] and fig.palette_lut()[1][2] > fig.palette_lut()[1][0]
+    )  # red +, blue −
 
 
 def test_kernels_use_a_symmetric_scale_and_channel_zero():

@@ -29,6 +29,7 @@ LIGHT = {
     "playground.serve.jobs": PURE,  # the queue knows nothing of what it runs
     "playground.nn.shipped": PURE,  # the CLI's help names the shipped model without torch
     "playground.address": PURE,  # the address codec is pure: the pages' fields live in ui/links.py
+    "playground.quiz": PURE,  # predict first: the answers are checked without streamlit
 }
 
 PROBE = r"""

@@ -4,10 +4,13 @@ the defaults plus one sentence, never an exception."""
 
 from __future__ import annotations
 
-from apptest_support import CONV, POOL, app, rerun
+import pytest
+import streamlit as st
+from apptest_support import CONV, POOL, ROOT, app, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground.ui import inputs
+from playground.nn import design_code, model
+from playground.ui import inputs, training
 
 
 def opened(path: str, query: dict) -> AppTest:
@@ -88,3 +91,84 @@ def test_a_drawing_does_not_travel_and_the_link_says_so():
     rerun(at.selectbox(key="conv.source").set_value(inputs.DRAW))
     assert "input" not in query(at)
     assert any("cannot travel in a link" in c.value for c in at.caption)
+
+
+BUILD = str(ROOT / "playground" / "pages" / "build.py")
+TRAIN = str(ROOT / "playground" / "pages" / "train.py")
+
+
+@pytest.fixture
+def mnist_env(monkeypatch, mnist_path):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(mnist_path))
+    yield mnist_path
+    st.cache_resource.clear()  # the Train page's session cache (no run was started)
+
+
+def test_fresh_build_and_train_pages_write_an_empty_address(mnist_env):
+    for path in (BUILD, TRAIN):
+        at = opened(path, {})
+        assert query(at) == {} and not at.warning, path
+
+
+def test_a_build_link_reopens_the_same_design():
+    at = opened(BUILD, {})
+    rerun(at.selectbox(key="build.preset").set_value("lenet5"))
+    assert query(at) == {"design": "lenet5"}
+    ids = at.session_state["build.ids"]
+    rerun(at.button(key=f"build.layer{ids[1]}.remove").click())  # lenet5 without its first tanh
+    rerun(at.number_input(key=f"build.layer{ids[0]}.filters").set_value(8))
+    q = query(at)
+    assert q == {"design": "c8k5p2-ap2-c16k5-tanh-ap2-f-d120-tanh-d84-tanh-d10"}
+    again = opened(BUILD, q)
+    assert again.session_state["build.spec"].layers == at.session_state["build.spec"].layers
+    assert query(again) == q and not again.warning
+    assert any("multiply-accumulates" in m.value for m in again.markdown)  # its table, computed
+
+
+def test_a_forged_build_link_keeps_the_default_design_and_says_why():
+    at = opened(BUILD, {"design": "c16-x9-d10"})
+    [warning] = [w.value for w in at.warning]
+    assert "design in this link could not be used" in warning and "Layer 2" in warning
+    assert query(at) == {} and at.session_state["build.spec"] == model.get_preset(model.DEFAULT_PRESET)
+
+
+def test_a_train_link_reopens_the_same_settings_and_the_designed_model(mnist_env):
+    at = opened(TRAIN, {})
+    at.selectbox(key="train.optimizer").set_value("sgd")
+    at.number_input(key="train.lr").set_value(0.05)
+    at.number_input(key="train.epochs").set_value(5)
+    at.number_input(key="train.seed").set_value(7)
+    at.number_input(key="train.subset").set_value(3000)
+    at.select_slider(key="train.dropout").set_value(0.3)
+    at.toggle(key="train.augment").set_value(True)
+    rerun(at)
+    q = query(at)
+    assert q == {  # the Build page's design is the default one, so it is not written
+        "images": "3000",
+        "optimizer": "sgd",
+        "lr": "0.05",
+        "epochs": "5",
+        "dropout": "0.3",
+        "augment": "1",
+        "seed": "7",
+    }
+    again = opened(TRAIN, q)
+    for key, want in {
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "epochs": 5,
+        "seed": 7,
+        "subset": 3000,
+        "dropout": 0.3,
+        "augment": True,
+    }.items():
+        assert again.session_state[f"train.{key}"] == want, key
+    assert query(again) == q and not again.warning
+    preset = opened(TRAIN, {"model": training.PRESET, "preset": "lenet5", "images": "999999999"})
+    assert preset.session_state["train.preset"] == "lenet5"
+    assert preset.session_state["train.subset"] <= 70_000  # held to the data set's size, not refused
+    assert "design" not in query(preset)  # a preset run does not carry the Build page's design
+    designed = opened(TRAIN, {"design": "c8-relu-mp2-f-d10"})
+    assert designed.session_state["build.spec"].layers == design_code.decode("c8-relu-mp2-f-d10").layers
+    assert any(design_code.LINKED in c.value for c in designed.caption)  # the model Train will train
+    assert query(designed) == {"design": "c8-relu-mp2-f-d10"}

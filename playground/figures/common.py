@@ -39,6 +39,7 @@ DIVERGING = [
     [1.0, "#67001f"],
 ]
 GREYS = [[0.0, "#000000"], [1.0, "#ffffff"]]
+BLUES = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]  # counts
 PADDING_FILL = "#f5deb3"  # wheat: padding cells never look like image pixels
 PADDING_BORDER = "#b45309"  # dashed line around the real input
 WINDOW = "#E69F00"  # Okabe-Ito orange: the kernel window and the current output cell

@@ -178,9 +178,10 @@ def _step_shapes(lay: _Layout, step: WindowLike) -> list[dict]:
     return shapes
 
 
-def _step_caption(step: WindowLike, n: int, value: float) -> dict:
+def _step_caption(step: WindowLike, n: int, value: float | None) -> dict:
+    shown = "?" if value is None else fmt(value)
     return dict(
-        text=f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {fmt(value)}",
+        text=f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {shown}",
         xref="paper",
         yref="paper",
         x=1.0,
@@ -218,23 +219,28 @@ def conv_step_figure(
     *,
     activated: np.ndarray | None = None,
     activation_label: str | None = None,
+    reveal: bool = True,
 ) -> go.Figure:
     """Padded input (Hp, Wp) ∗ kernel (KH, KW) = output (OH, OW) at step ``index``.
 
     ``output``/``activated`` are the engine's finished maps; the figure reveals the cells of steps
     0..index, outlines the window of step ``index`` on the input and its cell on the output.
+    ``reveal=False`` (a quiz question) leaves step ``index``'s cell blank and its value '?'.
     """
     if not steps:
         raise ValueError("A convolution with no steps has nothing to show.")
     index = int(np.clip(index, 0, len(steps) - 1))
     lay = _panels(padded, pads, kernel, output, activated, activation_label)
     step = steps[index]
-    mask = _order(steps, np.shape(output)) <= index
+    order = _order(steps, np.shape(output))
+    mask = order <= index if reveal else order < index
     lay.canvas.data[lay.out_trace] = _filled(lay, output, mask, "output")
     if lay.act_trace is not None:
         lay.canvas.data[lay.act_trace] = _filled(lay, activated, mask, "activated")
     lay.canvas.shapes = _step_shapes(lay, step)
-    lay.canvas.annotations = lay.base_annotations + [_step_caption(step, len(steps), output[step.out_pos])]
+    lay.canvas.annotations = lay.base_annotations + [
+        _step_caption(step, len(steps), output[step.out_pos] if reveal else None)
+    ]
     return lay.canvas.figure()
 
 

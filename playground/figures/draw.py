@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -108,14 +109,17 @@ def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def _palette() -> np.ndarray:
-    """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging scale (128 = white = zero)."""
-    out = scale_rgb((np.arange(256) - 1) / 254, DIVERGING)
+@lru_cache(maxsize=8)
+def _lut(scale: tuple[tuple[float, str], ...]) -> np.ndarray:
+    """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging ``scale`` (128 = zero)."""
+    out = scale_rgb((np.arange(256) - 1) / 254, scale)
     out[0] = (229, 231, 235)
     return np.rint(out).astype(np.uint8)
 
 
-PALETTE = _palette()
+def palette_lut(scale: Sequence[Sequence] = DIVERGING) -> np.ndarray:
+    """The byte -> colour table of the mosaics for a signed colour ``scale``."""
+    return _lut(tuple((float(p), str(c)) for p, c in scale))
 
 
 def png_data_url(rgb: np.ndarray) -> str:
@@ -126,7 +130,9 @@ def png_data_url(rgb: np.ndarray) -> str:
 
 
 def overview_figure(
-    layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]], selected: tuple[int, int] | None = None
+    layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
+    selected: tuple[int, int] | None = None,
+    scale: Sequence[Sequence] = DIVERGING,
 ) -> go.Figure:
     """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
 
@@ -174,7 +180,7 @@ def overview_figure(
             r0, c0 = top + r * (h + 1), q * (w + 1)
             shapes += outline(refs, r0, r0 + h - 1, c0, c0 + w - 1, width=3)
         top += grid.shape[0]
-    rgb = np.where(picture[..., None] < 0, np.uint8(255), PALETTE[np.clip(picture, 0, 255)])
+    rgb = np.where(picture[..., None] < 0, np.uint8(255), palette_lut(scale)[np.clip(picture, 0, 255)])
     height_px = int(picture.shape[0] * CELL_PX) + 10
     axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
     spec = {
@@ -277,10 +283,17 @@ def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
     return np.rint(np.clip(np.kron(a, np.ones((k, k))), 0, 1) * 255).astype(np.uint8)
 
 
-def saliency_overlay(image: np.ndarray, sal: np.ndarray, size: int = 224) -> np.ndarray:
-    """The digit in grey with the saliency (both (H, W) in [0, 1]) laid over it in red-yellow: (size, size, 3)."""
+def saliency_overlay(
+    image: np.ndarray, sal: np.ndarray, size: int = 224, scale: Sequence[Sequence] | None = None
+) -> np.ndarray:
+    """The digit in grey with the saliency (both (H, W) in [0, 1]) laid over it: (size, size, 3). Red-yellow,
+    or with ``scale`` (a palette's magnitude scale) each pixel blends towards that scale's colour of its
+    saliency."""
     g = np.clip(np.asarray(image, dtype=np.float64), 0, 1) * 0.55
     s = np.clip(np.asarray(sal, dtype=np.float64), 0, 1)
-    rgb = np.stack([g + s * (1 - g), g + np.clip(s - 0.5, 0, 1) * 2 * (1 - g), g * (1 - s)], axis=-1)
+    if scale is None:
+        rgb = np.stack([g + s * (1 - g), g + np.clip(s - 0.5, 0, 1) * 2 * (1 - g), g * (1 - s)], axis=-1)
+    else:
+        rgb = g[..., None] * (1 - s[..., None]) + scale_rgb(s, scale) / 255 * s[..., None]
     k = max(1, size // max(g.shape))
     return np.rint(np.kron(rgb, np.ones((k, k, 1))) * 255).astype(np.uint8)

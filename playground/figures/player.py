@@ -14,10 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from playground.figures.common import (
-    DIVERGING,
     EMPTY_SLOT,
     FONT,
-    GREYS,
     PADDING_BORDER,
     PADDING_FILL,
     WINDOW,
@@ -27,6 +25,7 @@ from playground.figures.common import (
     symmetric_range,
     value_range,
 )
+from playground.figures.style import STANDARD, Palette
 
 DARK_TEXT, LIGHT_TEXT = FONT["color"], "#ffffff"
 
@@ -73,11 +72,13 @@ def stepping_data(
     output_title: str | None = None,
     pad_text: str | None = None,
     start: int = 0,
+    palette: Palette = STANDARD,
 ) -> dict:
     """Padded input (Hp, Wp), the kernel (KH, KW) as applied (None for pooling) and output (OH, OW),
     with one record per engine step: the output cell, the window's rows and columns in the padded
     input, and the cell's arithmetic exactly as the stepping view writes it. ``pad_text`` replaces
-    the padding cells' labels (max pooling's −∞); ``start`` is the step shown first."""
+    the padding cells' labels (max pooling's −∞); ``start`` is the step shown first; ``palette`` colours
+    the input (its magnitude scale) and kernel and output (its signed scale)."""
     if not steps:
         raise ValueError("A run with no steps has nothing to play.")
     padded = np.asarray(padded, dtype=np.float64)
@@ -87,7 +88,7 @@ def stepping_data(
     inner = np.zeros(padded.shape, dtype=bool)
     inner[top : hp - bottom, left : wp - right] = True
     lo, hi = value_range(np.where(inner, padded, np.nan))
-    fills = colours(padded, GREYS, lo, hi)
+    fills = colours(padded, palette.magnitude, lo, hi)
     for r, c in zip(*np.nonzero(~inner)):
         fills[r][c] = PADDING_FILL
     padded_title = f"Padded input {hp}×{wp}" if any(pads) else f"Input {hp}×{wp}"
@@ -99,7 +100,7 @@ def stepping_data(
     data = dict(
         input=dict(first, padding=[top, bottom, left, right]),
         output=_panel(
-            output_title or f"Output {oh}×{ow}", output, colours(output, DIVERGING, *symmetric_range(output))
+            output_title or f"Output {oh}×{ow}", output, colours(output, palette.signed, *symmetric_range(output))
         ),
         steps=[
             dict(
@@ -123,7 +124,9 @@ def stepping_data(
     if kernel is not None:
         kernel = np.asarray(kernel, dtype=np.float64)
         data["kernel"] = _panel(
-            f"Kernel {kernel.shape[0]}×{kernel.shape[1]}", kernel, colours(kernel, DIVERGING, *symmetric_range(kernel))
+            f"Kernel {kernel.shape[0]}×{kernel.shape[1]}",
+            kernel,
+            colours(kernel, palette.signed, *symmetric_range(kernel)),
         )
     return data
 
@@ -136,14 +139,19 @@ def conv_player_data(
     steps: Sequence,
     *,
     start: int = 0,
+    palette: Palette = STANDARD,
 ) -> dict:
     """A convolution's stepping data (``ops.ConvStep`` records): padded input ∗ kernel = output."""
-    return stepping_data(padded, pads, output, steps, kernel=kernel, start=start)
+    return stepping_data(padded, pads, output, steps, kernel=kernel, start=start, palette=palette)
 
 
-def pool_player_data(padded: np.ndarray, pads: Sequence[int], output: np.ndarray, steps: Sequence, kind: str) -> dict:
+def pool_player_data(
+    padded: np.ndarray, pads: Sequence[int], output: np.ndarray, steps: Sequence, kind: str, palette: Palette = STANDARD
+) -> dict:
     """A pooling run's stepping data (``ops.PoolStep`` records): padded input → pooled output; max
     pooling's padding reads −∞ (it never wins)."""
     oh, ow = np.shape(output)
     title = f"{'Max' if kind == 'max' else 'Average'} pooled {oh}×{ow}"
-    return stepping_data(padded, pads, output, steps, output_title=title, pad_text="−∞" if kind == "max" else None)
+    return stepping_data(
+        padded, pads, output, steps, output_title=title, pad_text="−∞" if kind == "max" else None, palette=palette
+    )

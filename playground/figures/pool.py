@@ -35,12 +35,20 @@ from playground.figures.common import (
 
 
 def pool_step_figure(
-    padded: np.ndarray, pads: Sequence[int], output: np.ndarray, steps: Sequence, index: int, *, kind: str = "max"
+    padded: np.ndarray,
+    pads: Sequence[int],
+    output: np.ndarray,
+    steps: Sequence,
+    index: int,
+    *,
+    kind: str = "max",
+    reveal: bool = True,
 ) -> go.Figure:
     """Padded input (Hp, Wp) → pooled output (OH, OW) at step ``index``.
 
     The window is outlined; for max pooling the chosen cell (``step.argmax``, padded coordinates)
     gets a sky-blue ring. Padding cells read '−∞' for max (they never win) and their value for avg.
+    ``reveal=False`` (a quiz question) leaves step ``index``'s cell blank, without the ring, and its value '?'.
     """
     if not steps:
         raise ValueError("A pooling with no steps has nothing to show.")
@@ -83,7 +91,7 @@ def pool_step_figure(
         order[s.out_pos] = s.index
     canvas.shapes.append(slots(out_refs, oh, ow))
     canvas.grid(
-        np.where(order <= index, output, np.nan),
+        np.where(order <= index if reveal else order < index, output, np.nan),
         out_refs,
         colorscale=GREYS,
         zmin=real_range[0],
@@ -93,7 +101,7 @@ def pool_step_figure(
         font_size=label_font_size(oh, ow, canvas.panel_px(doms[1], (0, 0.93))),
     )
     canvas.shapes += window_shapes(in_refs, step.rows, step.cols)
-    if getattr(step, "argmax", None) is not None:
+    if reveal and getattr(step, "argmax", None) is not None:
         ar, ac = step.argmax
         canvas.shapes.append(rect(in_refs, ar, ar, ac, ac, color=CHOSEN, width=5, kind="circle"))
     r, c = step.out_pos
@@ -111,7 +119,7 @@ def pool_step_figure(
     )
     canvas.annotations.append(
         dict(
-            text=f"Step {step.index + 1} of {len(steps)}: output ({r}, {c}) = {fmt(output[r, c])}",
+            text=f"Step {step.index + 1} of {len(steps)}: output ({r}, {c}) = {fmt(output[r, c]) if reveal else '?'}",
             xref="paper",
             yref="paper",
             x=1.0,

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.figures.common import FONT, GREYS
+from playground.figures.common import BLUES, FONT, GREYS
 
 RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
-BLUES = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
 GAP = "#bfdbfe"  # pale blue between feature-map tiles: never a value of a grey image
 _AXIS = dict(
     showgrid=True,

@@ -186,11 +186,17 @@ def parse_upload(data: bytes) -> ModelSpec:
             f"This playground trains on {'×'.join(map(str, INPUT))} digits with {CLASSES} classes, but "
             f"the file expects input {spec.input_shape!r} and {spec.num_classes!r} classes."
         )
-    if len(spec.layers) > MAX_LAYERS:
-        raise SpecError(f"The design has {len(spec.layers)} layers; the editor takes at most {MAX_LAYERS}.")
-    for i, layer in enumerate(spec.layers):
+    editable(spec.layers)
+    return ModelSpec(" ".join(str(spec.name).split())[:60] or "custom", spec.layers, INPUT, CLASSES)
+
+
+def editable(layers: tuple) -> None:
+    """Raise SpecError (one sentence, the layer at fault) unless the editor can show every value of
+    ``layers`` and there are at most MAX_LAYERS: what an uploaded file or a link must satisfy."""
+    if len(layers) > MAX_LAYERS:
+        raise SpecError(f"The design has {len(layers)} layers; the editor takes at most {MAX_LAYERS}.")
+    for i, layer in enumerate(layers):
         for setting in SETTINGS.get(type(layer), ()):
             problem = _setting_problem(layer, setting)
             if problem:
                 raise SpecError(f"Layer {i + 1} ({_KIND[type(layer)]}): {problem}.", i)
-    return ModelSpec(" ".join(str(spec.name).split())[:60] or "custom", spec.layers, INPUT, CLASSES)

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from playground.ui import builder
+from playground.ui import builder, display, links
 
-st.title("Build a CNN")
-st.markdown(
+INTRO = (
     "A CNN is a list of layers: **convolutions** find patterns, **activations** bend the numbers, "
     "**pooling** shrinks the maps, **Flatten** turns the maps into one long vector and **Dense** layers "
     "turn that into 10 scores, one per digit. Start from a preset, change a setting, add, move or "
@@ -13,8 +12,11 @@ st.markdown(
     "weights (parameters) and multiply-accumulates each layer costs. A valid design can be trained on the "
     "Train page, or copied as PyTorch code."
 )
+display.header("Build a CNN", INTRO, controls=False)
 
+links.restore(builder.PAGE)  # an opened link brings its design
 builder.preset_controls()
+links.publish(builder.PAGE)  # the address follows the design
 # Two fixed-width panels in a row that wraps: side by side on a laptop; at 1024 px and on a phone the
 # shapes come first and the layer cards keep room for their fields (in two columns the table was cut
 # and every card stacked one field per row; on a phone the table came after all the cards).

@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-from playground.ui import draw_view
+from playground.ui import display, draw_view
 
-st.title("Draw & Predict")
-st.markdown(
+INTRO = (
     "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
     "28 × 28 picture the network was trained on; then every layer turns it into **feature maps**: the "
     "convolutions detect strokes and edges, ReLU keeps the positive answers, pooling halves the size. "
     "The last layer scores the ten digits and softmax turns the scores into probabilities."
 )
+head = display.header("Draw & Predict", INTRO)
 
-with st.sidebar:
+with head.controls:
     st.header("Model")
     choice = draw_view.model_picker()
 
@@ -31,9 +31,7 @@ if img is not None and choice is not None:
 with answer_col:
     draw_view.prediction(
         result,
-        ""
-        if choice is not None
-        else "No model is loaded: see the message in the sidebar (the arrow at the top left opens it).",
+        "" if choice is not None else f"No model is loaded: see the message {display.controls_place()}.",
         choice.classes if choice is not None else draw_view.DIGITS,
     )
 if result is not None:

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from playground.ui import train_runs, train_view, training
+from playground.ui import display, links, train_runs, train_view, training
 
 PAGE = training.PAGE
 
-st.title("Train")
-st.markdown(
+INTRO = (
     "Training shows the network batches of labelled images and nudges every weight to make the **loss** "
     "(cross-entropy: how wrong the predictions are) a little smaller. The training loss should fall; the "
     "**validation** loss and accuracy, measured on 1,000 images the network never trains on, tell you whether "
@@ -15,11 +14,13 @@ st.markdown(
     "can watch the curves, the first layer's kernels and its feature maps change while it learns. At the end "
     "it is scored once on 2,000 held-out **test** images."
 )
+head = display.header("Train", INTRO)
 
+links.restore(PAGE)  # an opened link sets the controls below
 sess = train_runs.session()
 sess.finalize()  # runs that ended since the last rerun: keep weights, score them
 slots: dict = {}
-with st.sidebar:
+with head.controls:
     st.header("Model")
     spec, model_label = training.model_chooser(PAGE, slots)
     st.header("Data")
@@ -30,6 +31,7 @@ slots.update(setting_slots)
 plan = training.plan_or_errors(spec, model_label, kwargs, data, slots)
 training.start_if_asked(PAGE, sess, plan)
 training.run_buttons(PAGE, sess, plan)
+links.publish(PAGE, all_images=len(data.train) if data else None)  # the address follows every setting
 
 train_view.live(PAGE, sess)
 train_view.results(PAGE, sess)

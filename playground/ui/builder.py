@@ -50,6 +50,20 @@ def current_design() -> tuple[ModelSpec, str | None]:
     return checked.spec, None if checked.valid else str(checked.error)
 
 
+def design() -> ModelSpec:
+    """The design on the Build page as it stands (valid or not)."""
+    return _spec()
+
+
+def open_design(spec: ModelSpec) -> None:
+    """Make ``spec`` the Build page's design (a link opened); the previous one goes on the undo stack."""
+    if spec != _spec():
+        origin = next((name for name, preset in PRESETS.items() if preset.layers == spec.layers), None)
+        _replace(spec, origin)
+        if origin:
+            state.seed_widget(PAGE, "preset", origin)
+
+
 def _fresh_ids(n: int) -> tuple[int, ...]:
     start = state.get(PAGE, "next_id", 0)
     state.put(PAGE, "next_id", start + n)

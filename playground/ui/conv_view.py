@@ -19,10 +19,9 @@ from streamlit.delta_generator import DeltaGenerator
 from playground import figures, ops
 from playground.nn import export as code
 from playground.ops import kernels, samples
-from playground.ui import player, slides, state, widgets
+from playground.ui import display, player, quiz, slides, state, widgets
 
 VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
-CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,8 +139,10 @@ def _activation(run: ConvRun, step: ops.ConvStep, index: int) -> None:
     reach = max(3.0, float(np.abs(run.output).max()) * 1.1)
     xs = np.linspace(-reach, reach, 241)
     left, right = st.columns([3, 2])
-    left.plotly_chart(figures.activation_figure(xs, ops.activate(name, xs), label, (step.result, value)), **CHART)
-    right.plotly_chart(figures.feature_map_figure(run.activated, run.steps, index, f"After {label}"), **CHART)
+    display.chart(figures.activation_figure(xs, ops.activate(name, xs), label, (step.result, value)), name, where=left)
+    display.chart(
+        figures.feature_map_figure(run.activated, run.steps, index, f"After {label}"), f"after-{name}", where=right
+    )
 
 
 @lru_cache(maxsize=4)
@@ -149,13 +150,52 @@ def _source(fn_name: str) -> str:
     return inspect.getsource(getattr(ops, fn_name))
 
 
-def show_steps(page: str, run: ConvRun) -> None:
-    """Step controls, input ∗ kernel = output at the current step, its arithmetic and the formulas."""
+def _facts(run: ConvRun) -> str:
+    """The settings a student needs for the output size, in words."""
+    s = run.controls.settings
+    top, bottom, left, right = run.pads
+    pads = (
+        f"padding {top}"
+        if len(set(run.pads)) == 1
+        else f"padding top {top}, bottom {bottom}, left {left}, right {right}"
+    )
+    stride = (
+        f"stride {s.stride[0]}"
+        if s.stride[0] == s.stride[1]
+        else f"stride {s.stride[0]} (rows), {s.stride[1]} (columns)"
+    )
+    dilation = (
+        f"dilation {s.dilation[0]}" if s.dilation[0] == s.dilation[1] else f"dilation {s.dilation[0]}×{s.dilation[1]}"
+    )
+    (h, w), (kh, kw) = run.x.shape, run.kernel.shape
+    return f"Input {h}×{w}, kernel {kh}×{kw}, {stride}, {pads}, {dilation}."
+
+
+def show_steps(page: str, run: ConvRun, quizzing: bool = False) -> None:
+    """Step controls, input ∗ kernel = output at the current step, its arithmetic and the formulas. With
+    the quiz on, the output size and then each cell are asked before they are shown."""
+    if quizzing:
+        quiz.practice_button(page)
+        if not quiz.size_answered(page, run.fingerprint):
+            quiz.ask_size(page, run.fingerprint, run.output.shape, _facts(run))
+            return
+        quiz.size_verdict(page, run.fingerprint, run.output.shape, run.formulas)
     index = widgets.step_controls(page, len(run.steps))
     step = run.steps[index]
-    st.plotly_chart(
-        figures.conv_step_figure(run.padded, run.pads, run.applied_kernel, run.output, run.steps, index), **CHART
+    hidden = quizzing and not quiz.cell_answered(page, run.fingerprint, index)
+    display.chart(
+        figures.conv_step_figure(
+            run.padded, run.pads, run.applied_kernel, run.output, run.steps, index, reveal=not hidden
+        ),
+        f"convolution-step-{index + 1}",
+        stepping=True,
     )
+    truth = float(run.output[step.out_pos])
+    if hidden:
+        quiz.ask_cell(page, run.fingerprint, index, step.out_pos, truth)
+        return
+    if quizzing:
+        quiz.cell_verdict(page, run.fingerprint, index, ops.format_number(truth))
     _arithmetic(step, "conv-arithmetic")
     if run.controls.settings.flip:
         st.caption("True convolution: the kernel was rotated 180° before sliding, so the panel shows it flipped.")
@@ -176,8 +216,10 @@ def show_export(page: str, run: ConvRun) -> None:
     slides.slide_export(
         page,
         len(run.steps),
-        lambda: figures.conv_player_data(run.padded, run.pads, run.applied_kernel, run.output, run.steps),
-        run.fingerprint,
+        lambda: figures.conv_player_data(
+            run.padded, run.pads, run.applied_kernel, run.output, run.steps, palette=display.palette()
+        ),
+        f"{run.fingerprint}:{display.palette().key}",
         "convolution",
         lambda: (code.conv_numpy(run.x, run.kernel, s, bias), code.conv_torch(run.x, run.kernel, s, bias)),
     )
@@ -200,8 +242,9 @@ def show_play(page: str, run: ConvRun) -> None:
         run.output,
         run.steps,
         start=state.step_index(page, len(run.steps)),
+        palette=display.palette(),
     )
-    player.show(page, data, run.fingerprint)
+    player.show(page, data, f"{run.fingerprint}:{display.palette().key}")
     st.caption(
         "Playback runs in your browser, so it stays smooth on a slow network. Where you stop is where "
         "Step by step carries on."
@@ -251,7 +294,11 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
         return
     index = widgets.step_controls(page, len(steps))
     step = steps[index]
-    st.plotly_chart(figures.channels_figure(padded, pads, w, partials, out, steps, index), **CHART)
+    display.chart(
+        figures.channels_figure(padded, pads, w, partials, out, steps, index),
+        f"channels-step-{index + 1}",
+        stepping=True,
+    )
     _arithmetic(step, "channels-arithmetic")
     for c, ch in enumerate("RGB"):
         st.caption(f"{ch}: {step.channel_arithmetic(c)}")
@@ -266,7 +313,7 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     if chosen:
         stack = np.stack([np.repeat(kernels.PRESETS[n].array[None], 3, axis=0) for n in chosen])  # (F, 3, 3, 3)
         maps = ops.conv2d(image[None], stack, np.full(len(chosen), bias), s)[0]  # (F, OH, OW)
-        st.plotly_chart(figures.filter_stack_figure(maps, chosen), **CHART)
+        display.chart(figures.filter_stack_figure(maps, chosen), "filter-stack")
         st.caption(
             f"{len(chosen)} filters of shape 3×3×3 turn the 3-channel input into {len(chosen)} output "
             f"maps of {maps.shape[1]}×{maps.shape[2]}: the next layer sees {len(chosen)} channels."
@@ -281,11 +328,11 @@ def show_im2col(page: str, run: ConvRun) -> None:
     cols, gemm = cmp.cols, cmp.gemm  # (KH*KW, OH*OW), (OH, OW)
     index = widgets.step_controls(page, len(run.steps))
     labels = [f"({i},{j})" for i in range(kh) for j in range(kw)]
-    st.plotly_chart(
+    display.chart(
         figures.im2col_figure(
             run.applied_kernel.reshape(1, -1), cols, gemm.reshape(1, -1), index, labels, bias=bool(run.controls.bias)
         ),
-        **CHART,
+        f"im2col-step-{index + 1}",
     )
     h, w = run.x.shape
     st.markdown(

@@ -15,7 +15,7 @@ from playground.figures import draw as fig
 from playground.imaging import images
 from playground.imaging.preprocess import STAGES
 from playground.nn import insight
-from playground.ui import handoff, inputs, models, state, widgets
+from playground.ui import display, handoff, inputs, models, state, widgets
 
 PAGE = "draw"
 DRAW, UPLOAD = "Draw", "Upload an image"
@@ -100,10 +100,11 @@ def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes:
         st.markdown(f"Confidence **{'more than 99.9 %' if pred.confidence >= 0.9995 else f'{pred.confidence:.1%}'}**")
         if pred.unsure:
             st.warning(pred.notice)
-        st.plotly_chart(
+        display.chart(
             fig.probability_figure(pred.probabilities, pred.label, pred.unsure, None if classes == DIGITS else classes),
+            "probabilities",
             key=state.key(PAGE, "probabilities"),
-            config={"displayModeBar": False},
+            theme="streamlit",
         )
 
 
@@ -173,33 +174,33 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     b.caption(f"{layers[li].name} has {count} maps.")
     over, large = st.columns([3, 2])
     with over:
-        st.caption(
-            "Each map is scaled to its own largest value: red positive, blue negative, white zero. "
-            "Click a map to open it."
-        )
-        st.plotly_chart(
-            fig.overview_figure([(m.name, m.shape, m.maps) for m in layers], (li, ch)),
+        st.caption(f"Each map is scaled to its own largest value: {display.palette().signs}. Click a map to open it.")
+        display.chart(
+            fig.overview_figure([(m.name, m.shape, m.maps) for m in layers], (li, ch), display.palette().signed),
+            "feature-maps",
             key=state.key(PAGE, "maps"),
             on_select=_pick_from_chart,
             selection_mode="points",
-            config={"displayModeBar": False},
+            theme="streamlit",
         )
     layer = layers[li]
     with large, st.container(key=state.key(PAGE, "opened")):
-        st.plotly_chart(
+        display.chart(
             fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values"),
+            f"{layer.name}-map-{ch + 1}",
             key=state.key(PAGE, "large"),
-            config={"displayModeBar": False},
+            theme="streamlit",
         )
         if not layer.source:
             return
         weights, biases = insight.conv_weights(choice.model, layer.source)
         made = "" if layer.kind == "conv" else f" ({layer.name} is computed from {layer.source}'s map {ch + 1})"
         if weights.shape[1] == 1:
-            st.plotly_chart(
+            display.chart(
                 fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias {biases[ch]:.3g}"),
+                f"{layer.source}-kernel-{ch + 1}",
                 key=state.key(PAGE, "kernel"),
-                config={"displayModeBar": False},
+                theme="streamlit",
             )
             st.caption(f"The kernel that produced this map{made}.")
         else:
@@ -228,16 +229,19 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     with row.container(width=PANEL_PX, key="draw-saliency-panel"):
         st.subheader("Which strokes mattered")
         st.image(
-            fig.saliency_overlay(result.prep.image, result.saliency, size=PANEL_PX - 14),
-            caption=f"Gradient × input for the class {pred.label}: yellow and red pixels pushed the "
-            "network towards it.",
+            fig.saliency_overlay(
+                result.prep.image, result.saliency, size=PANEL_PX - 14, scale=display.saliency_scale()
+            ),
+            caption=f"Gradient × input for the class {pred.label}: {display.palette().strong} pixels pushed "
+            "the network towards it.",
         )
     with row.container(width=PANEL_PX, key="draw-kernels-panel"):
         st.subheader("First-layer kernels")
-        st.plotly_chart(
+        display.chart(
             fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
+            "first-layer-kernels",
             key=state.key(PAGE, "kernels"),
-            config={"displayModeBar": False},
+            theme="streamlit",
         )
         st.caption("The filters the first convolution learned; each makes one of its maps above.")
     st.subheader("From scores to probabilities")

@@ -1,6 +1,6 @@
-"""The Convolution and Pooling pages in the browser's address: every setting that can travel is
-written to the query string as it changes, read back when a link is opened, and offered as a link
-to copy. The codec is ``playground.address`` (pure, tested on its own); the lists of fields are
+"""Every page's settings in the browser's address (Convolution, Pooling, Build's design, Train's
+settings): every setting that can travel is written to the query string as it changes, read back
+when a link is opened, and offered as a link to copy. The codec is ``playground.address`` (pure, tested on its own); the lists of fields are
 here, beside the widgets whose names and defaults they repeat (a test checks that a fresh page
 writes an empty query string, i.e. that the defaults agree)."""
 
@@ -12,8 +12,12 @@ import streamlit as st
 
 from playground import address, ops
 from playground.address import Field
+from playground.data.datasets import DATASETS
+from playground.nn import design_code
+from playground.nn.model import SpecError
+from playground.nn.trainer import OPTIMIZERS, SCHEDULES
 from playground.ops import samples
-from playground.ui import conv_view, inputs, state, widgets
+from playground.ui import builder, conv_view, display, inputs, state, training, widgets
 
 SEED_MAX = 2**31 - 1
 TRAVELLING_SOURCES = (inputs.WORKED_3X3, inputs.WORKED_4X4, inputs.SAMPLE, inputs.RANDOM, inputs.TYPED)
@@ -60,7 +64,42 @@ POOL = (
     Field("count_include_pad", "count_pad", "bool", True),
     STEP,
 )
-FIELDS = {"conv": CONV, "pool": POOL}
+DESIGN = Field("design", "design", "text", builder.DEFAULT_PRESET, max_chars=design_code.MAX_CHARS)
+BUILD = (DESIGN,)
+TRAIN = (
+    Field("model_source", "model", "choice", training.BUILD, (training.BUILD, training.PRESET)),
+    Field("preset", "preset", "choice", training.DEFAULT_PRESET, tuple(training.PRESETS)),
+    DESIGN,  # the Build page's design, when that is the model
+    Field("dataset", "data", "choice", next(iter(DATASETS)), tuple(DATASETS)),
+    Field("subset", "images", "int", 0, lo=0, hi=10**7),  # 0: every image of the training split
+    Field("optimizer", "optimizer", "choice", "adam", tuple(OPTIMIZERS)),
+    Field("lr", "lr", "float", 1e-3, lo=0.0, hi=1e6),
+    Field("batch_size", "batch", "int", 64, lo=1, hi=training.MAX_BATCH),
+    Field("epochs", "epochs", "int", 3, lo=1, hi=training.MAX_EPOCHS),
+    Field("weight_decay", "wd", "float", 0.0, lo=0.0, hi=1.0),
+    Field("dropout", "dropout", "choice", "model", tuple(str(c) for c in training.DROPOUT_CHOICES)),
+    Field("augment", "augment", "bool", False),
+    Field("lr_schedule", "schedule", "choice", SCHEDULES[0], tuple(SCHEDULES)),
+    Field("seed", "seed", "int", 0, lo=0, hi=2**32 - 1),
+)
+FIELDS = {"conv": CONV, "pool": POOL, "build": BUILD, "train": TRAIN}
+
+
+def _use(page: str, name: str, value, problems: list[str]) -> None:
+    """Put one decoded value where the page reads it."""
+    if name == "step":
+        state.put(page, "step", int(value) - 1)  # clamped into range when the steps are known
+    elif name == "design":
+        try:
+            builder.open_design(design_code.decode(value))
+        except SpecError as e:
+            problems.append(f"The design in this link could not be used: {e}")
+    elif name == "dropout":
+        state.seed_widget(page, name, next(c for c in training.DROPOUT_CHOICES if str(c) == value))
+    elif name == "subset" and value == 0:
+        return  # every image: the widget's own default
+    else:
+        state.seed_widget(page, name, value)
 
 
 def restore(page: str) -> None:
@@ -69,35 +108,47 @@ def restore(page: str) -> None:
     if state.has(page, "address_read"):
         return
     state.put(page, "address_read", True)
-    values, problem = address.decode(st.query_params.to_dict(), FIELDS[page])
+    values, problem = address.decode(display.page_query(), FIELDS[page])
+    problems = [problem] if problem else []
     for name, value in values.items():
-        if name == "step":
-            state.put(page, "step", int(value) - 1)  # clamped into range when the steps are known
-        else:
-            state.seed_widget(page, name, value)
-    if problem:
-        st.warning(problem)
+        _use(page, name, value, problems)
+    if problems:
+        st.warning(" ".join(problems))
 
 
-def _current(page: str) -> dict:
-    values = {f.name: state.peek(page, f.name, f.default) for f in FIELDS[page] if f.name != "step"}
-    values["step"] = int(state.peek(page, "step", 0)) + 1
+def _current(page: str, all_images: int | None) -> dict:
+    values = {f.name: state.peek(page, f.name, f.default) for f in FIELDS[page] if f.name not in ("step", "design")}
+    if page in ("conv", "pool"):
+        values["step"] = int(state.peek(page, "step", 0)) + 1
+    if page == "build" or (page == "train" and values["model_source"] == training.BUILD):
+        values["design"] = design_code.encode(builder.design())
+    if page == "train":
+        values["dropout"] = str(values["dropout"])
+        if values["subset"] == all_images:
+            values["subset"] = 0
     return values
 
 
-def publish(page: str) -> None:
-    """After the widgets: write the page's settings into the address and offer the link to copy. An
-    input or kernel that cannot travel (a drawing, an upload, the Draw page's hand-over, an edited
-    grid) is left out, and the link says so."""
-    values = _current(page)
+def _left_behind(page: str, values: dict) -> list[str]:
+    """What cannot travel in the link (taken out of ``values``): a drawing, an upload, an edited grid."""
     stay = []
-    if values["source"] not in TRAVELLING_SOURCES:
+    if page in ("conv", "pool") and values["source"] not in TRAVELLING_SOURCES:
         stay.append("the input")
         values.pop("source")
     if page == "conv" and values.get("kernel") not in TRAVELLING_KERNELS:
         stay.append("the kernel")
         values.pop("kernel")
-    query = address.encode(values, FIELDS[page])
+    return stay
+
+
+def publish(page: str, *, all_images: int | None = None) -> None:
+    """After the widgets: write the page's settings into the address and offer the link to copy. An
+    input or kernel that cannot travel (a drawing, an upload, the Draw page's hand-over, an edited
+    grid) is left out, and the link says so. ``all_images``: the Train page's training split size
+    (training on all of it is the default, written as nothing)."""
+    values = _current(page, all_images)
+    stay = _left_behind(page, values)
+    query = {**display.query(), **address.encode(values, FIELDS[page])}
     st.query_params.from_dict(query)
     parts = urlsplit(st.context.url or "")
     link = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))

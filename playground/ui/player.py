@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from playground.ui import state
+from playground.ui import display, state
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -41,6 +41,6 @@ def show(page: str, data: dict, signature: str) -> None:
     n_steps = len(data["steps"])
     _component()(
         key=state.key(page, "player"),
-        data={**data, "signature": signature},
+        data={**data, "signature": signature, "style": {**data["style"], "present": display.presenting()}},
         on_position_change=partial(_rested, page, n_steps),
     )

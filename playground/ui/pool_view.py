@@ -12,8 +12,8 @@ from streamlit.delta_generator import DeltaGenerator
 from playground import figures, ops
 from playground.nn import export as code
 from playground.ops import samples
-from playground.ui import slides, state, widgets
-from playground.ui.conv_view import CHART, fingerprint
+from playground.ui import display, quiz, slides, state, widgets
+from playground.ui.conv_view import fingerprint
 
 SHIFTS = {"right": (0, 1), "down": (1, 0), "left": (0, -1), "up": (-1, 0)}
 
@@ -58,13 +58,38 @@ def run_pool(page: str, x: np.ndarray, settings: ops.PoolSettings, problems: Del
     return last
 
 
-def show_steps(page: str, run: PoolRun) -> None:
-    """Step controls, the window with the chosen maximum, the pooled map filling in, the arithmetic."""
+def _facts(run: PoolRun) -> str:
+    (kh, kw), (sh, sw), (ph, pw) = run.settings.resolved()
+    h, w = run.x.shape
+    return f"Input {h}×{w}, window {kh}×{kw}, stride {sh}" + (f"×{sw}" if sw != sh else "") + f", padding {ph}."
+
+
+def show_steps(page: str, run: PoolRun, quizzing: bool = False) -> None:
+    """Step controls, the window with the chosen maximum, the pooled map filling in, the arithmetic. With
+    the quiz on, the output size and then each cell are asked before they are shown."""
+    run_key = fingerprint(run.x, run.settings)
+    if quizzing:
+        quiz.practice_button(page)
+        if not quiz.size_answered(page, run_key):
+            quiz.ask_size(page, run_key, run.output.shape, _facts(run))
+            return
+        quiz.size_verdict(page, run_key, run.output.shape, run.formulas)
     index = widgets.step_controls(page, len(run.steps))
     step = run.steps[index]
-    st.plotly_chart(
-        figures.pool_step_figure(run.padded, run.pads, run.output, run.steps, index, kind=run.settings.kind), **CHART
+    hidden = quizzing and not quiz.cell_answered(page, run_key, index)
+    display.chart(
+        figures.pool_step_figure(
+            run.padded, run.pads, run.output, run.steps, index, kind=run.settings.kind, reveal=not hidden
+        ),
+        f"pooling-step-{index + 1}",
+        stepping=True,
     )
+    truth = float(run.output[step.out_pos])
+    if hidden:
+        quiz.ask_cell(page, run_key, index, step.out_pos, truth)
+        return
+    if quizzing:
+        quiz.cell_verdict(page, run_key, index, ops.format_number(truth))
     r, c = step.out_pos
     with st.container(key="pool-arithmetic"):
         st.markdown(f"**Output ({r}, {c})** = {step.arithmetic()}")
@@ -83,8 +108,10 @@ def show_export(page: str, run: PoolRun) -> None:
     slides.slide_export(
         page,
         len(run.steps),
-        lambda: figures.pool_player_data(run.padded, run.pads, run.output, run.steps, run.settings.kind),
-        fingerprint(run.x, run.settings),
+        lambda: figures.pool_player_data(
+            run.padded, run.pads, run.output, run.steps, run.settings.kind, palette=display.palette()
+        ),
+        f"{fingerprint(run.x, run.settings)}:{display.palette().key}",
         "pooling",
         lambda: (code.pool_numpy(run.x, run.settings), code.pool_torch(run.x, run.settings)),
     )
@@ -126,4 +153,4 @@ def show_shift(page: str, run: PoolRun) -> None:
                 "ramp) or the window is small, every window's result moves with the image. Pooling helps "
                 "where strong features are sparse, like the strokes of a digit."
             )
-    st.plotly_chart(figures.shift_figure(x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), **CHART)
+    display.chart(figures.shift_figure(x, cmp.shifted, cmp.pooled, cmp.pooled_shifted, shift), "pooling-shift")

@@ -23,11 +23,10 @@ from playground.figures.training import (
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from playground.nn.insight import feature_maps, first_layer_kernels
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
-from playground.ui import models, state, widgets
+from playground.ui import display, models, state, widgets
 from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
 
-CHART = dict(width="stretch", theme=None, config={"displayModeBar": False, "displaylogo": False})
 GALLERY_SIZE = 24
 UPLOAD_MB = 32  # larger than any preset's file (tf-tutorial: 13 MB)
 
@@ -43,8 +42,7 @@ def live(page: str, sess: TrainingSession) -> None:
     run = sess.latest()
     if run is None:
         st.info(
-            "Choose a model, a data set and the settings in the sidebar (the arrow at the top left opens it on "
-            "a phone), then press **Start**. The loss curves "
+            f"Choose a model, a data set and the settings {display.controls_place()}, then press **Start**. The loss curves "
             "appear here while it trains, with the first layer's kernels and feature maps as they learn."
         )
         return
@@ -66,7 +64,7 @@ def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
     if snap.state == "queued" and ticket is not None:
         st.info(queue_text(sess.queue.position(ticket), sess.queue.cap), icon="⏳")
     st.progress(snap.progress, text=progress_text(snap))
-    st.plotly_chart(curves_figure([series(run, snap)]), key="train-curves", **CHART)
+    display.chart(curves_figure([series(run, snap)]), "training-curves", key="train-curves")
     with st.container(key="train-curve-points"):
         n_val = len(snap.val)
         st.caption(
@@ -96,8 +94,8 @@ def _visuals(page: str, run: Run) -> None:
     left, right = st.columns(2)
     try:
         k = first_layer_kernels(model)
-        left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): red positive, blue negative")
-        left.plotly_chart(kernels_figure(k, width_px=440), key="train-kernels", **CHART)
+        left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): {display.palette().signs}")
+        display.chart(kernels_figure(k, width_px=440), "first-layer-kernels", where=left, key="train-kernels")
     except ValueError:
         left.caption("This model has no convolution layer, so there are no kernels to show.")
     if layers:
@@ -107,14 +105,15 @@ def _visuals(page: str, run: Run) -> None:
         name = right.selectbox("Feature maps of layer", names, key=state.key(page, "layer"))
         shown = next(layer for layer in layers if layer.name == name)
         label = data.val.classes[int(data.val.labels[0])]
-        right.plotly_chart(
+        display.chart(
             maps_figure(
                 shown.maps,
                 f"{name} {shown.shape[0]}×{shown.shape[1]}×{shown.shape[2]}, "
                 f"validation image {int(data.val.indices[0]):,} (a {label})",
             ),
+            f"{name}-feature-maps",
+            where=right,
             key="train-maps",
-            **CHART,
         )
 
 
@@ -180,19 +179,21 @@ def show_evaluation(ev: EvalResult, test: Dataset, title: str, key: str) -> None
     )
     left, right = st.columns(2)
     left.markdown("**Accuracy per class**")
-    left.plotly_chart(per_class_figure(ev.per_class_accuracy, test.classes), key=f"{key}-per-class", **CHART)
+    display.chart(
+        per_class_figure(ev.per_class_accuracy, test.classes), "accuracy-per-class", where=left, key=f"{key}-per-class"
+    )
     right.markdown("**Confusion matrix** (rows: true class, columns: predicted)")
-    right.plotly_chart(confusion_figure(ev.confusion, test.classes), key=f"{key}-confusion", **CHART)
+    display.chart(confusion_figure(ev.confusion, test.classes), "confusion-matrix", where=right, key=f"{key}-confusion")
     wrong = np.flatnonzero(ev.predictions != test.labels)
     st.markdown(
         f"**Misclassified test images** ({len(wrong):,}; the first {min(len(wrong), GALLERY_SIZE)} shown, "
         "true → predicted)"
     )
     shown = wrong[:GALLERY_SIZE]
-    st.plotly_chart(
+    display.chart(
         gallery_figure(test.images[shown], test.labels[shown], ev.predictions[shown], test.classes),
+        "misclassified",
         key=f"{key}-gallery",
-        **CHART,
     )
 
 
@@ -222,7 +223,7 @@ def history(page: str, sess: TrainingSession) -> None:
             key=state.key(page, f"compare_log.{'.'.join(r.label for r in picked)}"),
             help="On by default when one run's losses are 100 times another's, which would flatten the rest.",
         )
-        st.plotly_chart(curves_figure(curves, log_loss=log), key="train-overlay", **CHART)
+        display.chart(curves_figure(curves, log_loss=log), "training-runs", key="train-overlay")
 
 
 # ================================================================ load a saved model

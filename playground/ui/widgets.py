@@ -219,9 +219,8 @@ def step_controls(page: str, n_steps: int) -> int:
     index = state.step_index(page, n_steps)
     # a row that wraps rather than columns that squeeze: each label stays whole beside its key hint
     # (in five columns they read "‹ P…" and "N…" at 1024 px), and on a phone the four stay together
-    row = st.container(horizontal=True, wrap=True, gap="small", key=f"{page}-step-buttons")
-    cells = [row, row, row, row, st.container()]
-    cells[0].button(
+    row = st.container(horizontal=True, wrap=True, gap="small", vertical_alignment="bottom", key=f"{page}-step-buttons")
+    row.button(
         "« First",
         key=state.key(page, "first"),
         shortcut=SHORTCUTS["first"],
@@ -229,7 +228,7 @@ def step_controls(page: str, n_steps: int) -> int:
         args=(page, 0, n_steps),
         help="Shortcut: Home",
     )
-    cells[1].button(
+    row.button(
         "‹ Previous",
         key=state.key(page, "previous"),
         shortcut=SHORTCUTS["previous"],
@@ -237,7 +236,7 @@ def step_controls(page: str, n_steps: int) -> int:
         args=(page, -1, n_steps),
         help="Shortcut: ← (left arrow)",
     )
-    cells[2].button(
+    row.button(
         "Next ›",
         key=state.key(page, "next"),
         shortcut=SHORTCUTS["next"],
@@ -245,7 +244,7 @@ def step_controls(page: str, n_steps: int) -> int:
         args=(page, 1, n_steps),
         help="Shortcut: → (right arrow)",
     )
-    cells[3].button(
+    row.button(
         "Last »",
         key=state.key(page, "last"),
         shortcut=SHORTCUTS["last"],
@@ -255,17 +254,19 @@ def step_controls(page: str, n_steps: int) -> int:
     )
     if n_steps > 1:
         state.seed_widget(page, "step_slider", index + 1)
-        cells[4].slider(
-            "Step",
-            min_value=1,
-            max_value=n_steps,
-            **state.keep(page, "step_slider"),
-            on_change=_from_slider,
-            args=(page, n_steps),
-        )
+        with row.container(width="stretch", key=f"{page}-step-slider-cell"):  # the rest of the row, or one of its own
+            st.slider(
+                "Step",
+                label_visibility="collapsed",  # the figure's title says "Step k of n"; the row stays one button high
+                min_value=1,
+                max_value=n_steps,
+                **state.keep(page, "step_slider"),
+                on_change=_from_slider,
+                args=(page, n_steps),
+            )
     else:
-        cells[4].caption("There is only one output cell, so there is one step.")
-    cells[4].caption(KEYS_LEGEND)
+        row.caption("There is only one output cell, so there is one step.")
+    st.container(key=f"{page}-keys-legend").caption(KEYS_LEGEND)  # presenter mode: in its popover instead
     return state.step_index(page, n_steps)
 
 

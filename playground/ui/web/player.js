@@ -2,6 +2,8 @@
 // and arithmetic line comes from the engine) and steps through it in the browser, with no server
 // round trip per step. Keys work without clicking into the page first.
 const MAX_CELL = 56; // px: a 3×3 example stays a sensible size on a wide screen
+const PRESENT_CELL = 120; // px, in presenter mode: for the back row
+const PRESENT_TEXT = 20; // px: presenter mode's smallest titles and cell numbers
 const GAP = 40; // px between panels, holding the ∗ and = signs
 const TITLE = 26; // px above each panel
 const SPEEDS = [1, 2, 5, 10, 20, 40]; // steps per second
@@ -19,13 +21,14 @@ function contiguous(list) {
 }
 
 function layoutFor(data, width, height) {
+  const most = data.style.present ? PRESENT_CELL : MAX_CELL;
   const [hp, wp] = [data.input.labels.length, data.input.labels[0].length];
   const [kh, kw] = [data.kernel.labels.length, data.kernel.labels[0].length];
   const [oh, ow] = [data.output.labels.length, data.output.labels[0].length];
   // the larger cells of two arrangements, each fitted to the width and to one screen's height
-  const row = Math.min(MAX_CELL, (width - 2 * GAP) / (wp + kw + ow), (height - TITLE) / Math.max(hp, kh, oh));
+  const row = Math.min(most, (width - 2 * GAP) / (wp + kw + ow), (height - TITLE) / Math.max(hp, kh, oh));
   const stacked = Math.min(
-    MAX_CELL,
+    most,
     width / wp,
     (width - 2 * GAP) / (kw + ow),
     (height - 2 * TITLE - 12) / (hp + Math.max(kh, oh)),
@@ -70,9 +73,9 @@ function layoutFor(data, width, height) {
   };
 }
 
-function fontFits(ctx, panel, labels, family) {
+function fontFits(ctx, panel, labels, family, present) {
   // numbers only where they fit their cells legibly (at any width): else colours alone
-  const size = Math.min(18, Math.floor(panel.cell * 0.42));
+  const size = Math.min(present ? 32 : 18, Math.floor(panel.cell * 0.42));
   if (size < 10) return 0;
   ctx.font = `${size}px ${family}`;
   let widest = 0;
@@ -82,7 +85,8 @@ function fontFits(ctx, panel, labels, family) {
 
 function paintPanel(ctx, panel, grid, style, width, shown) {
   const { x, y, cell } = panel;
-  const size = panel.font ?? (panel.font = fontFits(ctx, panel, grid.labels, style.font)); // once per layout
+  const size = panel.font ?? (panel.font = fontFits(ctx, panel, grid.labels, style.font, style.present)); // once per layout
+  ctx.font = `${size}px ${style.font}`; // every paint: the titles and signs painted since changed it
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   for (let r = 0; r < panel.rows; r++) {
@@ -97,7 +101,7 @@ function paintPanel(ctx, panel, grid, style, width, shown) {
     }
   }
   ctx.fillStyle = style.ink;
-  ctx.font = `16px ${style.font}`;
+  ctx.font = `${style.present ? PRESENT_TEXT : 16}px ${style.font}`;
   ctx.textBaseline = "bottom";
   const half = ctx.measureText(grid.title).width / 2; // a title wider than its panel stays on the canvas
   const centre = Math.min(Math.max(x + (panel.cols * cell) / 2, half), width - half);
@@ -134,7 +138,7 @@ export default function (component) {
     report: null,
   };
 
-  const root = el("div", { class: "player", role: "region", "aria-label": "Convolution player" });
+  const root = el("div", { class: data.style.present ? "player present" : "player", role: "region", "aria-label": "Convolution player" });
   const bar = el("div", { class: "bar" });
   const buttons = {};
   for (const [act, label, title] of [
@@ -173,7 +177,7 @@ export default function (component) {
   let laidOut = "";
   function paint() {
     const width = Math.max(200, root.clientWidth);
-    const height = Math.max(300, window.innerHeight - 200); // room for the controls
+    const height = Math.max(300, window.innerHeight - (data.style.present ? 330 : 200)); // room for the controls
     const dpr = window.devicePixelRatio || 1;
     if (laidOut !== `${width}/${height}/${dpr}`) {
       // a new size: lay out and size the canvas again (not on every step: that reallocates it)
