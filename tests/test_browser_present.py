@@ -148,3 +148,24 @@ def test_a_figure_downloads_as_a_png_at_twice_its_size(page, app_url, tmp_path):
         abs(img.width - display.PNG_SCALE * box["width"]) <= 4
         and abs(img.height - display.PNG_SCALE * box["height"]) <= 4
     )
+
+
+def test_predict_first_asks_the_size_and_a_cell_then_shows_the_arithmetic(page, app_url):
+    page.goto(app_url + "/convolution")
+    wait_for_app(page, timeout=90_000)
+    page.get_by_role("switch", name="Predict first (quiz)").click(force=True)
+    size = page.locator(".st-key-conv-quiz-size")
+    size.wait_for(timeout=60_000)
+    assert "Input 3×3, kernel 2×2, stride 1, padding 0, dilation 1." in size.inner_text()
+    size.get_by_label("Height").fill("2")
+    size.get_by_label("Width").fill("2")
+    size.get_by_role("button", name="Check").click()
+    expect_text(page, "[data-testid=stMain]", "Output size 2×2 — right.")
+    cell = page.locator(".st-key-conv-quiz-cell")
+    cell.wait_for(timeout=60_000)
+    cell.get_by_label("Predict first: output (0, 0) = ?").fill("37")
+    cell.get_by_role("button", name="Check").click()
+    expect_text(page, "[data-testid=stMain]", "Right: 37.")
+    assert "= 1×1 + 2×2 + 4×3 + 5×4 = 37" in expect_text(page, ".st-key-conv-arithmetic", "Output (0, 0)")
+    assert "Score this session: 2 right of 2 (100 %)." in page.locator("[data-testid=stMain]").inner_text()
+    page.shot("predict-first")
