@@ -169,3 +169,18 @@ def test_predict_first_asks_the_size_and_a_cell_then_shows_the_arithmetic(page, 
     assert "= 1×1 + 2×2 + 4×3 + 5×4 = 37" in expect_text(page, ".st-key-conv-arithmetic", "Output (0, 0)")
     assert "Score this session: 2 right of 2 (100 %)." in page.locator("[data-testid=stMain]").inner_text()
     page.shot("predict-first")
+
+
+def test_a_projector_palette_from_the_address_colours_the_figure_in_the_browser(page, app_url):
+    from playground.figures import style
+
+    page.goto(app_url + "/convolution?palette=cividis&numbers=1")
+    wait_for_app(page, timeout=90_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    scales = page.evaluate(
+        "() => Object.fromEntries(document.querySelector('.js-plotly-plot').data"
+        ".filter(t => t.type === 'heatmap').map(t => [t.name, t.colorscale]))"
+    )
+    assert scales["kernel"] == style.BLUE_GREY_YELLOW and scales["input"] == style.CIVIDIS
+    assert page.locator("[data-testid=stDataFrame]").count() >= 3  # input, kernel, output as numbers
+    page.shot("projector-palette")
