@@ -31,6 +31,21 @@ def app(path: str = CONV) -> AppTest:
     return at
 
 
+def opened(path: str, query: dict) -> AppTest:
+    """A fresh session of the page at ``path`` opened with the address's ``query``."""
+    at = AppTest.from_file(path, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def query(at: AppTest) -> dict:
+    """The page's address as it stands (one value per parameter)."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
 def rerun(target) -> AppTest:
     """Run the script again (``target`` is the AppTest or a widget just set) and check it did not fail."""
     at = target.run()

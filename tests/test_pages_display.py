@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_support import CONV, POOL, ROOT, chart, rerun
-from streamlit.testing.v1 import AppTest
+from apptest_support import CONV, POOL, ROOT, chart, opened, query, rerun
 
 from playground.figures import style
 from playground.ops import samples
@@ -15,19 +14,6 @@ from playground.ui import display
 
 APP = str(ROOT / "app.py")
 PAGES = {name: str(ROOT / "playground" / "pages" / f"{name}.py") for name in ("draw", "build", "train")}
-
-
-def opened(path: str, **query: str) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def query(at: AppTest) -> dict:
-    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
 
 def heatmaps(spec: dict) -> list[dict]:
@@ -39,7 +25,7 @@ def scale(trace: dict) -> list[tuple[float, str]]:
 
 
 def test_the_switch_turns_presenter_mode_on_and_off_and_the_address_follows():
-    at = opened(APP)
+    at = opened(APP, {})
     assert [t.label for t in at.sidebar.toggle] == ["Presenter mode", "Heatmaps as numbers too"]
     rerun(at.toggle(key="app.present.switch").set_value(True))
     assert query(at) == {"present": "1"}
@@ -51,7 +37,7 @@ def test_the_switch_turns_presenter_mode_on_and_off_and_the_address_follows():
 
 @pytest.mark.parametrize("path", [CONV, POOL, *PAGES.values()], ids=["conv", "pool", *PAGES])
 def test_every_page_in_presenter_mode_keeps_nothing_in_the_sidebar(path):
-    at = opened(path, present="1")
+    at = opened(path, dict(present="1"))
     sidebar = at.sidebar
     assert not (sidebar.selectbox or sidebar.number_input or sidebar.radio or sidebar.toggle), path
     about = next(e for e in at.expander if e.label == "About this page")
@@ -60,7 +46,7 @@ def test_every_page_in_presenter_mode_keeps_nothing_in_the_sidebar(path):
 
 
 def test_presenter_convolution_has_its_controls_and_enlarged_step_figure():
-    at = opened(CONV, present="1")
+    at = opened(CONV, dict(present="1"))
     assert at.selectbox(key="conv.kernel").value  # in the Settings popover, and working
     rerun(at.number_input(key="conv.stride_rows").set_value(2))
     assert query(at) == {"present": "1", "stride_rows": "2"}
@@ -73,18 +59,18 @@ def test_presenter_convolution_has_its_controls_and_enlarged_step_figure():
 
 
 def test_a_projector_palette_recolours_every_heatmap_and_travels_in_the_address():
-    at = opened(CONV, palette="cividis", input="Sample image")
+    at = opened(CONV, dict(palette="cividis", input="Sample image"))
     spec = chart(at)
     by_name = {t["name"]: scale(t) for t in heatmaps(spec)}
     assert by_name["input"] == [(p, c) for p, c in style.CIVIDIS]
     assert by_name["kernel"] == by_name["output"] == [(p, c) for p, c in style.BLUE_GREY_YELLOW]
     assert query(at)["palette"] == "cividis"
-    plain = chart(opened(CONV, input="Sample image"))
+    plain = chart(opened(CONV, dict(input="Sample image")))
     assert {t["name"]: scale(t) for t in heatmaps(plain)}["kernel"] == [(p, c) for p, c in style.STANDARD.signed]
 
 
 def test_heatmaps_as_numbers_show_the_engine_numbers_of_the_current_step():
-    at = opened(CONV, numbers="1")
+    at = opened(CONV, dict(numbers="1"))
     rerun(at.button(key="conv.next").click())  # step 2 of the worked example: 37 then 47
     tables = [t.value for t in at.dataframe]
     grid = lambda frame: [[v for v in row] for row in frame.to_numpy().tolist()]  # noqa: E731
@@ -94,7 +80,7 @@ def test_heatmaps_as_numbers_show_the_engine_numbers_of_the_current_step():
 
 
 def test_a_forged_display_address_gives_the_defaults_and_one_sentence():
-    at = opened(CONV, present="maybe", palette="rainbow<script>", numbers="1" * 700)
+    at = opened(CONV, dict(present="maybe", palette="rainbow<script>", numbers="1" * 700))
     warning = " ".join(w.value for w in at.warning)
     assert "present" in warning and "palette" in warning and "numbers" in warning
     assert at.title  # not presenting: the page's own title

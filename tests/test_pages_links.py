@@ -6,28 +6,15 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from apptest_support import CONV, POOL, ROOT, app, rerun
+from apptest_support import CONV, POOL, ROOT, app, opened, query, rerun
 from streamlit.testing.v1 import AppTest
 
 from playground.nn import design_code, model
 from playground.ui import inputs, training
 
 
-def opened(path: str, query: dict) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=30)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def cell(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Output ("))
-
-
-def query(at: AppTest) -> dict:
-    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
 
 def test_fresh_pages_write_an_empty_address():

@@ -9,6 +9,7 @@ in the address (``present``, ``palette``, ``numbers``) beside each page's own se
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,8 +238,7 @@ def chart(
 ):
     """Draw ``fig`` the way the display says (palette, presenter sizes, the numbers under it when asked);
     ``name`` names its PNG. Returns what ``st.plotly_chart`` returns (a selection, with ``on_select``)."""
-    where = where if where is not None else st.container()
-    with where:
+    with where if where is not None else nullcontext():  # no extra element where the caller's container holds it
         shown = style.restyle(fig, look(stepping=stepping))
         options = {"width": "stretch", "theme": None, **kwargs}
         event = st.plotly_chart(shown, config=chart_config(name), key=key, **options)
