@@ -336,11 +336,13 @@ def test_module_entry_point_errors_without_traceback():
         assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
 
 
-def test_conv_and_pool_do_not_import_torch():
+def test_conv_pool_and_grad_do_not_import_torch():
     code = (
         "import sys; from playground.cli.main import main; "
         f"assert main(['conv', '--input', {X3!r}, '--kernel', {K2!r}, '--json']) == 0; "
         f"assert main(['pool', '--input', {X4!r}, '--size', '2']) == 0; "
+        f"assert main(['grad', 'conv', '--input', {X3!r}, '--kernel', '[[1]]', '--grad-output', {X3!r}]) == 0; "
+        f"assert main(['grad', 'pool', '--input', {X4!r}, '--size', '2', '--grad-output', '[[1,1],[1,1]]']) == 0; "
         "print(sorted(m for m in ('torch', 'streamlit', 'plotly') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

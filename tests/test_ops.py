@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from op_cases import TOL, TORCH_MODE, _t, _values, conv_cases, pool_cases
 
 from playground.ops import (
     ACTIVATIONS,
@@ -39,8 +40,6 @@ from playground.ops import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TOL = dict(rtol=1e-9, atol=1e-9)
-TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}
 X3 = np.arange(1.0, 10.0).reshape(3, 3)  # [[1,2,3],[4,5,6],[7,8,9]]
 K2 = np.array([[1.0, 2.0], [3.0, 4.0]])
 X4 = np.arange(1.0, 17.0).reshape(4, 4)  # 1..16
@@ -48,10 +47,6 @@ X4 = np.arange(1.0, 17.0).reshape(4, 4)  # 1..16
 
 def _one(x: np.ndarray) -> np.ndarray:
     return x[None, None]
-
-
-def _t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(a, dtype=np.float64, order="C"))  # a fresh copy: no negative strides
 
 
 # ---------------------------------------------------------------- worked examples
@@ -122,39 +117,6 @@ def test_format_number():
 # ---------------------------------------------------------------- property tests against PyTorch
 
 
-@st.composite
-def conv_cases(draw):
-    n, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 10)), draw(st.integers(1, 10))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    dilations = st.sampled_from([1, 1, 2, 3])
-    dilation = (draw(dilations), draw(dilations))
-    kind = draw(st.sampled_from(["int", "pair", "sides", "valid", "same"]))
-    stride = (1, 1) if kind == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    small = st.integers(0, 3)
-    padding = {
-        "int": draw(small),
-        "pair": (draw(small), draw(small)),
-        "valid": "valid",
-        "same": "same",
-        "sides": (draw(small), draw(small), draw(small), draw(small)),
-    }[kind]
-    return dict(
-        shape_x=(n, c, h, w),
-        shape_w=(f, c, kh, kw),
-        bias=draw(st.booleans()),
-        integers=draw(st.booleans()),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        settings=ConvSettings(
-            stride, padding, draw(st.sampled_from(["zeros", "reflect", "replicate"])), dilation, draw(st.booleans())
-        ),
-    )
-
-
-def _values(rng: np.random.Generator, shape, integers: bool) -> np.ndarray:
-    return rng.integers(-3, 4, shape).astype(np.float64) if integers else rng.normal(size=shape)
-
-
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @settings(max_examples=150, deadline=None)
 @given(conv_cases())
@@ -197,24 +159,6 @@ def test_conv2d_matches_torch(case):
     np.testing.assert_array_equal(step.window, padded[:, list(step.rows)][:, :, list(step.cols)])
     np.testing.assert_array_equal(step.products, step.window * step.kernel)
     np.testing.assert_array_equal(step.kernel, w_applied[-1])
-
-
-@st.composite
-def pool_cases(draw):
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
-    return dict(
-        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 8))),
-        integers=draw(st.booleans()),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        settings=PoolSettings(
-            draw(st.sampled_from(["max", "avg"])),
-            (kh, kw),
-            stride,
-            (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))),
-            draw(st.booleans()),
-        ),
-    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,6 +1,6 @@
 """`python -m playground COMMAND`: the command-line interface (in the spirit of pytorch/examples mnist).
 
-conv / pool are numpy only (playground.cli.ops). Commands that need torch must import it inside their
+conv / pool / grad are numpy only (playground.cli.ops, playground.cli.grad). Commands that need torch must import it inside their
 own command functions, so ``python -m playground conv`` never loads torch.
 """
 
@@ -11,6 +11,7 @@ import sys
 from typing import NoReturn
 
 from playground.cli.engine import add_engine_commands
+from playground.cli.grad import add_grad_commands
 from playground.cli.ops import add_ops_commands
 
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.error = error  # type: ignore[method-assign]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ops_commands(commands)  # conv, pool
+    add_grad_commands(commands)  # grad conv, grad pool
     add_engine_commands(commands)  # train, evaluate, predict: torch is imported inside each command
     return parser
 

@@ -30,6 +30,7 @@ from playground.ops.kernels import MAX_ABS_VALUE, MAX_CHANNELS, MAX_KERNEL, pars
 from playground.untrusted import load_json
 
 MAX_INPUT_SIZE = 128  # rows or columns of --input
+INPUT_HELP = "JSON matrix [[1,2],[3,4]] or channels-first list [[[...]], ...]"
 EXIT_USAGE = 2
 
 
@@ -47,16 +48,8 @@ def add_ops_commands(subparsers: Any) -> None:
         help="convolve a matrix with a kernel and print the output (and every step)",
         description="2-D convolution (cross-correlation unless --flip) of one image by one or more filters.",
     )
-    conv.add_argument("--input", required=True, help="JSON matrix [[1,2],[3,4]] or channels-first list [[[...]], ...]")
-    conv.add_argument(
-        "--kernel", required=True, help="JSON kernel: 2-D, 3-D (one filter over C channels) or 4-D (filters)"
-    )
-    conv.add_argument("--stride", default="1", help="S or SH,SW (default 1)")
-    conv.add_argument("--padding", default="0", help="P, PH,PW, T,B,L,R, 'valid' or 'same' (default 0)")
-    conv.add_argument("--padding-mode", default="zeros", help="zeros, reflect or replicate (default zeros)")
-    conv.add_argument("--dilation", default="1", help="D or DH,DW (default 1)")
+    add_conv_options(conv)
     conv.add_argument("--bias", default="0", help="B, or one value per filter separated by commas (default 0)")
-    conv.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
     conv.add_argument("--steps", action="store_true", help="also give the arithmetic of every output cell")
     conv.add_argument("--json", action="store_true", help="print JSON {output, output_shape[, steps]}")
     conv.add_argument(
@@ -72,14 +65,7 @@ def add_ops_commands(subparsers: Any) -> None:
         help="max- or average-pool a matrix and print the output (and every step)",
         description="2-D pooling of each channel of one image.",
     )
-    pool.add_argument("--input", required=True, help="JSON matrix [[1,2],[3,4]] or channels-first list [[[...]], ...]")
-    pool.add_argument("--size", required=True, help="window K or KH,KW")
-    pool.add_argument("--stride", default=None, help="S or SH,SW (default: the window size)")
-    pool.add_argument("--padding", default="0", help="P or PH,PW, at most half the window (default 0)")
-    pool.add_argument("--mode", default="max", help="max or avg (default max)")
-    pool.add_argument(
-        "--exclude-pad", action="store_true", help="avg: divide by the real pixels only (count_include_pad=False)"
-    )
+    add_pool_options(pool)
     pool.add_argument("--steps", action="store_true", help="also give the arithmetic of every output cell")
     pool.add_argument("--json", action="store_true", help="print JSON {output, output_shape[, steps]}")
     pool.add_argument(
@@ -89,6 +75,53 @@ def add_ops_commands(subparsers: Any) -> None:
     pool.add_argument("--cells", default=None, metavar="FROM-TO", help="GIF: only output cells FROM..TO (1-based)")
     pool.set_defaults(func=run_pool)
     _one_line_errors(pool)
+
+
+def add_conv_options(parser: argparse.ArgumentParser) -> None:
+    """The options that describe one convolution: --input, --kernel and how the kernel slides."""
+    parser.add_argument("--input", required=True, help=INPUT_HELP)
+    parser.add_argument(
+        "--kernel", required=True, help="JSON kernel: 2-D, 3-D (one filter over C channels) or 4-D (filters)"
+    )
+    parser.add_argument("--stride", default="1", help="S or SH,SW (default 1)")
+    parser.add_argument("--padding", default="0", help="P, PH,PW, T,B,L,R, 'valid' or 'same' (default 0)")
+    parser.add_argument("--padding-mode", default="zeros", help="zeros, reflect or replicate (default zeros)")
+    parser.add_argument("--dilation", default="1", help="D or DH,DW (default 1)")
+    parser.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
+
+
+def add_pool_options(parser: argparse.ArgumentParser) -> None:
+    """The options that describe one pooling layer: --input and its window."""
+    parser.add_argument("--input", required=True, help=INPUT_HELP)
+    parser.add_argument("--size", required=True, help="window K or KH,KW")
+    parser.add_argument("--stride", default=None, help="S or SH,SW (default: the window size)")
+    parser.add_argument("--padding", default="0", help="P or PH,PW, at most half the window (default 0)")
+    parser.add_argument("--mode", default="max", help="max or avg (default max)")
+    parser.add_argument(
+        "--exclude-pad", action="store_true", help="avg: divide by the real pixels only (count_include_pad=False)"
+    )
+
+
+def conv_settings(args: argparse.Namespace) -> ConvSettings:
+    """The ConvSettings the options of :func:`add_conv_options` ask for (checked when used)."""
+    return ConvSettings(
+        stride=_ints(args.stride, "--stride"),
+        padding=_padding(args.padding),
+        padding_mode=args.padding_mode.strip().lower(),
+        dilation=_ints(args.dilation, "--dilation"),
+        flip=args.flip,
+    )
+
+
+def pool_settings(args: argparse.Namespace) -> PoolSettings:
+    """The PoolSettings the options of :func:`add_pool_options` ask for."""
+    return PoolSettings(
+        kind=args.mode.strip().lower(),
+        size=_ints(args.size, "--size"),
+        stride=None if args.stride is None else _ints(args.stride, "--stride"),
+        padding=_ints(args.padding, "--padding"),
+        count_include_pad=not args.exclude_pad,
+    )
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
@@ -110,13 +143,7 @@ def run_conv(args: argparse.Namespace) -> int:
         x = _load_input(args.input)
         w, kernel_ndim = _load_kernel(args.kernel)
         bias = _bias(args.bias, w.shape[0])
-        settings = ConvSettings(
-            stride=_ints(args.stride, "--stride"),
-            padding=_padding(args.padding),
-            padding_mode=args.padding_mode.strip().lower(),
-            dilation=_ints(args.dilation, "--dilation"),
-            flip=args.flip,
-        )
+        settings = conv_settings(args)
         out = conv2d(x[None], w, bias, settings)[0]  # (F, OH, OW)
         steps = [conv_steps(x, w[f], bias[f], settings) for f in range(w.shape[0])] if args.steps else []
         if args.gif:
@@ -153,13 +180,7 @@ def run_pool(args: argparse.Namespace) -> int:
     """The ``pool`` command: 0 after printing the output, 2 after printing one error line."""
     try:
         x = _load_input(args.input)
-        settings = PoolSettings(
-            kind=args.mode.strip().lower(),
-            size=_ints(args.size, "--size"),
-            stride=None if args.stride is None else _ints(args.stride, "--stride"),
-            padding=_ints(args.padding, "--padding"),
-            count_include_pad=not args.exclude_pad,
-        )
+        settings = pool_settings(args)
         out = pool2d(x[None], settings)[0]  # (C, OH, OW)
         steps = [pool_steps(channel, settings) for channel in x] if args.steps else []
         if args.gif:

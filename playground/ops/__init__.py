@@ -2,11 +2,13 @@
 
 numpy only (no torch, no streamlit, no plotly); floats are float64. PyTorch is the oracle in the tests.
 Modules: ``padding`` (pads, output size), ``conv`` (direct, im2col, GEMM), ``pool``, ``steps`` (one record
-per output cell), ``activations``.
+per output cell), ``activations``; the backward pass in ``backward`` (convolution via col2im, pooling,
+activations) and ``layers`` (dense, softmax, the losses, gradient check).
 """
 
 from playground.ops._common import OpError, format_number, format_operand
 from playground.ops.activations import ACTIVATION_FORMULAS, ACTIVATION_LABELS, ACTIVATIONS, LEAKY_SLOPE, activate
+from playground.ops.backward import ConvGrads, activation_backward, col2im, conv2d_backward, pool2d_backward
 from playground.ops.conv import (
     ConvSettings,
     Im2colComparison,
@@ -17,6 +19,19 @@ from playground.ops.conv import (
     conv_output_shape,
     im2col,
     im2col_comparison,
+)
+from playground.ops.layers import (
+    LOSS_FORMULAS,
+    LOSS_LABELS,
+    LOSSES,
+    DenseGrads,
+    GradientCheck,
+    LossResult,
+    dense,
+    dense_backward,
+    gradient_check,
+    loss_and_grad,
+    softmax,
 )
 from playground.ops.padding import (
     MAX_CELLS,
@@ -47,6 +62,22 @@ from playground.ops.pool import (
 from playground.ops.steps import ConvStep, PoolStep, conv_output_from_steps, conv_steps, pool_steps
 
 __all__ = [
+    "ConvGrads",
+    "activation_backward",
+    "col2im",
+    "conv2d_backward",
+    "pool2d_backward",
+    "LOSS_FORMULAS",
+    "LOSS_LABELS",
+    "LOSSES",
+    "DenseGrads",
+    "GradientCheck",
+    "LossResult",
+    "dense",
+    "dense_backward",
+    "gradient_check",
+    "loss_and_grad",
+    "softmax",
     "ShiftComparison",
     "shift_comparison",
     "Im2colComparison",
