@@ -56,16 +56,16 @@ def _dot(index: int, target: str, cell: Cell, pairs: list[tuple[str, Cell, float
         index,
         target,
         cell,
-        f"{_name(target, cell)} = {_shorten(symbols)}",
-        f"= {' + '.join(values)} = {format_number(total)}" if values else "= 0 (no term)",
+        f"{_name(target, cell)} = {_shorten(symbols)}"
+        if symbols
+        else f"{_name(target, cell)}: no window covers this cell",
+        f"= {' + '.join(values)} = {format_number(total)}" if values else "= 0",
         total,
         {k: tuple(v) for k, v in reads.items()},
     )
 
 
 def _shorten(terms: list[str]) -> str:
-    if not terms:
-        return "0"
     if len(terms) <= MAX_SHOWN_TERMS:
         return " + ".join(terms)
     return " + ".join(terms[: MAX_SHOWN_TERMS - 1]) + " + … + " + terms[-1]

@@ -22,6 +22,7 @@ from playground.ops.backprop import (
     pool_grad_steps,
     update_steps,
 )
+from playground.ops.backward import pool2d_backward
 from playground.ops.layers import LOSSES, GradientCheck, gradient_check
 from playground.ops.network import INITS, Network, Step, small_network, total_loss, train_step
 from playground.ops.padding import pad
@@ -31,6 +32,7 @@ MAX_INPUT = 16  # rows or columns: every cell of every stage stays a step a stud
 MAX_FILTERS = 4
 KERNEL_SIZES = (2, 3, 4, 5)
 MAX_LR = 10.0
+CHECK_EPS = 1e-5  # ε of the central differences
 
 # (key, label) of each stage, in the order the backward pass runs; the steppable ones have records
 STAGES = (
@@ -87,6 +89,16 @@ class BackpropSettings:
             raise OpError(f"The learning rate must be above 0 and at most {MAX_LR:g}; got {self.lr}.")
 
 
+@dataclass(frozen=True)
+class Check:
+    """A gradient check of one weight, and whether θ ± ε crosses a kink of the loss (a ReLU input changing
+    sign or another cell winning a max-pool window), where central differences need not agree."""
+
+    name: str  # "W1[0,1,2]"
+    result: GradientCheck
+    kink: bool
+
+
 @dataclass(frozen=True, eq=False)
 class BackpropRun:
     """The network, its weights, the step, each stage's records and the gradient checks."""
@@ -97,7 +109,7 @@ class BackpropRun:
     step: Step
     arrays: dict[str, np.ndarray]  # every named array of one image, batch axis dropped
     stages: dict[str, list[BackStep]]
-    checks: list[tuple[str, GradientCheck]]  # ("W1[0,1,2]", its analytic and numeric gradient)
+    checks: list[Check]
 
 
 def check_names(run: BackpropRun) -> list[str]:
@@ -208,8 +220,25 @@ def compute(
         def loss_at(values: np.ndarray, key: str = key, theta: dict = theta) -> float:
             return total_loss(net, {**theta, key: values}, x[None, None], [s.label], s.loss)
 
-        checks_done.append((name, *gradient_check(loss_at, theta[key], step.param_grads[key], [cell])))
+        [result] = gradient_check(loss_at, theta[key], step.param_grads[key], [cell], CHECK_EPS)
+        checks_done.append(Check(name, result, _crosses_kink(net, params, key, cell, x[None, None])))
     return BackpropRun(settings, net, params, step, arrays, stages, checks_done)
+
+
+def _crosses_kink(net: Network, params: dict, key: str, cell: tuple[int, ...], x: np.ndarray) -> bool:
+    """True when moving the weight by ±CHECK_EPS flips a ReLU's side or a max-pool window's winner."""
+
+    def pattern(delta: float) -> tuple[bytes, bytes]:
+        moved = {**params, key: params[key].copy()}
+        moved[key][cell] += delta
+        values = net.forward(moved, x)
+        sides = (values[1] > 0).tobytes() if net.layers[1].name in ("relu", "leaky_relu") else b""
+        pool = net.layers[2].settings
+        winners = pool2d_backward(values[2], np.ones_like(values[3]), pool) if pool.kind == "max" else np.zeros(0)
+        return sides, winners.tobytes()
+
+    here = pattern(0.0)
+    return pattern(CHECK_EPS) != here or pattern(-CHECK_EPS) != here
 
 
 def _squeeze(key: str, params: dict[str, np.ndarray]) -> np.ndarray:
