@@ -10,6 +10,7 @@ pages = [
     st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="home", default=True),  # served at /
     st.Page("playground/pages/convolution.py", title="Convolution", url_path="convolution"),
     st.Page("playground/pages/pooling.py", title="Pooling", url_path="pooling"),
+    st.Page("playground/pages/backprop.py", title="Backpropagation", url_path="backprop"),
     st.Page("playground/pages/build.py", title="Build", url_path="build"),
     st.Page("playground/pages/train.py", title="Train", url_path="train"),
     # the default page answers only at /, so /draw (a link people type or share) gets this hidden twin

@@ -13,7 +13,7 @@ from playground.ops import samples
 from playground.ui import display
 
 APP = str(ROOT / "app.py")
-PAGES = {name: str(ROOT / "playground" / "pages" / f"{name}.py") for name in ("draw", "build", "train")}
+PAGES = {name: str(ROOT / "playground" / "pages" / f"{name}.py") for name in ("draw", "backprop", "build", "train")}
 
 
 def heatmaps(spec: dict) -> list[dict]:

@@ -437,6 +437,39 @@ def padded_panel(
         )
 
 
+def signs_between(doms: Sequence[tuple[float, float]], signs: Sequence[str], y: float, size: int = 30) -> list[dict]:
+    """Operator signs ("∗", "=", "→") centred in the gaps between consecutive panel domains ("" leaves a gap bare)."""
+    return [
+        dict(
+            text=sign,
+            xref="paper",
+            yref="paper",
+            x=(a[1] + b[0]) / 2,
+            y=y,
+            showarrow=False,
+            font=dict(size=size * 5 // 3 if sign == "⋆" else size, color=FONT["color"]),  # the star's glyph is small
+        )
+        for (a, b), sign in zip(zip(doms, doms[1:]), signs)
+        if sign
+    ]
+
+
+def caption(text: str) -> dict:
+    """The step line above a stepping figure's right edge: "Step 3 of 9: output (0, 2) = 37"."""
+    return dict(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=1.0,
+        xanchor="right",
+        y=1.0,
+        yanchor="bottom",
+        yshift=22,
+        showarrow=False,
+        font=dict(size=16, color=FONT["color"]),
+    )
+
+
 def domains(weights: Sequence[float], gap: float = 0.04) -> list[tuple[float, float]]:
     """Split [0, 1] into consecutive domains proportional to ``weights`` with ``gap`` between them."""
     total = float(sum(weights))

@@ -20,6 +20,7 @@ from playground.figures.common import (
     FONT,
     Canvas,
     WindowLike,
+    caption,
     domains,
     fit_height,
     fmt,
@@ -29,6 +30,7 @@ from playground.figures.common import (
     outline,
     padded_panel,
     show_numbers,
+    signs_between,
     slots,
     symmetric_range,
     window_shapes,
@@ -135,18 +137,7 @@ def _panels(
         canvas.shapes.append(slots(refs["activated"], oh, ow))
     # operator signs in the gaps between panels
     signs = ["∗", "="] + (["→"] if activated is not None else [])
-    for (a, b), sign in zip(zip(doms, doms[1:]), signs):
-        canvas.annotations.append(
-            dict(
-                text=sign,
-                xref="paper",
-                yref="paper",
-                x=(a[1] + b[0]) / 2,
-                y=0.465,
-                showarrow=False,
-                font=dict(size=30, color=FONT["color"]),
-            )
-        )
+    canvas.annotations += signs_between(doms, signs, 0.465)
     return _Layout(
         canvas,
         refs,
@@ -180,18 +171,7 @@ def _step_shapes(lay: _Layout, step: WindowLike) -> list[dict]:
 
 def _step_caption(step: WindowLike, n: int, value: float | None) -> dict:
     shown = "?" if value is None else fmt(value)
-    return dict(
-        text=f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {shown}",
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        xanchor="right",
-        y=1.0,
-        yanchor="bottom",
-        yshift=22,
-        showarrow=False,
-        font=dict(size=16, color=FONT["color"]),
-    )
+    return caption(f"Step {step.index + 1} of {n}: output ({step.out_pos[0]}, {step.out_pos[1]}) = {shown}")
 
 
 def _filled(lay: _Layout, values: np.ndarray, mask: np.ndarray, which: str) -> dict:

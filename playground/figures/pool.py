@@ -18,6 +18,7 @@ from playground.figures.common import (
     FONT,
     GREYS,
     Canvas,
+    caption,
     domains,
     fit_height,
     fmt,
@@ -118,18 +119,7 @@ def pool_step_figure(
         )
     )
     canvas.annotations.append(
-        dict(
-            text=f"Step {step.index + 1} of {len(steps)}: output ({r}, {c}) = {fmt(output[r, c]) if reveal else '?'}",
-            xref="paper",
-            yref="paper",
-            x=1.0,
-            xanchor="right",
-            y=1.0,
-            yanchor="bottom",
-            yshift=22,
-            showarrow=False,
-            font=dict(size=16, color=FONT["color"]),
-        )
+        caption(f"Step {step.index + 1} of {len(steps)}: output ({r}, {c}) = {fmt(output[r, c]) if reveal else '?'}")
     )
     return canvas.figure()
 

@@ -101,7 +101,7 @@ class Check:
 
 @dataclass(frozen=True, eq=False)
 class BackpropRun:
-    """The network, its weights, the step, each stage's records and the gradient checks."""
+    """The network, its weights, the step and each stage's records."""
 
     settings: BackpropSettings
     net: Network
@@ -109,7 +109,6 @@ class BackpropRun:
     step: Step
     arrays: dict[str, np.ndarray]  # every named array of one image, batch axis dropped
     stages: dict[str, list[BackStep]]
-    checks: list[Check]
 
 
 def check_names(run: BackpropRun) -> list[str]:
@@ -147,9 +146,7 @@ def parse_check(name: str, params: dict[str, np.ndarray]) -> tuple[str, tuple[in
     return key, (cell[0], 0, *cell[1:]) if key == "0.w" else cell
 
 
-def compute(
-    x: np.ndarray, settings: BackpropSettings = BackpropSettings(), checks: tuple[str, ...] = ()
-) -> BackpropRun:
+def compute(x: np.ndarray, settings: BackpropSettings = BackpropSettings()) -> BackpropRun:
     """Forward, loss, backward and the update for one (H, W) image; raises OpError with the user's message."""
     settings.check()
     x = as_float_array(x, "input")
@@ -212,17 +209,24 @@ def compute(
     }
     for i, record in enumerate(stages["update"]):
         object.__setattr__(record, "index", i)
-    checks_done = []
-    for name in checks or default_checks(s.label, s.filters):
+    return BackpropRun(settings, net, params, step, arrays, stages)
+
+
+def gradient_checks(run: BackpropRun, names: tuple[str, ...] = ()) -> list[Check]:
+    """Central differences for the weights called ``names`` ("W1[0,1,2]"; a few of every layer when
+    empty) beside backpropagation's gradient; OpError for a name this network does not have."""
+    s, params, x = run.settings, run.params, run.step.values[0]
+    checks = []
+    for name in names or default_checks(s.label, s.filters):
         key, cell = parse_check(name, params)
         theta = {k: a.copy() for k, a in params.items()}
 
         def loss_at(values: np.ndarray, key: str = key, theta: dict = theta) -> float:
-            return total_loss(net, {**theta, key: values}, x[None, None], [s.label], s.loss)
+            return total_loss(run.net, {**theta, key: values}, x, [s.label], s.loss)
 
-        [result] = gradient_check(loss_at, theta[key], step.param_grads[key], [cell], CHECK_EPS)
-        checks_done.append(Check(name, result, _crosses_kink(net, params, key, cell, x[None, None])))
-    return BackpropRun(settings, net, params, step, arrays, stages, checks_done)
+        [result] = gradient_check(loss_at, theta[key], run.step.param_grads[key], [cell], CHECK_EPS)
+        checks.append(Check(name, result, _crosses_kink(run.net, params, key, cell, x)))
+    return checks
 
 
 def _crosses_kink(net: Network, params: dict, key: str, cell: tuple[int, ...], x: np.ndarray) -> bool:

@@ -67,12 +67,12 @@ def _grid(rgba: np.ndarray, size: int) -> np.ndarray:
     return np.round(samples.area_downsample(grey, (size, size)), 2)
 
 
-def _size(page: str, label: str = "Grid size (pixels per side)") -> int:
+def _size(page: str, label: str = "Grid size (pixels per side)", value: int = 14) -> int:
     return int(
         st.select_slider(
             label,
             options=samples.SIZES,
-            value=14,
+            value=value,
             **state.keep(page, "size"),
             help="Smaller grids show their numbers; 28 is MNIST's size.",
         )
@@ -192,8 +192,8 @@ def _undo_stroke(page: str) -> None:
         state.put(page, "image", render_strokes(rest, (px, px)))
 
 
-def _drawn(page: str) -> InputChoice:
-    size = _size(page)
+def _drawn(page: str, start: int) -> InputChoice:
+    size = _size(page, value=start)
     st.caption("Draw with the mouse or a finger; the input panel shows the grid the convolution sees.")
     rgba = drawing_canvas(page, stroke_width=22, px=SIDEBAR_CANVAS_PX)  # 26 px on 280, to scale
     if rgba is not None:
@@ -204,9 +204,9 @@ def _drawn(page: str) -> InputChoice:
     return InputChoice(grid, f"your drawing ({size}×{size})")
 
 
-def _sample(page: str) -> InputChoice:
+def _sample(page: str, start: int) -> InputChoice:
     name = st.selectbox("Sample", SAMPLE_NAMES, index=3, **state.keep(page, "sample"))
-    size = _size(page)
+    size = _size(page, value=start)
     if name.startswith("digit"):
         arr, about = samples.digit(int(name.split()[1]), size), samples.DESCRIPTIONS["digit"]
     elif name == "random":
@@ -222,8 +222,8 @@ def _sample(page: str) -> InputChoice:
     return InputChoice(arr, f"the {name} sample ({size}×{size})")
 
 
-def _uploaded(page: str) -> InputChoice:
-    size = _size(page, "Shrink to at most (pixels on the longer side)")
+def _uploaded(page: str, start: int) -> InputChoice:
+    size = _size(page, "Shrink to at most (pixels on the longer side)", start)
     file = widgets.file_upload(page, "upload", "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", UPLOAD_TYPES)
     if file is not None:
         data = file.getvalue()
@@ -271,8 +271,9 @@ def _typed(page: str) -> InputChoice:
     return InputChoice(arr, f"your matrix ({arr.shape[0]}×{arr.shape[1]})")
 
 
-def input_chooser(page: str, default: str = WORKED_3X3) -> InputChoice:
-    """Pick the input image; returns the array the engine will use (the last valid one on errors)."""
+def input_chooser(page: str, default: str = WORKED_3X3, size: int = 14) -> InputChoice:
+    """Pick the input image; returns the array the engine will use (the last valid one on errors).
+    ``size``: the grid size a drawing, sample or upload starts at (one of ``samples.SIZES``)."""
     given = handoff.held() if page == handoff.PAGE else None
     options = ((handoff.FROM_DRAW,) if given is not None else ()) + SOURCES
     source = st.selectbox("Input", options, index=options.index(default), **state.keep(page, "source"))
@@ -284,11 +285,11 @@ def input_chooser(page: str, default: str = WORKED_3X3) -> InputChoice:
     if source == WORKED_4X4:
         return InputChoice(samples.WORKED_4X4, "the 4×4 worked example 1 … 16")
     if source == DRAW:
-        return _drawn(page)
+        return _drawn(page, size)
     if source == SAMPLE:
-        return _sample(page)
+        return _sample(page, size)
     if source == UPLOAD:
-        return _uploaded(page)
+        return _uploaded(page, size)
     if source == RANDOM:
         return _random(page)
     return _typed(page)

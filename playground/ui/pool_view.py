@@ -44,18 +44,13 @@ def compute_pool(x: np.ndarray, settings: ops.PoolSettings) -> PoolRun:
 
 def run_pool(page: str, x: np.ndarray, settings: ops.PoolSettings, problems: DeltaGenerator) -> PoolRun:
     """The engine's run, or its message in ``problems`` and the last valid run, still on screen."""
-    try:
-        run = state.memo(page, "run", fingerprint(x, settings), lambda: compute_pool(x, settings))
-        state.put(page, "last_run", run)
-        return run
-    except ops.OpError as e:
-        message = str(e)
-        problems.error(message)
-    last = state.get(page, "last_run", None)
-    if last is None:
-        last = compute_pool(samples.WORKED_4X4, ops.PoolSettings())
-    st.warning(f"These settings cannot be used: {message} The last valid configuration is shown.")
-    return last
+    return widgets.engine_run(
+        page,
+        fingerprint(x, settings),
+        lambda: compute_pool(x, settings),
+        lambda: compute_pool(samples.WORKED_4X4, ops.PoolSettings()),
+        problems,
+    )
 
 
 def _facts(run: PoolRun) -> str:

@@ -305,3 +305,21 @@ def file_upload(page: str, name: str, label: str, types: list[str], **kwargs):
     accept = list(types) + sorted({MIME_TYPES[t] for t in types})
     kwargs.setdefault("max_upload_size", UPLOAD_MB)
     return st.file_uploader(label, type=accept, key=state.key(page, name), **kwargs)
+
+
+def engine_run(page: str, fingerprint: str, compute, fallback, problems, kept: str = "configuration"):
+    """``compute()`` once per ``fingerprint`` (a rerun with the same inputs reuses it); when the engine refuses
+    the inputs, its message goes in ``problems`` (the slot under the settings) and the last valid run (or
+    ``fallback()`` in a fresh session) stays on screen, with a warning saying so."""
+    try:
+        run = state.memo(page, "run", fingerprint, compute)
+        state.put(page, "last_run", run)
+        return run
+    except ops.OpError as e:
+        message = str(e)
+        problems.error(message)
+    last = state.get(page, "last_run", None)
+    if last is None:
+        last = fallback()
+    st.warning(f"These settings cannot be used: {message} The last valid {kept} is shown.")
+    return last
