@@ -1,6 +1,6 @@
-"""Re-take the README's screenshots of Draw & Predict, Convolution and Train in Chromium at 1366 px wide.
+"""Re-take the README's screenshots of Draw & Predict, Convolution, Backpropagation and Train in Chromium at 1366 px wide.
 
-Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -train.png)
+Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -backprop.png, -train.png)
 Starts its own server on 127.0.0.1 (with the MNIST folder, as the load client does) and stops it.
 """
 
@@ -26,6 +26,23 @@ def _stroke(page, canvas, points) -> None:
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=12)
     page.mouse.up()
+
+
+def _backprop(page, url: str) -> None:
+    """The convolution's weight gradient of the default network on the digit 3, at its fifth cell."""
+    page.set_viewport_size({"width": 1366, "height": 1200})  # down to the cell's arithmetic
+    page.goto(url + "/backprop")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.locator(".st-key-backprop-stage").get_by_text("Convolution: dW1", exact=True).click()
+    wait_for_app(page)
+    for _ in range(4):
+        page.locator(".st-key-backprop-next button").first.click()
+        page.wait_for_timeout(400)
+        wait_for_app(page)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ASSETS / "screenshot-backprop.png"))
 
 
 POINTS = ".st-key-train-curve-points"
@@ -100,6 +117,7 @@ def main() -> None:
             page.mouse.move(5, 5)  # no tooltip over the buttons
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ASSETS / "screenshot-convolution.png"))
+            _backprop(page, url)
             _train(page, url)
             browser.close()
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_support import ROOT, errors, rerun, shown
+from apptest_support import ROOT, charts, errors, rerun, shown
 from streamlit.testing.v1 import AppTest
 
 from playground.ops import format_number, samples
@@ -42,6 +42,9 @@ def test_opens_on_the_forward_pass_of_the_digit_3_with_its_loss():
     assert metrics["Loss before the step"] == format_number(run.step.loss)
     assert metrics["Loss after one step (α = 0.1)"] == format_number(run.step.loss_after)
     assert "conv 2 filters 3×3 → ReLU → max pool 2×2 → dense 18 → 10, cross-entropy" in shown(at)
+    bars = charts(at)[1]["data"][0]  # the softmax beside the text, the target highlighted
+    np.testing.assert_allclose(bars["y"], run.arrays["p"], rtol=1e-12)
+    assert len(set(bars["marker"]["color"])) == 2 and bars["marker"]["color"][3] != bars["marker"]["color"][0]
 
 
 @pytest.mark.parametrize("key", [k for k, _ in STAGES if k not in ("forward", "flatten", "check")])

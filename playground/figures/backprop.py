@@ -64,7 +64,8 @@ def backward_figure(panels: Sequence[Panel], caption: str, signs: Sequence[str] 
     operator ``signs`` ("·", "=", "→") in the gaps between consecutive panels."""
     if not panels:
         raise ValueError("A backward figure needs at least one panel.")
-    weights = [max(p.z.shape[1], 1.6) for p in panels]
+    # a column stays narrow; a small grid (a 3×3 kernel) gets at least 4 columns' room, so its cells hold numbers
+    weights = [1.6 if p.z.shape[1] == 1 else max(p.z.shape[1], 4) for p in panels]
     doms = domains(weights, gap=0.05 if len(panels) < 5 else 0.035)
     grids = [p.z.shape for p in panels]
     canvas = Canvas(height=fit_height(doms, grids, max_cell=MAX_CELL, low=240, high=MAX_HEIGHT))

@@ -15,6 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from playground import ops
 from playground.figures import backprop as figures
+from playground.figures import draw
 from playground.ops import backprop_run, backward, layers, network, samples
 from playground.ops.backprop_run import STAGE_LABELS, STAGES, BackpropRun, BackpropSettings
 from playground.ops.layers import LOSS_FORMULAS, LOSS_LABELS, LOSSES
@@ -192,11 +193,14 @@ def _forward_text(run: BackpropRun, f: int) -> None:
         if s.loss == "cross_entropy"
         else f"L = mean of (p − t)² over the 10 classes = {ops.format_number(run.step.data_loss)}"
     )
-    with st.container(key="backprop-arithmetic"):
+    text, bars = st.columns([3, 2], vertical_alignment="center")
+    with text.container(key="backprop-arithmetic"):
         st.markdown(
             f"**z1[{f}] = x ∗ W1[{f}] + b1[{f}]**, then a1 = {label}(z1) and p1 = {s.pool_kind} pooling 2×2.  \n"
             f"The network predicts **{int(np.argmax(a['p']))}**; the target is {s.label}. {loss}"
         )
+    display.chart(draw.probability_figure(a["p"], s.label), "softmax", where=bars)
+    bars.caption(f"p = softmax(z2), the target class {s.label} highlighted.")
 
 
 def _show_checks(page: str, run: BackpropRun) -> None:
