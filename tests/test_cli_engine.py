@@ -83,6 +83,25 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, mnist_path):
     assert events[-1]["bytes"] == out.stat().st_size
 
 
+def test_train_with_the_numpy_engine_writes_a_checkpoint_pytorch_scores(tmp_path, mnist_path):
+    out, log = tmp_path / "numpy.safetensors", tmp_path / "log.jsonl"
+    res = cli(
+        "train", "--engine", "numpy", "--arch", "simple-convnet", "--dataset", "mnist", "--data-dir", str(mnist_path),
+        "--epochs", "1", "--subset", "256", "--batch-size", "32", "--out", str(out), "--json-log", str(log),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "trained simple-convnet with the numpy engine on 256 mnist images: val accuracy" in res.stdout
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert events[0]["engine"] == "numpy" and sum(e["event"] == "step" for e in events) == 256 // 32
+    val_acc = next(e["val_acc"] for e in events if e["event"] == "val")
+    loaded = load_checkpoint(out)
+    assert loaded.spec.name == "simple-convnet" and loaded.metadata["engine"] == "numpy"
+    scored = cli("evaluate", "--model", str(out), "--dataset", "mnist", "--data-dir", str(mnist_path), "--split",
+                 "val", "--json")  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["accuracy"] == pytest.approx(val_acc, abs=1.5e-3)  # float32 in PyTorch
+
+
 def test_shipped_model_reaches_target_on_held_out_test_split(mnist_path):
     res = cli("evaluate", "--model", str(SHIPPED), "--dataset", "mnist", "--data-dir", str(mnist_path), "--json")
     assert res.returncode == 0, res.stderr
@@ -150,6 +169,8 @@ def test_predict_says_when_image_is_empty(tmp_path):
         "unreadable-checkpoint",
         "missing-model",
         "data-missing",
+        "numpy-batchnorm",
+        "unknown-engine",
     ],
 )
 def test_errors_are_one_line_exit_2(tmp_path, case):
@@ -167,6 +188,28 @@ def test_errors_are_one_line_exit_2(tmp_path, case):
         "not-an-image": ["predict", str(text)],
         "bad-spec": ["train", "--arch", str(spec), "--dataset", "synthetic", "--out", out],
         "unknown-preset": ["train", "--arch", "resnet9000", "--dataset", "synthetic", "--out", out],
+        "numpy-batchnorm": [
+            "train",
+            "--engine",
+            "numpy",
+            "--arch",
+            "playground",
+            "--dataset",
+            "synthetic",
+            "--out",
+            out,
+        ],
+        "unknown-engine": [
+            "train",
+            "--engine",
+            "jax",
+            "--arch",
+            "simple-convnet",
+            "--dataset",
+            "synthetic",
+            "--out",
+            out,
+        ],
         "unreadable-checkpoint": ["predict", str(one_image(tmp_path / "one.png")), "--model", str(bad_ckpt)],
         "missing-model": ["evaluate", "--model", str(tmp_path / "none.safetensors"), "--dataset", "synthetic"],
         # a .part file download would need the network: point at an unreachable mirror folder instead

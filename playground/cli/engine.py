@@ -42,6 +42,13 @@ def add_engine_commands(subparsers: Any) -> None:
         "save a safetensors checkpoint. Settings default to the recommended configuration.",
     )
     train.add_argument("--arch", default="playground", help="preset name or path to a SPEC.json (default playground)")
+    train.add_argument(
+        "--engine",
+        default="torch",
+        choices=("torch", "numpy"),
+        help="torch (default), or numpy: the from-scratch engine (im2col forward, col2im backward, numpy "
+        "optimizers) for networks of conv, activation, pooling, flatten and dense layers, e.g. simple-convnet",
+    )
     train.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="data set to train on")
     train.add_argument(
         "--data-dir", default=None, help="folder with the IDX files (default $PLAYGROUND_DATA_DIR or the user cache)"
@@ -181,9 +188,12 @@ def _train(args: argparse.Namespace) -> int:
 
     from playground.data.datasets import SPLIT_TRAIN, SPLIT_VAL, ProgressBar, load_dataset
     from playground.nn.checkpoints import check_writable
+    from playground.nn.numpy_trainer import NumpyTrainer, network_of
     from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, TrainEvent
 
     spec = _load_spec(args.arch)
+    if args.engine == "numpy":
+        network_of(spec)  # a layer the numpy engine cannot train is refused before any data is read
     overrides = {
         k: getattr(args, k)
         for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset", "augment", "canvas_copies", "threads")
@@ -250,12 +260,14 @@ def _train(args: argparse.Namespace) -> int:
         if config.canvas_copies:
             n = min(len(train_data), config.subset or len(train_data)) * config.canvas_copies
             print(f"drawing {n:,} canvas-style copies of the training digits ...", file=sys.stderr, flush=True)
-        trainer = Trainer(spec, config, train_data, val_data, callbacks=[on_event])
+        engine = NumpyTrainer if args.engine == "numpy" else Trainer
+        trainer = engine(spec, config, train_data, val_data, callbacks=[on_event])
         trainer_box.append(trainer)
         write_log(
             {
                 "event": "start",
                 "arch": trainer.spec.name,
+                "engine": args.engine,
                 "dataset": args.dataset,
                 "train": train_data.source,
                 "val": val_data.source,
@@ -286,7 +298,8 @@ def _train(args: argparse.Namespace) -> int:
             log.close()
     val = f"{100 * result.val_acc:.2f} %" if result.val_acc is not None else "n/a"
     print(
-        f"trained {trainer.spec.name} on {trainer.n_train:,} {args.dataset} images: val accuracy {val} "
+        f"trained {trainer.spec.name}{' with the numpy engine' if args.engine == 'numpy' else ''} on "
+        f"{trainer.n_train:,} {args.dataset} images: val accuracy {val} "
         f"({len(val_data):,} val images), {result.elapsed_s:.1f} s, {result.images_per_s:,.0f} images/s; "
         f"saved {path} ({size_kb:.0f} KB)"
     )

@@ -432,6 +432,9 @@ PRESETS: dict[str, ModelSpec] = {
             Dense(10),
         ),
     ),
+    # The course's SimpleConvNet ("Deep Learning from Scratch"): Convolution 30 5×5 → ReLU → Pooling →
+    # Affine 100 → ReLU → Affine 10; the one the numpy engine also trains (--engine numpy).
+    "simple-convnet": ModelSpec("simple-convnet", (Conv(30, 5), _R, _P, _F, Dense(100), _R, Dense(10))),
     # The classic Keras MNIST example: one conv, one pool, straight to the classifier.
     "keras-mnist": ModelSpec("keras-mnist", (Conv(32, 3), _R, _P, _F, Dense(10))),
     # LeCun et al. 1998: tanh, average pooling, 120-84-10 classifier (first conv padded to keep 28×28).
