@@ -26,6 +26,7 @@ from playground.data import datasets as data_module
 from playground.data.datasets import DataError, load_dataset
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
 from playground.nn.model import PRESETS, Conv, Dense, Flatten, ModelSpec, build
+from playground.nn.numpy_trainer import NumpyTrainer
 from playground.nn.trainer import ConfigError, TrainConfig, Trainer, evaluate
 from playground.serve import jobs
 from playground.ui import train_runs, training
@@ -426,3 +427,27 @@ def test_upload_scores_a_saved_model_and_refuses_bad_files(mnist_env):
         at.file_uploader(key="train.upload").set_value(("bad.safetensors", bad, "application/octet-stream"))
         rerun(at)
         assert str(expected.value) in errors(at) and not at.metric
+
+
+# ------------------------------------------------------------------ the from-scratch engine
+def test_the_numpy_engine_trains_simple_convnet_like_its_twin_and_refuses_batch_norm(mnist_env):
+    at = configure(open_page(), preset="playground")
+    rerun(at.radio(key="train.engine").set_value("numpy"))
+    assert "has a batchnorm layer. Use the PyTorch engine for it." in shown(at)
+    assert at.button(key="train.start").disabled
+    code = [c.value for c in next(e for e in at.expander if e.label.startswith("The from-scratch engine")).code]
+    assert any("def conv2d_backward" in c for c in code) and any("def _loop" in c for c in code)
+    at = configure(at, preset="simple-convnet", subset=128, batch_size=32)
+    assert not at.button(key="train.start").disabled
+    until(start(at), done, timeout=300)
+    assert run_state(at) == "finished"
+    bundle = train_runs.load_bundle("mnist")
+    config = TrainConfig(
+        subset=128, batch_size=32, epochs=1, threads=1, engine="numpy",
+        val_every_steps=train_runs.validation_interval(128, 32, 1),
+    )  # fmt: skip
+    twin = NumpyTrainer(PRESETS["simple-convnet"], config, bundle.train, bundle.val)
+    twin.run()
+    ev = evaluate(twin.model_copy(), bundle.test)
+    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{ev.accuracy:.2%}"
+    assert table(at)["Engine"][0] == "numpy, from scratch"

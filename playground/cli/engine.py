@@ -196,7 +196,18 @@ def _train(args: argparse.Namespace) -> int:
         network_of(spec)  # a layer the numpy engine cannot train is refused before any data is read
     overrides = {
         k: getattr(args, k)
-        for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "subset", "augment", "canvas_copies", "threads")
+        for k in (
+            "epochs",
+            "batch_size",
+            "lr",
+            "optimizer",
+            "seed",
+            "subset",
+            "augment",
+            "canvas_copies",
+            "threads",
+            "engine",
+        )
         if getattr(args, k) is not None
     }
     config = replace(RECOMMENDED_CONFIG, **overrides)
@@ -260,7 +271,7 @@ def _train(args: argparse.Namespace) -> int:
         if config.canvas_copies:
             n = min(len(train_data), config.subset or len(train_data)) * config.canvas_copies
             print(f"drawing {n:,} canvas-style copies of the training digits ...", file=sys.stderr, flush=True)
-        engine = NumpyTrainer if args.engine == "numpy" else Trainer
+        engine = NumpyTrainer if config.engine == "numpy" else Trainer
         trainer = engine(spec, config, train_data, val_data, callbacks=[on_event])
         trainer_box.append(trainer)
         write_log(

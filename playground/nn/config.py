@@ -20,6 +20,8 @@ from playground.errors import PlaygroundError
 from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
 
 SCHEDULES = ("constant", "cosine", "onecycle")
+ENGINES = ("torch", "numpy")  # PyTorch, or the numpy teaching engine written out (conv/act/pool/flatten/dense)
+ENGINE_LABELS = {"torch": "PyTorch", "numpy": "numpy, from scratch"}
 AUG_SHIFT_PX, AUG_ROTATE_DEG = 2.0, 10.0
 MAX_CANVAS_COPIES = 8
 CANVAS_ELASTIC_PX = 1.5  # largest elastic shift of a canvas-style copy, px at 28×28
@@ -152,6 +154,7 @@ class TrainConfig:
     log_every_steps: int | None = None  # a train-loss point every N steps; None: about 250 points per run
     max_steps: int | None = None  # end the run after this many steps (quick checks); None: all epochs
     canvas_copies: int = 0  # canvas-style copies of every training digit, drawn before training (0 .. 8)
+    engine: str = "torch"  # "torch", or "numpy": the from-scratch engine (playground.nn.numpy_trainer)
 
     def __post_init__(self) -> None:
         opt = self.optimizer.lower().strip() if isinstance(self.optimizer, str) else self.optimizer
@@ -176,6 +179,8 @@ class TrainConfig:
         for name in ("val_every_steps", "log_every_steps", "max_steps"):
             _num(self, name, 1, 10_000_000, integer=True, optional=True)
         _num(self, "canvas_copies", 0, MAX_CANVAS_COPIES, integer=True)
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}.", "engine")
         if not isinstance(self.augment, bool):
             raise ConfigError(f"Augment must be true or false, not {self.augment!r}.", "augment")
 

@@ -10,7 +10,10 @@ use it like any other.
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,8 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from playground.errors import PlaygroundError
-from playground.nn.config import TrainConfig, augment_batch, images_to_tensor
+from playground.nn.config import ConfigError, TrainConfig, augment_batch, evaluate, images_to_tensor
 from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, Pool
 from playground.nn.run import RunSetup, TrainResult, TrainSnapshot
 from playground.nn.trainer import TrainEvent
@@ -29,12 +31,12 @@ from playground.ops.layers import loss_and_grad
 from playground.ops.optim import Optimizer, base_momentum, schedule
 from playground.ops.pool import PoolSettings
 
-ENGINES = ("torch", "numpy")
 EVAL_BATCH = 500
+log = logging.getLogger(__name__)
 
 
-class EngineError(PlaygroundError):
-    """A model or setting the numpy engine cannot train; str(e) says which and what it can do."""
+class EngineError(ConfigError):
+    """A model the numpy engine cannot train; str(e) says which layer and what to use instead."""
 
 
 def network_of(spec: ModelSpec) -> tuple[network.Network, list[str]]:
@@ -67,7 +69,8 @@ def network_of(spec: ModelSpec) -> tuple[network.Network, list[str]]:
         else:
             raise EngineError(
                 f"The numpy engine trains convolution, activation, pooling, flatten and dense layers; "
-                f"{spec.name} has a {kind} layer. Use the PyTorch engine for it."
+                f"{spec.name} has a {kind} layer. Use the PyTorch engine for it.",
+                "engine",
             )
         names.append(name)
     net = network.Network(tuple(layers), spec.input_shape)
@@ -107,8 +110,10 @@ class NumpyTrainer:
         train_data: Any,
         val_data: Any = None,
         callbacks: Sequence[Callable[[TrainEvent], None]] = (),
+        test_data: Any = None,
     ):
         self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
+        self.test_data, self.test_evaluation = test_data, None  # scored once the run ends
         self.spec, self.config, self.n_train = setup.spec, config, setup.n_train
         self.net, self.names = network_of(setup.spec)
         self._model = setup.initial_model()  # PyTorch's seeded initial weights: both engines start here
@@ -131,37 +136,78 @@ class NumpyTrainer:
         self._train_hist: list[tuple[int, float]] = []
         self._val_hist: list[tuple[int, float, float]] = []
         self._state, self._message = "queued", "Waiting to start."
+        self._lock = threading.Lock()  # params, step and history are read from other threads
+        self._gate = threading.Event()
+        self._gate.set()
+        self._stop = False
+        self.result: TrainResult | None = None
+
+    # ---- control, callable from any thread ----
+    def stop(self) -> None:
+        self._stop = True
+        self._gate.set()
+
+    def pause(self) -> None:
+        self._gate.clear()
+
+    def resume(self) -> None:
+        self._gate.set()
+
+    def model_copy(self) -> torch.nn.Module:
+        """A PyTorch model with the weights as they are now (safe while training)."""
+        with self._lock:
+            params = {k: v.copy() for k, v in self.params.items()}
+        model = copy.deepcopy(self._model)
+        load_params(model, params, self.names)
+        return model.eval()
 
     @property
     def model(self) -> torch.nn.Module:
         """The PyTorch model holding the numpy engine's current weights (for saving and scoring)."""
-        load_params(self._model, self.params, self.names)
-        return self._model.eval()
+        return self.model_copy()
 
     def run(self) -> TrainResult:
-        """Train in the calling thread until done or diverged."""
-        self._state = "running"
-        state, message = self._loop()
-        self._state, self._message = state, message
-        self._emit(TrainEvent("end", self._step, self._epoch, message=message))
-        return TrainResult.of(self.snapshot(), self.batch_size)
+        """Train in the calling thread until done, stopped or diverged; never raises for a failed run."""
+        with self._lock:
+            if self._state != "queued":
+                return self.result or TrainResult.of(self.snapshot(), self.batch_size)
+            self._state, self._message = ("stopped", "Stopped before it started.") if self._stop else ("running", "")
+        if self._state == "running":
+            try:
+                state, message = self._loop()
+            except Exception as err:  # reported, never raised into a page
+                log.exception("numpy training failed")
+                state, message = (
+                    "failed",
+                    f"Training failed: {(str(err).strip().splitlines() or [type(err).__name__])[0]}.",
+                )
+            if state in ("finished", "stopped") and self.test_data is not None and self._step > 0:
+                self.test_evaluation = evaluate(self.model_copy(), self.test_data)
+            with self._lock:
+                self._state, self._message = state, message
+        self.result = TrainResult.of(self.snapshot(), self.batch_size)
+        self._emit(TrainEvent("end", self._step, self._epoch, message=self._message))
+        return self.result
 
     def snapshot(self) -> TrainSnapshot:
-        rate = self._step * self.batch_size / self._elapsed if self._elapsed > 0 else 0.0
-        return TrainSnapshot(
-            self._state,
-            self._step,
-            self._epoch,
-            self.config.epochs,
-            self.steps_per_epoch,
-            self.total_steps,
-            tuple(self._train_hist),
-            tuple(self._val_hist),
-            rate,
-            None,
-            self._elapsed,
-            self._message,
-        )
+        with self._lock:
+            step, elapsed = self._step, self._elapsed
+            rate = step * self.batch_size / elapsed if elapsed > 0 else 0.0
+            running = self._state == "running" and step > 0
+            return TrainSnapshot(
+                "paused" if running and not self._gate.is_set() else self._state,
+                step,
+                self._epoch,
+                self.config.epochs,
+                self.steps_per_epoch,
+                self.total_steps,
+                tuple(self._train_hist),
+                tuple(self._val_hist),
+                rate,
+                (self.total_steps - step) * elapsed / step if running else None,
+                elapsed,
+                self._message or f"Step {step:,} of {self.total_steps:,} with the numpy engine.",
+            )
 
     def metadata(self) -> dict[str, Any]:
         meta = self.setup.metadata(self.snapshot())
@@ -181,6 +227,8 @@ class NumpyTrainer:
     def _loop(self) -> tuple[str, str]:
         cfg, bs = self.config, self.batch_size
         momentum = base_momentum(cfg.optimizer, cfg.momentum)
+        log_every = cfg.log_every_steps or max(1, self.total_steps // 250)  # as the PyTorch path: ~250 points
+        logged_sum, logged_n = 0.0, 0
         for epoch in range(1, cfg.epochs + 1):
             if self._step >= self.total_steps:
                 break
@@ -190,6 +238,12 @@ class NumpyTrainer:
             for b in range(self.steps_per_epoch):
                 if self._step >= self.total_steps:
                     break
+                self._gate.wait()
+                if self._stop:
+                    return (
+                        "stopped",
+                        f"Stopped at step {self._step:,} of {self.total_steps:,}; the curves so far are kept.",
+                    )
                 t0 = time.perf_counter()
                 idx = perm[b * bs : (b + 1) * bs]
                 xb = self.x.index_select(0, idx)
@@ -204,12 +258,19 @@ class NumpyTrainer:
                     )
                 _, grads = self.net.backward(self.params, values, result.grad_logits)
                 lr, m = schedule(cfg.lr_schedule, self._step, self.total_steps, cfg.lr, momentum)
-                self.optimizer.step(self.params, grads, lr, m)
-                self._step += 1
-                self._elapsed += time.perf_counter() - t0
+                with self._lock:
+                    self.optimizer.step(self.params, grads, lr, m)
+                    self._step += 1
+                    self._elapsed += time.perf_counter() - t0
                 epoch_sum, epoch_steps = epoch_sum + result.loss, epoch_steps + 1
+                logged_sum, logged_n = logged_sum + result.loss, logged_n + 1
+                if self._step % log_every == 0 or self._step == self.total_steps:
+                    with self._lock:
+                        self._train_hist.append((self._step, logged_sum / logged_n))
+                    logged_sum, logged_n = 0.0, 0
                 self._emit(TrainEvent("step", self._step, epoch, loss=result.loss))
-            self._train_hist.append((self._step, epoch_sum / max(epoch_steps, 1)))
+                if cfg.val_every_steps and self._step % cfg.val_every_steps == 0 and b + 1 < self.steps_per_epoch:
+                    self._validate(epoch)
             self._validate(epoch)
             self._emit(TrainEvent("epoch", self._step, epoch, loss=epoch_sum / max(epoch_steps, 1)))
         return "finished", f"Finished {self._step:,} steps with the numpy engine."
@@ -221,6 +282,7 @@ class NumpyTrainer:
         logits = self.predict(self.val_x)
         loss = loss_and_grad("cross_entropy", logits, self.val_y).loss
         acc = float((logits.argmax(1) == self.val_y).mean())
-        self._elapsed += time.perf_counter() - t0
-        self._val_hist.append((self._step, loss, acc))
+        with self._lock:
+            self._elapsed += time.perf_counter() - t0
+            self._val_hist.append((self._step, loss, acc))
         self._emit(TrainEvent("val", self._step, epoch, val_loss=loss, val_acc=acc))

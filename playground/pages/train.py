@@ -31,6 +31,8 @@ slots.update(setting_slots)
 plan = training.plan_or_errors(spec, model_label, kwargs, data, slots)
 training.start_if_asked(PAGE, sess, plan)
 training.run_buttons(PAGE, sess, plan)
+if kwargs["engine"] == "numpy":
+    training.engine_source()  # what the from-scratch engine runs, as a student can read it
 links.publish(PAGE, all_images=len(data.train) if data else None)  # the address follows every setting
 
 train_view.live(PAGE, sess)

@@ -33,6 +33,7 @@ from torch import nn
 import playground
 from playground.nn.config import Dataset, EvalResult
 from playground.nn.model import ModelSpec, build
+from playground.nn.numpy_trainer import network_of
 from playground.nn.trainer import RunSetup, TrainConfig, TrainResult, TrainSnapshot
 from playground.serve.worker import READY
 
@@ -104,6 +105,8 @@ class ProcessTrainer:
     ):
         # validated here, on the caller's thread: ConfigError / SpecError / DataError at once
         self.setup = RunSetup.of(spec, config, train_data, val_data)
+        if config.engine == "numpy":
+            network_of(self.setup.spec)  # EngineError (a ConfigError) for a layer the numpy engine cannot train
         self.test_data = test_data  # scored in the child once the run ends, never in this process
         self.test_evaluation: EvalResult | None = None
         self.spec, self.config = self.setup.spec, config

@@ -41,6 +41,7 @@ from torch import nn
 
 from playground.nn.config import OPTIMIZERS, TrainConfig, make_optimizer
 from playground.nn.model import ModelSpec
+from playground.nn.numpy_trainer import NumpyTrainer
 from playground.nn.trainer import Trainer
 
 SNAPSHOT_EVERY_S = 0.2  # how often a child reports progress
@@ -79,7 +80,9 @@ def train_child(conn: Connection) -> None:
     """A forked child: receive one run, train it, report, obey pause/resume/stop, answer weight requests."""
     _, spec_json, config, train, val, test = conn.recv()
     conn.send(("pid", os.getpid()))
-    trainer = Trainer(ModelSpec.from_json(spec_json), TrainConfig.from_dict(config), train, val, test_data=test)
+    config = TrainConfig.from_dict(config)
+    engine = NumpyTrainer if config.engine == "numpy" else Trainer  # the from-scratch engine, or PyTorch
+    trainer = engine(ModelSpec.from_json(spec_json), config, train, val, test_data=test)
     worker = threading.Thread(target=trainer.run, daemon=True)
     worker.start()
     last = 0.0

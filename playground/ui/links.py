@@ -81,6 +81,7 @@ TRAIN = (
     Field("augment", "augment", "bool", False),
     Field("lr_schedule", "schedule", "choice", SCHEDULES[0], tuple(SCHEDULES)),
     Field("seed", "seed", "int", 0, lo=0, hi=2**32 - 1),
+    Field("engine", "engine", "choice", "torch", tuple(training.ENGINES)),
 )
 FIELDS = {"conv": CONV, "pool": POOL, "build": BUILD, "train": TRAIN}
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
+from playground.nn.config import ENGINE_LABELS
 from playground.nn.model import ModelSpec
 from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
 from playground.serve import jobs
@@ -223,6 +224,7 @@ class Run:
             "Augment": "yes" if c.augment else "no",
             "Schedule": c.lr_schedule,
             "Seed": c.seed,
+            "Engine": ENGINE_LABELS[c.engine],
         }
 
 

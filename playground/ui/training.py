@@ -7,16 +7,20 @@ this session's runs, the training processes' queue) live in :mod:`playground.ui.
 
 from __future__ import annotations
 
+import inspect
 import math
+from functools import lru_cache
 from typing import Any
 
 import streamlit as st
 
 from playground.data.datasets import DATASETS, DataError
 from playground.errors import PlaygroundError
-from playground.nn.config import rate_warning
+from playground.nn.config import ENGINE_LABELS, ENGINES, rate_warning
 from playground.nn.model import PRESETS, ModelSpec, SpecError, infer_shapes
+from playground.nn.numpy_trainer import NumpyTrainer, network_of
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
+from playground.ops import backward, network, optim
 from playground.ui import state
 from playground.ui.builder import current_design
 from playground.ui.train_runs import (
@@ -32,6 +36,15 @@ BUILD, PRESET = "The design from the Build page", "A preset"
 DEFAULT_PRESET = "keras-mnist"  # trains in seconds on one core, ~98 % on MNIST
 MAX_EPOCHS, MAX_BATCH = 100, 1024  # server bounds, tighter than the engine's
 SCHEDULE_LABELS = {"constant": "constant", "cosine": "cosine decay to 0", "onecycle": "one-cycle"}
+# what the numpy engine runs for one step, in order
+ENGINE_CODE = (
+    NumpyTrainer._loop,
+    network.Network.forward,
+    network.Network.backward,
+    backward.conv2d_backward,
+    backward.col2im,
+    optim.Optimizer.step,
+)
 DROPOUT_CHOICES = ("model", 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -224,6 +237,16 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
     seed = st.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, step=1, **state.keep(page, "seed"))
     for name in ("augment", "lr_schedule", "seed"):
         slots[name] = st.empty()
+    engine = st.radio(
+        "Engine",
+        ENGINES,
+        format_func=ENGINE_LABELS.get,
+        help="PyTorch, or the numpy teaching engine written out from scratch: im2col forward, col2im backward "
+        "and the optimizer's update by hand, for conv, activation, pooling, flatten and dense layers "
+        "(e.g. the simple-convnet preset). It starts from the same weights and batches, and is slower.",
+        **state.keep(page, "engine"),
+    )
+    slots["engine"] = st.empty()
     kwargs = dict(
         subset=int(subset),
         optimizer=optimizer,
@@ -236,6 +259,7 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
         lr_schedule=schedule,
         seed=int(seed),
         threads=1,
+        engine=engine,
         val_every_steps=validation_interval(int(subset), int(batch), int(epochs)),
     )
     return kwargs, slots
@@ -246,6 +270,8 @@ def make_plan(spec: ModelSpec, model_label: str, kwargs: dict[str, Any], data: D
     config = TrainConfig(**kwargs)
     trained = spec.with_dropout(config.dropout) if config.dropout is not None else spec
     infer_shapes(trained)
+    if config.engine == "numpy":
+        network_of(trained)  # EngineError under the Engine control: a layer it cannot train
     check_data(trained, config, data.train, data.val)
     return Plan(spec, model_label, config, data)
 
@@ -264,6 +290,23 @@ def plan_or_errors(
     except SpecError as err:
         slots["model"].error(f"This model cannot be built: {err}")
     return None
+
+
+@lru_cache(maxsize=1)
+def _engine_code() -> tuple[tuple[str, str], ...]:
+    return tuple((fn.__qualname__, inspect.getsource(fn)) for fn in ENGINE_CODE)
+
+
+def engine_source() -> None:
+    """The numpy engine's own code: the loop, the forward and backward pass, the optimizer's update."""
+    with st.expander("The from-scratch engine's code (numpy)", expanded=False, key="train-engine-code"):
+        st.caption(
+            "This is the code that trains the run: one forward pass through the engine's layers (convolution "
+            "as im2col and one matrix product), the loss, the backward pass (col2im) and the update."
+        )
+        for name, code in _engine_code():
+            st.markdown(f"`{name}`")
+            st.code(code, language="python")
 
 
 # ================================================================ start / pause / resume / stop
