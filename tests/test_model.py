@@ -288,3 +288,42 @@ def test_exported_source_survives_a_hostile_name():
     spec = ModelSpec('x"""\nimport os; os.remove("/")\n', PRESETS["keras-mnist"].layers)
     model = _exec_source(spec)
     assert sum(p.numel() for p in model.parameters()) == 54410
+
+
+def test_local_response_norm_is_alexnets_and_needs_feature_maps():
+    from playground.nn.model import LRN
+
+    spec = ModelSpec("lrn", (Conv(6, 3), Act("relu"), LRN(3), Flatten(), Dense(10)))
+    model = build(spec, seed=0)
+    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    a = model.relu1(model.conv1(x))
+    # by hand: b = a / (k + α/n · Σ over the n channels around c of a²)^β, zero-padded at the ends
+    sq = torch.nn.functional.pad(a**2, (0, 0, 0, 0, 1, 1))
+    window = sq[:, :-2] + sq[:, 1:-1] + sq[:, 2:]
+    expected = a / (2.0 + 1e-4 / 3 * window) ** 0.75
+    torch.testing.assert_close(model.lrn1(a), expected)
+    info = {i.name: i for i in infer_shapes(spec)}["lrn1"]
+    assert info.params == 0 and info.out_shape == (6, 26, 26)
+    with pytest.raises(SpecError, match="local response norm needs feature maps"):
+        infer_shapes(ModelSpec("late", (Conv(6, 3), Flatten(), LRN(), Dense(10))))
+    assert ModelSpec.from_json(spec.to_json()) == spec
+
+
+def test_the_lecture_presets_are_the_published_networks():
+    assert describe_all("alexnet-28").count("Local response norm n=5") == 2
+    assert "Dropout p=0.5" in describe_all("alexnet-28")
+    assert describe_all("lenet5")[:3] == ["Conv 6 5×5, stride 1, pad 2", "Tanh", "Avg pool 2×2, stride 2"]
+    assert describe_all("lenet5-modern")[:3] == ["Conv 6 5×5, stride 1, pad 2", "ReLU", "Max pool 2×2, stride 2"]
+    assert describe_all("keras-lecture") == [
+        "Conv 32 3×3, stride 1, pad 0", "ReLU", "Max pool 2×2, stride 2",
+        "Conv 25 3×3, stride 1, pad 0", "ReLU", "Max pool 2×2, stride 2", "Flatten", "Dense 10",
+    ]  # fmt: skip
+    assert describe_all("simple-convnet") == [
+        "Conv 30 5×5, stride 1, pad 0", "ReLU", "Max pool 2×2, stride 2", "Flatten", "Dense 100", "ReLU", "Dense 10",
+    ]  # fmt: skip
+
+
+def describe_all(name: str) -> list[str]:
+    from playground.nn.model import describe
+
+    return [describe(layer) for layer in PRESETS[name].layers]

@@ -378,3 +378,18 @@ def test_bad_json_upload_is_one_sentence_and_keeps_the_design(data, expected):
     with pytest.raises(SpecError) as err:
         builder.parse_upload(data)
     assert str(err.value) == shown[0]
+
+
+def test_a_local_response_norm_layer_is_added_and_its_channels_edited():
+    at = page()
+    choose(at, "build.preset", "keras-mnist")
+    before = spec_of(at).layers
+    choose(at, "build.add_kind", "lrn")
+    choose(at, "build.add_at", 2)  # after the ReLU, as in AlexNet
+    click(at, "build.add")
+    assert spec_of(at).layers == before[:2] + (model.LRN(5),) + before[2:]
+    assert [r[1] for r in table_rows(at)][:4] == ["conv1", "relu1", "lrn1", "pool1"]
+    rerun(at.number_input(key=widget(at, 2, "size")).set_value(3))
+    assert spec_of(at).layers[2] == model.LRN(3)
+    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert any("nn.LocalResponseNorm(3, alpha=0.0001, beta=0.75, k=2.0)" in c for c in model_code(at))

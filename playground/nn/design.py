@@ -14,6 +14,7 @@ from playground.nn.model import (
     ACTIVATIONS,
     DEFAULT_PRESET,
     KINDS,
+    LRN,
     MAX_LAYERS,
     MAX_WIDTH,
     PRESETS,
@@ -41,6 +42,7 @@ KIND_LABELS = {
     "pool": "Pooling",
     "act": "Activation",
     "batchnorm": "Batch norm",
+    "lrn": "Local response norm",
     "dropout": "Dropout",
     "flatten": "Flatten",
     "dense": "Dense",
@@ -50,6 +52,7 @@ NEW_LAYER = {
     "pool": Pool("max", 2),
     "act": Act("relu"),
     "batchnorm": BatchNorm(),
+    "lrn": LRN(),
     "dropout": Dropout(0.25),
     "flatten": Flatten(),
     "dense": Dense(64),
@@ -104,6 +107,14 @@ SETTINGS: dict[type, tuple[Setting, ...]] = {
         ),
     ),
     Dense: (Setting("units", "Units", high=MAX_WIDTH, help="Output values of this fully connected layer."),),
+    LRN: (
+        Setting(
+            "size",
+            "Channels n",
+            help="Each value is divided by (2 + 0.0001/n · the sum of squares over the n channels around it)^0.75, "
+            "as in AlexNet: strong responses damp their neighbours.",
+        ),
+    ),
 }
 
 

@@ -14,6 +14,7 @@ import re
 from playground.nn.design import CLASSES, INPUT, editable
 from playground.nn.model import (
     ACTIVATIONS,
+    LRN,
     MAX_LAYERS,
     PRESETS,
     Act,
@@ -33,6 +34,7 @@ _N = r"(\d{1,6})"
 _CONV = re.compile(rf"c{_N}(?:k{_N})?(?:s{_N})?(?:p(\d{{1,6}}|s))?(?:d{_N})?")
 _POOL = re.compile(rf"([ma])p{_N}(?:s{_N})?")
 _DENSE = re.compile(rf"d{_N}")
+_LRN = re.compile(r"lrn(\d{1,6})?")
 _DROPOUT = re.compile(r"do(0|0?\.\d{1,4}|1|1\.0{1,4})")
 
 
@@ -54,6 +56,8 @@ def _token(layer) -> str:
         return f"do{layer.p:g}"
     if isinstance(layer, Dense):
         return f"d{layer.units}"
+    if isinstance(layer, LRN):
+        return "lrn" if layer.size == 5 else f"lrn{layer.size}"
     return {BatchNorm: "bn", Flatten: "f"}[type(layer)]
 
 
@@ -72,6 +76,8 @@ def _layer(token: str, i: int):
         return BatchNorm()
     if token == "f":
         return Flatten()
+    if m := _LRN.fullmatch(token):
+        return LRN(int(m.group(1) or 5))
     if m := _CONV.fullmatch(token):
         filters, k, s, p, d = m.groups()
         padding = "same" if p == "s" else int(p or 0)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from playground.nn.model import (
+    LRN,
+    LRN_ALPHA,
+    LRN_BETA,
+    LRN_K,
     BatchNorm,
     Conv,
     Dense,
@@ -36,6 +40,7 @@ def _source_line(layer: Layer, in_shape: tuple[int, ...]) -> str:
     args = {
         Pool: lambda: f"kernel_size={layer.size}, stride={layer.stride or layer.size}",
         BatchNorm: lambda: f"{in_shape[0]}",
+        LRN: lambda: f"{layer.size}, alpha={LRN_ALPHA}, beta={LRN_BETA}, k={LRN_K}",
         Dropout: lambda: f"p={float(layer.p)}",
         Dense: lambda: f"{in_shape[0]}, {layer.units}",
     }.get(type(layer), lambda: "")()

@@ -72,6 +72,17 @@ class BatchNorm:
     """Batch normalisation over channels (after a conv) or features (after flatten)."""
 
 
+LRN_ALPHA, LRN_BETA, LRN_K = 1e-4, 0.75, 2.0  # AlexNet's constants
+
+
+@dataclass(frozen=True)
+class LRN:
+    """Local response normalisation across channels (AlexNet, 2012): each value divided by
+    (k + α/n · Σ x² over the n channels around it)^β, with AlexNet's α = 1e-4, β = 0.75, k = 2."""
+
+    size: int = 5  # n, the neighbouring channels (AlexNet: 5)
+
+
 @dataclass(frozen=True)
 class Dropout:
     """Zeroes each value with probability p while training (0 <= p < 1)."""
@@ -91,12 +102,13 @@ class Dense:
     units: int
 
 
-Layer = Conv | Pool | Act | BatchNorm | Dropout | Flatten | Dense
+Layer = Conv | Pool | Act | BatchNorm | LRN | Dropout | Flatten | Dense
 KINDS: dict[str, type] = {
     "conv": Conv,
     "pool": Pool,
     "act": Act,
     "batchnorm": BatchNorm,
+    "lrn": LRN,
     "dropout": Dropout,
     "flatten": Flatten,
     "dense": Dense,
@@ -210,6 +222,7 @@ def describe(layer: Layer) -> str:
         Dropout: lambda: f"Dropout p={layer.p}",
         Dense: lambda: f"Dense {layer.units}",
         BatchNorm: lambda: "Batch norm",
+        LRN: lambda: f"Local response norm n={layer.size}",
         Flatten: lambda: "Flatten",
     }[type(layer)]()
 
@@ -226,8 +239,8 @@ def _int(value: Any, where: str, what: str, low: int, high: int | None = None) -
 def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, ...], int, int]:
     """Output shape, params and MACs of one layer given its input shape; SpecError when it cannot work."""
     spatial = len(shape) == 3
-    if isinstance(layer, (Conv, Pool, Flatten)) and not spatial:
-        kind = {Conv: "a convolution", Pool: "pooling", Flatten: "Flatten"}[type(layer)]
+    if isinstance(layer, (Conv, Pool, Flatten, LRN)) and not spatial:
+        kind = {Conv: "a convolution", Pool: "pooling", Flatten: "Flatten", LRN: "local response norm"}[type(layer)]
         raise SpecError(
             f"{where}: {kind} needs feature maps, but its input is already flat ({shape[0]} "
             "values); move it before the Flatten layer."
@@ -270,6 +283,9 @@ def _one(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[tuple[int, .
         return shape, 0, 0
     if isinstance(layer, BatchNorm):
         return shape, 2 * shape[0], 0
+    if isinstance(layer, LRN):
+        _int(layer.size, where, "the number of neighbouring channels", 1, MAX_WIDTH)
+        return shape, 0, shape[0] * shape[1] * shape[2] * layer.size  # a sum of n squares per value
     if isinstance(layer, Dropout):
         if isinstance(layer.p, bool) or not isinstance(layer.p, (int, float)) or not 0 <= layer.p < 1:
             raise SpecError(f"{where}: the dropout probability must be at least 0 and below 1, not {layer.p!r}.")
@@ -375,6 +391,8 @@ def layer_module(layer: Layer, in_shape: tuple[int, ...]) -> nn.Module:
         ]()
     if isinstance(layer, BatchNorm):
         return (nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d)(in_shape[0])
+    if isinstance(layer, LRN):
+        return nn.LocalResponseNorm(layer.size, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K)
     if isinstance(layer, (Dropout, Flatten)):
         return SeededDropout(float(layer.p)) if isinstance(layer, Dropout) else nn.Flatten()
     return nn.Linear(in_shape[0], layer.units)
@@ -435,9 +453,12 @@ PRESETS: dict[str, ModelSpec] = {
     # The course's SimpleConvNet ("Deep Learning from Scratch"): Convolution 30 5×5 → ReLU → Pooling →
     # Affine 100 → ReLU → Affine 10; the one the numpy engine also trains (--engine numpy).
     "simple-convnet": ModelSpec("simple-convnet", (Conv(30, 5), _R, _P, _F, Dense(100), _R, Dense(10))),
+    # The Keras model of the lecture notes: two conv blocks (32 then 25 filters 3×3, ReLU, max pool 2).
+    "keras-lecture": ModelSpec("keras-lecture", (Conv(32, 3), _R, _P, Conv(25, 3), _R, _P, _F, Dense(10))),
     # The classic Keras MNIST example: one conv, one pool, straight to the classifier.
     "keras-mnist": ModelSpec("keras-mnist", (Conv(32, 3), _R, _P, _F, Dense(10))),
-    # LeCun et al. 1998: tanh, average pooling, 120-84-10 classifier (first conv padded to keep 28×28).
+    # LeNet-5 as published (LeCun et al. 1998): tanh, average-pool subsampling, 120-84-10 classifier (first
+    # conv padded to keep 28×28, as the paper's 32×32 input did).
     "lenet5": ModelSpec(
         "lenet5",
         (
@@ -452,6 +473,39 @@ PRESETS: dict[str, ModelSpec] = {
             Act("tanh"),
             Dense(84),
             Act("tanh"),
+            Dense(10),
+        ),
+    ),
+    # LeNet-5 as it is built today: ReLU and max pooling in place of tanh and average subsampling.
+    "lenet5-modern": ModelSpec(
+        "lenet5-modern",
+        (Conv(6, 5, padding=2), _R, _P, Conv(16, 5), _R, _P, _F, Dense(120), _R, Dense(84), _R, Dense(10)),
+    ),
+    # AlexNet (Krizhevsky et al. 2012) scaled to 28×28: five convolutions with ReLU, local response
+    # normalisation after the first two, overlapping 3×3 max pools, a dropout-regularised hidden layer (AlexNet
+    # had two; one keeps the preset within the editor's layer budget).
+    "alexnet-28": ModelSpec(
+        "alexnet-28",
+        (
+            Conv(32, 5, padding=2),
+            _R,
+            LRN(),
+            Pool("max", 3, 2),
+            Conv(64, 5, padding=2),
+            _R,
+            LRN(),
+            Pool("max", 3, 2),
+            Conv(96, 3, padding=1),
+            _R,
+            Conv(96, 3, padding=1),
+            _R,
+            Conv(64, 3, padding=1),
+            _R,
+            _P,
+            _F,
+            Dense(256),
+            _R,
+            Dropout(0.5),
             Dense(10),
         ),
     ),
