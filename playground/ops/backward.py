@@ -16,7 +16,7 @@ from playground.ops._common import OpError, as_float_array, as_pair, check_finit
 from playground.ops.activations import ACTIVATIONS, LEAKY_SLOPE, sigmoid
 from playground.ops.conv import ConvSettings, check_conv_inputs, conv_output_shape, im2col
 from playground.ops.padding import Pads, output_size, pad
-from playground.ops.pool import PoolSettings, pool_output_shape
+from playground.ops.pool import PoolSettings, pool_output_shape, window_taps
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +29,8 @@ class ConvGrads:
 
 
 def col2im(cols: Any, padded_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: Any = 1, dilation: Any = 1):
-    """The adjoint of :func:`im2col`: (C·KH·KW, OH·OW) columns -> a (C, Hp, Wp) padded image.
+    """The adjoint of :func:`im2col`: (C·KH·KW, OH·OW) columns -> a (C, Hp, Wp) padded image (a batch
+    (N, C·KH·KW, OH·OW) -> (N, C, Hp, Wp)).
 
     Every column entry is added back to the pixel it was copied from, so a pixel under several windows
     collects the sum of their gradients.
@@ -40,15 +41,16 @@ def col2im(cols: Any, padded_hw: tuple[int, int], kernel_hw: tuple[int, int], st
     oh = output_size(hp, kh, sh, 0, 0, dh, unit="row")
     ow = output_size(wp, kw, sw, 0, 0, dw, unit="column")
     cols = np.asarray(cols, dtype=np.float64)
-    channels = cols.shape[0] // (kh * kw)
-    if cols.shape != (channels * kh * kw, oh * ow) or channels < 1:
+    channels = cols.shape[-2] // (kh * kw)
+    if cols.ndim not in (2, 3) or cols.shape[-2:] != (channels * kh * kw, oh * ow) or channels < 1:
         raise OpError(f"col2im needs a ({kh * kw}·C, {oh * ow}) matrix for these sizes; got {cols.shape}.")
-    cols = cols.reshape(channels, kh, kw, oh, ow)
-    image = np.zeros((channels, hp, wp))
+    lead = cols.shape[:-2]
+    cols = cols.reshape(*lead, channels, kh, kw, oh, ow)
+    image = np.zeros((*lead, channels, hp, wp))
     for r in range(kh):
         for c in range(kw):
-            image[:, r * dh : r * dh + sh * (oh - 1) + 1 : sh, c * dw : c * dw + sw * (ow - 1) + 1 : sw] += cols[
-                :, r, c
+            image[..., r * dh : r * dh + sh * (oh - 1) + 1 : sh, c * dw : c * dw + sw * (ow - 1) + 1 : sw] += cols[
+                ..., r, c, :, :
             ]
     return image
 
@@ -87,12 +89,11 @@ def conv2d_backward(x: Any, w: Any, grad_out: Any, settings: ConvSettings = Conv
     applied = w[:, :, ::-1, ::-1] if settings.flip else w
     rows = applied.reshape(w.shape[0], -1)  # (F, C·KH·KW)
     xp = pad(x, pads, settings.padding_mode)
-    grad_rows = np.zeros_like(rows)
-    grad_xp = np.empty_like(xp)
-    for n, image in enumerate(xp):
-        g_rows = g[n].reshape(w.shape[0], -1)  # (F, OH·OW)
-        grad_rows += g_rows @ im2col(image, (kh, kw), stride, dilation).T
-        grad_xp[n] = col2im(rows.T @ g_rows, image.shape[1:], (kh, kw), stride, dilation)
+    cols = im2col(xp, (kh, kw), stride, dilation)  # (N, C·KH·KW, OH·OW)
+    g_rows = g.reshape(x.shape[0], w.shape[0], -1)  # (N, F, OH·OW)
+    # Σ over images of g · colsᵀ, as one matrix product: (F, N·OH·OW) @ (N·OH·OW, C·KH·KW)
+    grad_rows = g_rows.transpose(1, 0, 2).reshape(w.shape[0], -1) @ cols.transpose(0, 2, 1).reshape(-1, rows.shape[1])
+    grad_xp = col2im(rows.T @ g_rows, xp.shape[2:], (kh, kw), stride, dilation)  # (N, C, Hp, Wp)
     grad_kernel = grad_rows.reshape(w.shape)
     if settings.flip:
         grad_kernel = grad_kernel[:, :, ::-1, ::-1]
@@ -119,21 +120,30 @@ def pool2d_backward(x: Any, grad_out: Any, settings: PoolSettings = PoolSettings
     g = _grad_like(grad_out, (*x.shape[:2], oh, ow))
     fill = -np.inf if settings.kind == "max" else 0.0
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))  # 1 on input pixels, 0 on padding
+    if settings.kind == "max":
+        winner = _first_max_tap(xp, (kh, kw), (sh, sw), (oh, ow))
+        shares = [g * (winner == t) for t in range(kh * kw)]  # each tap's cells get g where that tap won
+    else:
+        real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))[None, None]  # 1 on input pixels, 0 on padding
+        counted = (
+            kh * kw if settings.count_include_pad else np.add.reduce(window_taps(real, (kh, kw), (sh, sw), (oh, ow)))
+        )
+        shares = [g / counted] * (kh * kw)  # every cell of the window its equal share
     grad_xp = np.zeros_like(xp)
-    for i in range(oh):
-        for j in range(ow):
-            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-            cell = g[:, :, i, j]  # (N, C)
-            if settings.kind == "max":
-                window = xp[:, :, rows, cols].reshape(*x.shape[:2], -1)
-                a, b = np.divmod(np.argmax(window, axis=2), kw)  # first maximum, row-major
-                n_idx, c_idx = np.indices(x.shape[:2])
-                np.add.at(grad_xp, (n_idx, c_idx, i * sh + a, j * sw + b), cell)
-            else:
-                divisor = kh * kw if settings.count_include_pad else real[rows, cols].sum()
-                grad_xp[:, :, rows, cols] += cell[:, :, None, None] / divisor
+    for view, share in zip(window_taps(grad_xp, (kh, kw), (sh, sw), (oh, ow)), shares):
+        view += share  # one strided add per tap (views of grad_xp); overlapping windows add up
     return check_finite_result(grad_xp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]].copy())
+
+
+def _first_max_tap(xp: np.ndarray, size: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]):
+    """(N, C, OH, OW): which tap (r·KW + c) holds each window's first maximum in row-major order."""
+    taps = window_taps(xp, size, stride, out_hw)
+    best, winner = taps[0].copy(), np.zeros(taps[0].shape, dtype=np.int64)
+    for t, tap in enumerate(taps[1:], start=1):
+        better = tap > best  # strictly: a tie keeps the earlier tap
+        np.copyto(winner, t, where=better)
+        np.maximum(best, tap, out=best)
+    return winner
 
 
 def activation_backward(name: str, x: Any, grad_out: Any) -> np.ndarray:

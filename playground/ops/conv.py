@@ -138,23 +138,27 @@ def im2col(x_padded: Any, kernel_hw: tuple[int, int], stride: Any = (1, 1), dila
     """Unfold every window of an already padded image into a column: (C, Hp, Wp) -> (C·KH·KW, OH·OW).
 
     Row order is channel-major, then kernel row, then kernel column, the order of ``w.reshape(F, -1)``,
-    so the convolution becomes one matrix product. A 2-D (Hp, Wp) image counts as one channel.
+    so the convolution becomes one matrix product. A 2-D (Hp, Wp) image counts as one channel; a batch
+    (N, C, Hp, Wp) gives one such matrix per image, (N, C·KH·KW, OH·OW).
     """
     xp = as_float_array(x_padded, "input")
     if xp.ndim == 2:
         xp = xp[None]
-    if xp.ndim != 3:
+    if xp.ndim not in (3, 4):
         raise OpError(f"im2col needs one image of shape (channels, rows, columns); got {xp.ndim} dimensions.")
     kh, kw = as_pair(kernel_hw, "Kernel size")
     (sh, sw), (dh, dw) = as_pair(stride, "Stride"), as_pair(dilation, "Dilation")
-    oh = output_size(xp.shape[1], kh, sh, 0, 0, dh, unit="row")
-    ow = output_size(xp.shape[2], kw, sw, 0, 0, dw, unit="column")
-    cols = np.empty((xp.shape[0], kh, kw, oh, ow))
+    oh = output_size(xp.shape[-2], kh, sh, 0, 0, dh, unit="row")
+    ow = output_size(xp.shape[-1], kw, sw, 0, 0, dw, unit="column")
+    lead, channels = xp.shape[:-3], xp.shape[-3]
+    cols = np.empty((*lead, channels, kh, kw, oh, ow))
     for r in range(kh):
         for c in range(kw):
             # every output position's value under kernel tap (r, c)
-            cols[:, r, c] = xp[:, r * dh : r * dh + sh * (oh - 1) + 1 : sh, c * dw : c * dw + sw * (ow - 1) + 1 : sw]
-    return cols.reshape(xp.shape[0] * kh * kw, oh * ow)
+            cols[..., r, c, :, :] = xp[
+                ..., r * dh : r * dh + sh * (oh - 1) + 1 : sh, c * dw : c * dw + sw * (ow - 1) + 1 : sw
+            ]
+    return cols.reshape(*lead, channels * kh * kw, oh * ow)
 
 
 def conv2d_gemm(x: Any, w: Any, b: Any = None, settings: ConvSettings = ConvSettings()) -> np.ndarray:
@@ -168,7 +172,7 @@ def conv2d_gemm(x: Any, w: Any, b: Any = None, settings: ConvSettings = ConvSett
     xp = pad(x, settings.pads((kh, kw)), settings.padding_mode)
     w_rows = w.reshape(w.shape[0], -1)  # (F, C·KH·KW)
     stride, dilation = as_pair(settings.stride, "Stride"), as_pair(settings.dilation, "Dilation")
-    out = np.stack([w_rows @ im2col(image, (kh, kw), stride, dilation) for image in xp])
+    out = w_rows @ im2col(xp, (kh, kw), stride, dilation)  # (F, K) @ (N, K, OH·OW): one product per image
     out = out.reshape(x.shape[0], w.shape[0], oh, ow)
     if b is not None:
         out += b[None, :, None, None]

@@ -90,19 +90,26 @@ def pool2d(x: Any, settings: PoolSettings = PoolSettings()) -> np.ndarray:
     oh, ow = pool_output_shape(x.shape[2:], settings)
     fill = -np.inf if settings.kind == "max" else 0.0
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))  # 1 on input pixels, 0 on padding
-    out = np.empty((x.shape[0], x.shape[1], oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-            window = xp[:, :, rows, cols]  # (N, C, KH, KW)
-            if settings.kind == "max":
-                out[:, :, i, j] = window.max(axis=(2, 3))
-            elif settings.count_include_pad:
-                out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-            else:
-                out[:, :, i, j] = window.sum(axis=(2, 3)) / real[rows, cols].sum()
+    taps = window_taps(xp, (kh, kw), (sh, sw), (oh, ow))
+    if settings.kind == "max":
+        out = np.maximum.reduce(taps)
+    elif settings.count_include_pad:
+        out = np.add.reduce(taps) / (kh * kw)
+    else:
+        real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))[None, None]  # 1 on input pixels, 0 on padding
+        out = np.add.reduce(taps) / np.add.reduce(window_taps(real, (kh, kw), (sh, sw), (oh, ow)))
     return check_finite_result(out)
+
+
+def window_taps(xp: np.ndarray, size: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]):
+    """The windows of a padded (…, Hp, Wp) input, one (…, OH, OW) view per tap in row-major order.
+
+    KH·KW strided views rather than one slice per output cell: window (i, j)'s tap t is views[t][..., i, j].
+    """
+    (kh, kw), (sh, sw), (oh, ow) = size, stride, out_hw
+    return [
+        xp[..., r : r + sh * (oh - 1) + 1 : sh, c : c + sw * (ow - 1) + 1 : sw] for r in range(kh) for c in range(kw)
+    ]
 
 
 def global_avg_pool(x: Any) -> np.ndarray:
