@@ -27,30 +27,49 @@ def data(mnist_path):
 
 
 def _reference_losses(spec, config, train, steps):
-    """The PyTorch path's loop in float64: its seeded model, its seeded batch order, its optimizer and schedule."""
+    """The PyTorch path's loop in float64: its seeded model, its seeded batch order, its optimizer and schedule,
+    its loss (torch's own functions) and the explicit penalty."""
     setup = RunSetup.of(spec, config, train)
     model = setup.initial_model().double()
     order = torch.Generator().manual_seed(setup.seeds[1])
     images, labels = setup.training_images()
     x, y = images_to_tensor(images).double(), torch.from_numpy(labels)
     opt = make_optimizer(model.parameters(), config)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=setup.total_steps + 1)
+    sched = None
+    if config.lr_schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=setup.total_steps + 1)
     perm, losses = torch.randperm(len(x), generator=order), []
     for b in range(steps):
         idx = perm[b * setup.batch_size : (b + 1) * setup.batch_size]
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        logits = model(x[idx])
+        if config.loss == "mse":
+            loss = F.mse_loss(torch.softmax(logits, 1), F.one_hot(y[idx], 10).double())
+        else:
+            loss = F.cross_entropy(logits, y[idx])
+        weights = [p for p in model.parameters() if p.dim() > 1]
+        loss = loss + sum(config.l1 * w.abs().sum() + config.l2 / 2 * (w**2).sum() for w in weights)
         losses.append(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
+        if sched is not None:
+            sched.step()
     return losses
 
 
-def test_numpy_and_pytorch_give_the_same_loss_for_20_steps(data):
+CHOICES = [
+    dict(),
+    dict(loss="mse", l1=1e-4, l2=1e-3, init="he", optimizer="sgd-momentum", lr=0.05),
+    dict(init="std", init_std=0.01, l2=1e-2, optimizer="rmsprop", lr=3e-4, lr_schedule="constant"),
+]
+
+
+@pytest.mark.parametrize("choices", CHOICES, ids=["adam-onecycle", "mse-l1-l2-he-momentum", "std-l2-rmsprop"])
+def test_numpy_and_pytorch_give_the_same_loss_for_20_steps(data, choices):
     train, _ = data
     spec = get_preset("simple-convnet")
-    config = TrainConfig(optimizer="adam", lr=3e-3, batch_size=32, epochs=1, subset=640, lr_schedule="onecycle")
+    settings = dict(optimizer="adam", lr=3e-3, batch_size=32, epochs=1, subset=640, lr_schedule="onecycle")
+    config = TrainConfig(**{**settings, **choices})
     seen = []
     trainer = NumpyTrainer(spec, config, train, callbacks=[lambda e: seen.append(e.loss) if e.kind == "step" else None])
     result = trainer.run()

@@ -455,3 +455,38 @@ def test_training_accuracy_is_logged_beside_the_training_loss():
     assert [s for s, _ in snap.train_acc] == [s for s, _ in snap.train_loss] == [s for s, _ in result.train_acc]
     assert all(0.0 <= a <= 1.0 for _, a in snap.train_acc)
     assert snap.train_acc[-1][1] > 0.8 > snap.train_acc[0][1]  # the blocks are learnt
+
+
+def test_initialisation_loss_and_penalty_choices():
+    from playground.nn.config import data_loss, initialise, penalty
+    from playground.nn.model import build, get_preset
+
+    spec = get_preset("simple-convnet")
+    model = initialise(build(spec, seed=0), "std", 0.01, seed=1)
+    assert float(model.conv1.weight.detach().std()) == pytest.approx(0.01, rel=0.1) and not model.conv1.bias.any()
+    he = initialise(build(spec, seed=0), "he", 0.01, seed=1)
+    assert float(he.dense1.weight.detach().std()) == pytest.approx((2 / 4320) ** 0.5, rel=0.05)
+    xavier = initialise(build(spec, seed=0), "xavier", 0.01, seed=1)
+    assert float(xavier.dense2.weight.detach().std()) == pytest.approx((2 / 110) ** 0.5, rel=0.15)
+    default = build(spec, seed=0)
+    assert torch.equal(initialise(build(spec, seed=0), "default", 0.01, 1).conv1.weight, default.conv1.weight)
+    logits, y = torch.randn(6, 10, generator=torch.Generator().manual_seed(0)), torch.arange(6)
+    torch.testing.assert_close(
+        data_loss(logits, y, "mse"), F.mse_loss(torch.softmax(logits, 1), F.one_hot(y, 10).float())
+    )
+    torch.testing.assert_close(data_loss(logits, y), F.cross_entropy(logits, y))
+    w = [model.conv1.weight, model.dense1.weight, model.dense2.weight]
+    expected = sum(0.1 * t.abs().sum() + 0.05 * (t**2).sum() for t in w)  # biases are not penalised
+    torch.testing.assert_close(penalty(model, 0.1, 0.1), expected)
+    with pytest.raises(ConfigError, match="Unknown initialisation 'orthogonal'"):
+        TrainConfig(init="orthogonal")
+    with pytest.raises(ConfigError, match="Unknown loss 'hinge'"):
+        TrainConfig(loss="hinge")
+
+
+def test_the_curve_carries_the_penalty_inside_the_training_loss():
+    cfg = TrainConfig(subset=128, batch_size=32, epochs=1, l2=0.01, log_every_steps=1)
+    trainer = Trainer(SMALL, cfg, make_data(128), make_data(64, seed=1, start=128))
+    snap = (trainer.run(), trainer.snapshot())[1]
+    assert [s for s, _ in snap.train_penalty] == [s for s, _ in snap.train_loss] == [1, 2, 3, 4]
+    assert all(0 < pen < loss for (_, pen), (_, loss) in zip(snap.train_penalty, snap.train_loss))

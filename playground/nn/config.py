@@ -18,10 +18,15 @@ from torch import nn
 
 from playground.errors import PlaygroundError
 from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
+from playground.ops.layers import LOSS_FORMULAS, LOSS_LABELS, LOSSES  # noqa: F401 - the one table of losses
+from playground.ops.network import INIT_LABELS as NUMPY_INIT_LABELS
+from playground.ops.network import INITS as NUMPY_INITS
 
 SCHEDULES = ("constant", "cosine", "onecycle")
 ENGINES = ("torch", "numpy")  # PyTorch, or the numpy teaching engine written out (conv/act/pool/flatten/dense)
 ENGINE_LABELS = {"torch": "PyTorch", "numpy": "numpy, from scratch"}
+INITS = ("default", *NUMPY_INITS)  # PyTorch's own, or normal with std σ, Xavier/Glorot, He/Kaiming
+INIT_LABELS = {"default": "PyTorch's default", **NUMPY_INIT_LABELS}
 AUG_SHIFT_PX, AUG_ROTATE_DEG = 2.0, 10.0
 MAX_CANVAS_COPIES = 8
 CANVAS_ELASTIC_PX = 1.5  # largest elastic shift of a canvas-style copy, px at 28×28
@@ -155,6 +160,11 @@ class TrainConfig:
     max_steps: int | None = None  # end the run after this many steps (quick checks); None: all epochs
     canvas_copies: int = 0  # canvas-style copies of every training digit, drawn before training (0 .. 8)
     engine: str = "torch"  # "torch", or "numpy": the from-scratch engine (playground.nn.numpy_trainer)
+    init: str = "default"  # initial weights: one of INITS ("default" is PyTorch's own)
+    init_std: float = 0.01  # σ of the "std" initialisation (SimpleConvNet's 0.01)
+    loss: str = "cross_entropy"  # or "mse": mean squared error of the softmax against the one-hot target
+    l1: float = 0.0  # λ₁ of the explicit penalty λ₁·Σ|w| over the weights (not biases), added to the loss
+    l2: float = 0.0  # λ₂ of the explicit penalty (λ₂/2)·Σw² (weight decay is the optimizer's own, apart)
 
     def __post_init__(self) -> None:
         opt = self.optimizer.lower().strip() if isinstance(self.optimizer, str) else self.optimizer
@@ -179,6 +189,13 @@ class TrainConfig:
         for name in ("val_every_steps", "log_every_steps", "max_steps"):
             _num(self, name, 1, 10_000_000, integer=True, optional=True)
         _num(self, "canvas_copies", 0, MAX_CANVAS_COPIES, integer=True)
+        if self.init not in INITS:
+            raise ConfigError(f"Unknown initialisation {self.init!r}; use one of {', '.join(INITS)}.", "init")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"Unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}.", "loss")
+        _num(self, "init_std", 1e-6, 10)
+        _num(self, "l1", 0, 1)
+        _num(self, "l2", 0, 1)
         if self.engine not in ENGINES:
             raise ConfigError(f"Unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}.", "engine")
         if not isinstance(self.augment, bool):
@@ -201,6 +218,43 @@ class TrainConfig:
 RECOMMENDED_CONFIG = TrainConfig(
     optimizer="adam", lr=3e-3, batch_size=64, epochs=8, augment=True, lr_schedule="onecycle"
 )
+
+
+def data_loss(logits: torch.Tensor, y: torch.Tensor, kind: str = "cross_entropy", reduction: str = "mean"):
+    """The config's loss of (N, K) logits against labels: cross-entropy, or the mean squared error of the
+    softmax against the one-hot target (as ``ops.layers.loss_and_grad``, which the numpy engine uses)."""
+    if kind == "mse":
+        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+        per_image = ((torch.softmax(logits, 1) - target) ** 2).mean(1)
+        return per_image.mean() if reduction == "mean" else per_image.sum()
+    return F.cross_entropy(logits, y, reduction=reduction)
+
+
+def penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor:
+    """λ₁·Σ|w| + (λ₂/2)·Σw² over the weights of convolutions and dense layers (matrices and kernels, not
+    biases or batch norm's scales): the explicit regularisation term of the training loss."""
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    return sum(l1 * w.abs().sum() + 0.5 * l2 * (w * w).sum() for w in weights)
+
+
+def initialise(model: nn.Module, scheme: str, std: float, seed: int) -> nn.Module:
+    """Redraw every convolution and dense weight from N(0, σ²) — σ = ``std``, Xavier √(2/(fan_in + fan_out))
+    or He √(2/fan_in), fans as ``ops.network.Network.init`` counts them — with zero biases; "default" keeps
+    PyTorch's own initialisation."""
+    if scheme == "default":
+        return model
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                w = m.weight
+                area = int(np.prod(w.shape[2:])) if w.dim() > 2 else 1
+                fan_in, fan_out = w.shape[1] * area, w.shape[0] * area
+                sigma = {"std": std, "xavier": math.sqrt(2.0 / (fan_in + fan_out)), "he": math.sqrt(2.0 / fan_in)}
+                w.copy_(torch.randn(w.shape, generator=gen, dtype=w.dtype) * sigma[scheme])
+                if m.bias is not None:
+                    m.bias.zero_()
+    return model
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -255,6 +309,7 @@ def _predict(
     y: torch.Tensor,
     batch_size: int,
     stop: Callable[[], bool] | None = None,
+    loss: str = "cross_entropy",
 ) -> tuple[torch.Tensor, float] | None:
     """Predictions (N,) and mean cross-entropy, in eval mode; the model's mode is restored.
     None when ``stop()`` turned true between two batches."""
@@ -266,7 +321,7 @@ def _predict(
             if stop is not None and stop():
                 return None
             logits = model(x[i : i + batch_size])
-            total += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
+            total += data_loss(logits, y[i : i + batch_size], loss, reduction="sum").item()
             preds.append(logits.argmax(1))
         return torch.cat(preds), total / max(len(x), 1)
     finally:

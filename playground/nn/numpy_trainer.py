@@ -134,6 +134,7 @@ class NumpyTrainer:
         self.optimizer = Optimizer(config.optimizer, config.weight_decay)
         self._step, self._epoch, self._elapsed = 0, 0, 0.0
         self._train_hist: list[tuple[int, float]] = []
+        self._penalty_hist: list[tuple[int, float]] = []
         self._val_hist: list[tuple[int, float, float]] = []
         self._state, self._message = "queued", "Waiting to start."
         self._lock = threading.Lock()  # params, step and history are read from other threads
@@ -207,6 +208,9 @@ class NumpyTrainer:
                 (self.total_steps - step) * elapsed / step if running else None,
                 elapsed,
                 self._message or f"Step {step:,} of {self.total_steps:,} with the numpy engine.",
+                None,
+                (),
+                tuple(self._penalty_hist),
             )
 
     def metadata(self) -> dict[str, Any]:
@@ -228,7 +232,8 @@ class NumpyTrainer:
         cfg, bs = self.config, self.batch_size
         momentum = base_momentum(cfg.optimizer, cfg.momentum)
         log_every = cfg.log_every_steps or max(1, self.total_steps // 250)  # as the PyTorch path: ~250 points
-        logged_sum, logged_n = 0.0, 0
+        logged_sum, logged_n, logged_pen = 0.0, 0, 0.0
+        reg_terms = network.Penalty(cfg.l1, cfg.l2)
         for epoch in range(1, cfg.epochs + 1):
             if self._step >= self.total_steps:
                 break
@@ -251,24 +256,28 @@ class NumpyTrainer:
                     xb = augment_batch(xb, self._aug_gen)
                 x, y = xb.double().numpy(), self.y[idx.numpy()]
                 values = self.net.forward(self.params, x)
-                result = loss_and_grad("cross_entropy", values[-1], y)
-                if not math.isfinite(result.loss):
-                    return "failed", (
-                        f"The loss became {result.loss} at step {self._step + 1}; lower the learning rate."
-                    )
+                result = loss_and_grad(cfg.loss, values[-1], y)
+                reg = reg_terms.value(self.params) if reg_terms.l1 or reg_terms.l2 else 0.0
+                total = result.loss + reg
+                if not math.isfinite(total):
+                    return "failed", f"The loss became {total} at step {self._step + 1}; lower the learning rate."
                 _, grads = self.net.backward(self.params, values, result.grad_logits)
+                if reg_terms.l1 or reg_terms.l2:
+                    grads = {k: g + reg_terms.grad(k, self.params[k]) for k, g in grads.items()}
                 lr, m = schedule(cfg.lr_schedule, self._step, self.total_steps, cfg.lr, momentum)
                 with self._lock:
                     self.optimizer.step(self.params, grads, lr, m)
                     self._step += 1
                     self._elapsed += time.perf_counter() - t0
-                epoch_sum, epoch_steps = epoch_sum + result.loss, epoch_steps + 1
-                logged_sum, logged_n = logged_sum + result.loss, logged_n + 1
+                epoch_sum, epoch_steps = epoch_sum + total, epoch_steps + 1
+                logged_sum, logged_n, logged_pen = logged_sum + total, logged_n + 1, logged_pen + reg
                 if self._step % log_every == 0 or self._step == self.total_steps:
                     with self._lock:
                         self._train_hist.append((self._step, logged_sum / logged_n))
-                    logged_sum, logged_n = 0.0, 0
-                self._emit(TrainEvent("step", self._step, epoch, loss=result.loss))
+                        if reg_terms.l1 or reg_terms.l2:
+                            self._penalty_hist.append((self._step, logged_pen / logged_n))
+                    logged_sum, logged_n, logged_pen = 0.0, 0, 0.0
+                self._emit(TrainEvent("step", self._step, epoch, loss=total))
                 if cfg.val_every_steps and self._step % cfg.val_every_steps == 0 and b + 1 < self.steps_per_epoch:
                     self._validate(epoch)
             self._validate(epoch)
@@ -280,7 +289,7 @@ class NumpyTrainer:
             return
         t0 = time.perf_counter()
         logits = self.predict(self.val_x)
-        loss = loss_and_grad("cross_entropy", logits, self.val_y).loss
+        loss = loss_and_grad(self.config.loss, logits, self.val_y).loss
         acc = float((logits.argmax(1) == self.val_y).mean())
         with self._lock:
             self._elapsed += time.perf_counter() - t0

@@ -12,7 +12,15 @@ import numpy as np
 from torch import nn
 
 from playground.imaging.canvas_style import canvas_style_digits
-from playground.nn.config import CANVAS_ELASTIC_PX, ConfigError, Dataset, TrainConfig, check_data, data_record
+from playground.nn.config import (
+    CANVAS_ELASTIC_PX,
+    ConfigError,
+    Dataset,
+    TrainConfig,
+    check_data,
+    data_record,
+    initialise,
+)
 from playground.nn.model import ModelSpec, build, infer_shapes
 
 STATES = ("queued", "running", "paused", "stopped", "finished", "failed")
@@ -37,6 +45,7 @@ class TrainSnapshot:
     message: str  # one sentence for the user
     diverged_at: int | None = None  # step whose loss was not finite (NaN guard), else None
     train_acc: tuple[tuple[int, float], ...] = ()  # (step, accuracy 0..1 on the training batches since the last)
+    train_penalty: tuple[tuple[int, float], ...] = ()  # (step, mean L1/L2 penalty inside train_loss since the last)
 
     @property
     def progress(self) -> float:
@@ -134,8 +143,9 @@ class RunSetup:
         return tuple(int(s) for s in np.random.SeedSequence(self.config.seed).generate_state(4))
 
     def initial_model(self) -> nn.Sequential:
-        """The seeded model the run starts from."""
-        return build(self.spec, seed=self.seeds[0])
+        """The seeded model the run starts from, initialised as the config says."""
+        c = self.config
+        return initialise(build(self.spec, seed=self.seeds[0]), c.init, c.init_std, self.seeds[0])
 
     def queued(self) -> TrainSnapshot:
         """The snapshot of a run that has not started."""

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from playground.nn.config import (  # noqa: F401  (re-exported: import these from playground.nn.trainer)
@@ -43,12 +42,14 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     _predict,
     augment_batch,
     check_data,
+    data_loss,
     data_record,
     eval_batch_size,
     evaluate,
     images_to_tensor,
     index_ranges,
     make_optimizer,
+    penalty,
     smaller_rates,
 )
 from playground.nn.model import ModelSpec, SeededDropout, infer_shapes, summary_totals
@@ -131,6 +132,7 @@ class Trainer:
         self._state, self._message, self._step, self._epoch = "queued", "Waiting to start.", 0, 0
         self._train_hist: list[tuple[int, float]] = []
         self._train_acc_hist: list[tuple[int, float]] = []  # in training mode: dropout and augmentation on
+        self._penalty_hist: list[tuple[int, float]] = []  # the L1/L2 term inside the training loss
         self._val_hist: list[tuple[int, float, float]] = []
         self._window: deque[tuple[float, int]] = deque(maxlen=50)
         self._elapsed, self._eval_s, self._diverged = 0.0, 0.0, None
@@ -192,6 +194,7 @@ class Trainer:
                 self._message,
                 self._diverged,
                 tuple(self._train_acc_hist),
+                tuple(self._penalty_hist),
             )
 
     def model_copy(self) -> nn.Module:
@@ -277,7 +280,7 @@ class Trainer:
         good = [t.detach().clone() for t in live]  # weights that last gave a finite loss
         spare = [t.detach().clone() for t in live]
         log_every, val_every = self.log_every, cfg.val_every_steps
-        loss_sum, acc_sum, step, last_logged = 0.0, 0.0, 0, 0
+        loss_sum, acc_sum, pen_sum, step, last_logged = 0.0, 0.0, 0.0, 0, 0
         first: float | None = None  # the first step's loss, and a moving average of the loss since
         ema: float | None = None
         stats = [b for b in model.buffers() if b.is_floating_point()]  # batch norm's running statistics
@@ -305,7 +308,11 @@ class Trainer:
                     with torch.no_grad():
                         torch._foreach_copy_(spare, live)
                     logits = model(xb)
-                    loss = F.cross_entropy(logits, yb)
+                    loss = data_loss(logits, yb, cfg.loss)
+                    if cfg.l1 or cfg.l2:  # the explicit penalty: the curve shows data loss + penalty
+                        reg = penalty(model, cfg.l1, cfg.l2)
+                        loss = loss + reg
+                        pen_sum += reg.item()
                     value = loss.item()
                     hits = int((logits.detach().argmax(1) == yb).sum())
                     # batch norm updates its running statistics in the forward pass, while the loss (computed
@@ -338,7 +345,9 @@ class Trainer:
                     if step % log_every == 0 or step == self.total_steps:
                         self._train_hist.append((step, loss_sum / (step - last_logged)))
                         self._train_acc_hist.append((step, acc_sum / (step - last_logged)))
-                        loss_sum, acc_sum, last_logged = 0.0, 0.0, step
+                        if cfg.l1 or cfg.l2:
+                            self._penalty_hist.append((step, pen_sum / (step - last_logged)))
+                        loss_sum, acc_sum, pen_sum, last_logged = 0.0, 0.0, 0.0, step
                 if self.callbacks:
                     self._emit(TrainEvent("step", step, epoch, loss=value))
                 if val_every and step % val_every == 0 and b + 1 < self.steps_per_epoch:
@@ -372,7 +381,9 @@ class Trainer:
         if self.val_data is None:
             return None
         t0 = time.perf_counter()
-        scored = _predict(self.model, self.val_x, self.val_y, self._eval_batch, stop=lambda: self._stop)
+        scored = _predict(
+            self.model, self.val_x, self.val_y, self._eval_batch, stop=lambda: self._stop, loss=self.config.loss
+        )
         if scored is None:
             return "stopped", f"Stopped at step {step:,} of {self.total_steps:,}; the curves so far are kept."
         preds, loss = scored
