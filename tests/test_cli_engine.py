@@ -88,6 +88,7 @@ def test_train_with_the_numpy_engine_writes_a_checkpoint_pytorch_scores(tmp_path
     res = cli(
         "train", "--engine", "numpy", "--arch", "simple-convnet", "--dataset", "mnist", "--data-dir", str(mnist_path),
         "--epochs", "1", "--subset", "256", "--batch-size", "32", "--out", str(out), "--json-log", str(log),
+        "--init", "std", "--init-std", "0.01", "--loss", "mse", "--l2", "0.001", "--optimizer", "sgd", "--lr", "0.1",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "trained simple-convnet with the numpy engine on 256 mnist images: val accuracy" in res.stdout
@@ -96,6 +97,8 @@ def test_train_with_the_numpy_engine_writes_a_checkpoint_pytorch_scores(tmp_path
     val_acc = next(e["val_acc"] for e in events if e["event"] == "val")
     loaded = load_checkpoint(out)
     assert loaded.spec.name == "simple-convnet" and loaded.metadata["engine"] == "numpy"
+    config = loaded.metadata["config"]
+    assert (config["init"], config["init_std"], config["loss"], config["l2"]) == ("std", 0.01, "mse", 0.001)
     scored = cli("evaluate", "--model", str(out), "--dataset", "mnist", "--data-dir", str(mnist_path), "--split",
                  "val", "--json")  # fmt: skip
     assert scored.returncode == 0, scored.stderr
@@ -171,6 +174,9 @@ def test_predict_says_when_image_is_empty(tmp_path):
         "data-missing",
         "numpy-batchnorm",
         "unknown-engine",
+        "unknown-loss",
+        "negative-l1",
+        "unknown-init",
     ],
 )
 def test_errors_are_one_line_exit_2(tmp_path, case):
@@ -199,6 +205,9 @@ def test_errors_are_one_line_exit_2(tmp_path, case):
             "--out",
             out,
         ],
+        "unknown-loss": ["train", "--arch", "keras-mnist", "--dataset", "synthetic", "--loss", "hinge", "--out", out],
+        "negative-l1": ["train", "--arch", "keras-mnist", "--dataset", "synthetic", "--l1", "-1", "--out", out],
+        "unknown-init": ["train", "--arch", "keras-mnist", "--dataset", "synthetic", "--init", "lecun", "--out", out],
         "unknown-engine": [
             "train",
             "--engine",

@@ -17,9 +17,10 @@ import time
 import pytest
 import streamlit as st
 import torch
-from apptest_support import ROOT, charts, errors, rerun, shown, trace_names
+from apptest_support import ROOT, charts, errors, query, rerun, shown, trace_names
 from streamlit.runtime import memory_media_file_storage
 from streamlit.testing.v1 import AppTest
+from test_figures import arr
 from waiting import wait_until
 
 from playground.data import datasets as data_module
@@ -451,3 +452,36 @@ def test_the_numpy_engine_trains_simple_convnet_like_its_twin_and_refuses_batch_
     ev = evaluate(twin.model_copy(), bundle.test)
     assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{ev.accuracy:.2%}"
     assert table(at)["Engine"][0] == "numpy, from scratch"
+
+
+def test_loss_initialisation_and_penalties_reach_the_run_and_its_curves(mnist_env):
+    from playground.nn.init_stats import activation_statistics
+
+    at = configure(open_page(), preset="simple-convnet", subset=128, batch_size=32)
+    rerun(at.radio(key="train.loss").set_value("mse"))
+    assert "L = (1/(N·K)) Σₙ Σₖ (pₙ,ₖ − tₙ,ₖ)²   with p = softmax(z), t one-hot" in shown(at)
+    rerun(at.selectbox(key="train.init").set_value("std"))
+    rerun(at.number_input(key="train.init_std").set_value(0.05))
+    rerun(at.number_input(key="train.l2").set_value(0.01))
+    rerun(at.number_input(key="train.l1").set_value(0.0001))
+    chart = next(c for c in charts(at) if c["layout"]["annotations"][0]["text"].startswith("mean "))
+    bundle = train_runs.load_bundle("mnist")
+    config = TrainConfig(init="std", init_std=0.05)
+    expected = activation_statistics(PRESETS["simple-convnet"], config, bundle.train.images)
+    assert [a["text"] for a in chart["layout"]["annotations"]] == [
+        f"mean {s.mean:.3g}, std {s.std:.3g}, {100 * s.dead:.0f} % dead" for s in expected
+    ]
+    until(start(at), done, timeout=300)
+    row = table(at).iloc[0]
+    assert (row["Loss"], row["Initial weights"], row["L1"], row["L2"]) == (
+        "Mean squared error",
+        "Normal, fixed std 0.05",
+        0.0001,
+        0.01,
+    )
+    curves = next(c for c in charts(at) if any("penalty" in str(t.get("name")) for t in c["data"]))
+    pen = next(t for t in curves["data"] if "penalty" in t["name"])
+    loss = next(t for t in curves["data"] if t["name"] == "training loss")
+    assert all(0 < p < lo for p, lo in zip(arr(pen["y"]), arr(loss["y"])))  # the penalty is a part of the loss
+    assert curves["layout"]["yaxis"]["title"]["text"] == "mean squared error + penalty (training)"
+    assert query(at)["loss"] == "mse" and query(at)["init"] == "std" and query(at)["l2"] == "0.01"

@@ -69,6 +69,13 @@ def add_engine_commands(subparsers: Any) -> None:
         "place, slightly bent, through the Draw page's preprocessing), so the model reads drawings well",
     )
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: the recommended config's)")
+    train.add_argument(
+        "--init", default=None, help="initial weights: default (PyTorch's), std (normal, --init-std), xavier or he"
+    )
+    train.add_argument("--init-std", type=float, default=None, help="σ of --init std (default 0.01)")
+    train.add_argument("--loss", default=None, help="cross_entropy (default) or mse (squared error of the softmax)")
+    train.add_argument("--l1", type=float, default=None, help="λ of the L1 penalty λ·Σ|w| added to the loss")
+    train.add_argument("--l2", type=float, default=None, help="λ of the L2 penalty (λ/2)·Σw² added to the loss")
     train.add_argument("--out", required=True, help="where to write the checkpoint (.safetensors)")
     train.add_argument("--json-log", default=None, help="write one JSON object per training event to this file")
     train.set_defaults(func=run_train)
@@ -207,6 +214,11 @@ def _train(args: argparse.Namespace) -> int:
             "canvas_copies",
             "threads",
             "engine",
+            "init",
+            "init_std",
+            "loss",
+            "l1",
+            "l2",
         )
         if getattr(args, k) is not None
     }

@@ -46,16 +46,26 @@ class CurveSeries:
     val: np.ndarray  # (m, 3): step, validation loss, validation accuracy 0..1
     steps_per_epoch: int
     train_acc: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (n, 2): step, accuracy 0..1
+    penalty: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (n, 2): step, L1/L2 term in the loss
+    loss_name: str = "cross-entropy"  # what the training and validation losses measure
 
     @classmethod
     def of(
-        cls, label: str, train: Sequence, val: Sequence, steps_per_epoch: int, train_acc: Sequence = ()
+        cls,
+        label: str,
+        train: Sequence,
+        val: Sequence,
+        steps_per_epoch: int,
+        train_acc: Sequence = (),
+        penalty: Sequence = (),
+        loss_name: str = "cross-entropy",
     ) -> CurveSeries:
-        """From the engine's tuples of (step, loss), (step, loss, accuracy) and (step, accuracy)."""
+        """From the engine's tuples of (step, loss), (step, loss, accuracy), (step, accuracy) and (step, penalty)."""
         t = np.asarray(train, dtype=np.float64).reshape(-1, 2)
         v = np.asarray(val, dtype=np.float64).reshape(-1, 3)
         a = np.asarray(train_acc, dtype=np.float64).reshape(-1, 2)
-        return cls(label, t, v, max(1, int(steps_per_epoch)), a)
+        pen = np.asarray(penalty, dtype=np.float64).reshape(-1, 2)
+        return cls(label, t, v, max(1, int(steps_per_epoch)), a, pen, loss_name)
 
 
 def _base_layout(height: int, **extra) -> dict:
@@ -144,6 +154,23 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340, log_loss:
                 line=dict(color=val_colour, width=2, dash="dash" if several else "solid"),
             )
         )
+        if len(s.penalty):  # the training loss is data loss + penalty: the penalty's own share, dotted
+            data.append(
+                dict(
+                    type="scatter",
+                    mode="lines",
+                    name=f"{prefix}penalty (L1/L2) in the training loss",
+                    x=s.penalty[:, 0] / s.steps_per_epoch,
+                    y=s.penalty[:, 1],
+                    customdata=s.penalty[:, 0],
+                    uid=f"penalty-{i}",
+                    legendgroup=s.label,
+                    hovertemplate=_HOVER.format("penalty %{y:.4f}"),
+                    xaxis="x",
+                    yaxis="y",
+                    line=dict(color=colour, width=2, dash="dot"),
+                )
+            )
         if len(s.train_acc):
             data.append(
                 dict(
@@ -181,6 +208,10 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340, log_loss:
             )
         )
     empty = not any(len(s.train) or len(s.val) for s in series)
+    names = {s.loss_name for s in series}
+    loss_title = names.pop() if len(names) == 1 else "loss"
+    if any(len(s.penalty) for s in series):
+        loss_title = f"{loss_title} + penalty (training)"
     annotations = [_title("Loss", "x"), _title("Accuracy (%): training, validation", "x2")]
     if empty:
         annotations.append(
@@ -214,9 +245,9 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340, log_loss:
         legend=dict(orientation="h", x=0, y=-0.38, yanchor="top"),
         margin=dict(l=8, r=8, t=36, b=8),
         xaxis=dict(_AXIS, domain=[0.0, 0.46], title=dict(text="epoch"), rangemode="tozero", anchor="y"),
-        yaxis=dict(_AXIS, title=dict(text="cross-entropy (log scale)"), type="log", anchor="x")
+        yaxis=dict(_AXIS, title=dict(text=f"{loss_title} (log scale)"), type="log", anchor="x")
         if log_loss
-        else dict(_AXIS, title=dict(text="cross-entropy"), rangemode="tozero", anchor="x"),
+        else dict(_AXIS, title=dict(text=loss_title), rangemode="tozero", anchor="x"),
         xaxis2=dict(
             _AXIS, domain=[0.56, 1.0], title=dict(text="epoch"), rangemode="tozero", anchor="y2", matches="x"
         ),  # the same epoch at the same place in both plots
@@ -402,3 +433,41 @@ def maps_figure(maps: np.ndarray, title: str, *, cols: int = 8, limit: int = 32,
             **axes,
         ),
     )
+
+
+def activation_stats_figure(stats: Sequence, *, height: int = 240) -> go.Figure:
+    """One histogram per activation layer (``nn.init_stats.ActivationStats``: name, fn, mean, std, dead,
+    counts, edges), side by side, each titled with its mean, std and (ReLU) share of dead units."""
+    n = max(len(stats), 1)
+    gap = 0.03
+    width = (1.0 - gap * (n - 1)) / n
+    data, annotations, layout_axes = [], [], {}
+    for i, s in enumerate(stats):
+        ref = "" if i == 0 else str(i + 1)
+        x0 = i * (width + gap)
+        centres = (s.edges[:-1] + s.edges[1:]) / 2
+        share = s.counts / max(int(s.counts.sum()), 1) * 100.0
+        data.append(
+            dict(
+                type="bar",
+                x=centres,
+                y=share,
+                width=float(s.edges[1] - s.edges[0]),
+                name=s.name,
+                xaxis=f"x{ref}",
+                yaxis=f"y{ref}",
+                marker=dict(color=RUN_COLOURS[0]),
+                hovertemplate=f"{s.name}: %{{y:.1f}}% of values near %{{x:.3g}}<extra></extra>",
+            )
+        )
+        layout_axes[f"xaxis{ref}"] = dict(_AXIS, domain=[x0, x0 + width], anchor=f"y{ref}", title=dict(text=s.name))
+        layout_axes[f"yaxis{ref}"] = dict(_AXIS, anchor=f"x{ref}", rangemode="tozero", showticklabels=i == 0)
+        dead = f", {100 * s.dead:.0f} % dead" if s.dead is not None else ""
+        annotations.append(_title(f"mean {s.mean:.3g}, std {s.std:.3g}{dead}", f"x{ref}"))
+    if not stats:
+        annotations.append(
+            dict(text="This model has no activation layers.", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+        )
+    layout = _base_layout(height, showlegend=False, annotations=annotations, bargap=0.05, **layout_axes)
+    layout["annotations"] = [dict(a, font=dict(size=12, color=FONT["color"])) for a in annotations]
+    return _figure(data, layout)

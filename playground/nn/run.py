@@ -95,6 +95,17 @@ class TrainResult:
         )
 
 
+def run_seeds(seed: int) -> tuple[int, int, int, int]:
+    """Seeds for the initial weights, the data order, augmentation and dropout, from one seed."""
+    return tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(4))
+
+
+def initial_model(spec: ModelSpec, config: TrainConfig) -> nn.Sequential:
+    """The weights a run of ``spec`` with ``config`` starts from (its seed, its initialisation)."""
+    seed = run_seeds(config.seed)[0]
+    return initialise(build(spec, seed=seed), config.init, config.init_std, seed)
+
+
 @dataclass(frozen=True)
 class RunSetup:
     """A run before it trains: the validated model spec, settings and data sizes. It holds no tensors and
@@ -140,12 +151,11 @@ class RunSetup:
     @property
     def seeds(self) -> tuple[int, int, int, int]:
         """Seeds for the initial weights, the data order, augmentation and dropout, from `config.seed`."""
-        return tuple(int(s) for s in np.random.SeedSequence(self.config.seed).generate_state(4))
+        return run_seeds(self.config.seed)
 
     def initial_model(self) -> nn.Sequential:
         """The seeded model the run starts from, initialised as the config says."""
-        c = self.config
-        return initialise(build(self.spec, seed=self.seeds[0]), c.init, c.init_std, self.seeds[0])
+        return initial_model(self.spec, self.config)
 
     def queued(self) -> TrainSnapshot:
         """The snapshot of a run that has not started."""

@@ -35,6 +35,7 @@ if kwargs["engine"] == "numpy":
     training.engine_source()  # what the from-scratch engine runs, as a student can read it
 links.publish(PAGE, all_images=len(data.train) if data else None)  # the address follows every setting
 
+train_view.initial_activations(PAGE, plan)
 train_view.live(PAGE, sess)
 train_view.results(PAGE, sess)
 train_view.history(PAGE, sess)

@@ -82,6 +82,11 @@ TRAIN = (
     Field("lr_schedule", "schedule", "choice", SCHEDULES[0], tuple(SCHEDULES)),
     Field("seed", "seed", "int", 0, lo=0, hi=2**32 - 1),
     Field("engine", "engine", "choice", "torch", tuple(training.ENGINES)),
+    Field("init", "init", "choice", "default", tuple(training.INITS)),
+    Field("init_std", "init_std", "float", 0.01, lo=1e-6, hi=10.0),
+    Field("loss", "loss", "choice", "cross_entropy", tuple(training.LOSSES)),
+    Field("l1", "l1", "float", 0.0, lo=0.0, hi=1.0),
+    Field("l2", "l2", "float", 0.0, lo=0.0, hi=1.0),
 )
 FIELDS = {"conv": CONV, "pool": POOL, "build": BUILD, "train": TRAIN}
 

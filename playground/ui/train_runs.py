@@ -25,7 +25,7 @@ from torch import nn
 
 from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
-from playground.nn.config import ENGINE_LABELS
+from playground.nn.config import ENGINE_LABELS, INIT_LABELS, LOSS_LABELS
 from playground.nn.model import ModelSpec
 from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
 from playground.serve import jobs
@@ -225,6 +225,10 @@ class Run:
             "Schedule": c.lr_schedule,
             "Seed": c.seed,
             "Engine": ENGINE_LABELS[c.engine],
+            "Loss": LOSS_LABELS[c.loss],
+            "Initial weights": INIT_LABELS[c.init] + (f" {c.init_std:g}" if c.init == "std" else ""),
+            "L1": c.l1,
+            "L2": c.l2,
         }
 
 

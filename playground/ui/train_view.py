@@ -13,6 +13,7 @@ from playground.data.datasets import DATASETS, DIGITS, Dataset
 from playground.figures.draw import kernels_figure
 from playground.figures.training import (
     CurveSeries,
+    activation_stats_figure,
     confusion_figure,
     curves_figure,
     gallery_figure,
@@ -21,10 +22,13 @@ from playground.figures.training import (
     per_class_figure,
 )
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.nn.config import INIT_LABELS, LOSS_LABELS
+from playground.nn.init_stats import BATCH, activation_statistics
 from playground.nn.insight import feature_maps, first_layer_kernels
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
 from playground.ui import display, models, state, widgets
-from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Run, TrainingSession, one_thread
+from playground.ui.conv_view import fingerprint
+from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Plan, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
 
 GALLERY_SIZE = 24
@@ -33,10 +37,30 @@ UPLOAD_MB = 32  # larger than any preset's file (tf-tutorial: 13 MB)
 
 def series(run: Run, snap: TrainSnapshot | None = None) -> CurveSeries:
     snap = snap or run.snapshot()
-    return CurveSeries.of(run.label, snap.train_loss, snap.val, snap.steps_per_epoch, snap.train_acc)
+    name = LOSS_LABELS[run.plan.config.loss].lower()
+    return CurveSeries.of(
+        run.label, snap.train_loss, snap.val, snap.steps_per_epoch, snap.train_acc, snap.train_penalty, name
+    )
 
 
 # ================================================================ live
+def initial_activations(page: str, plan: Plan | None) -> None:
+    """Each activation layer at initialisation, for the chosen model and initial weights, on 256 training images."""
+    if plan is None:
+        return
+    c = plan.config
+    with st.expander("Activations at initialisation", expanded=False, key="train-init-stats"):
+        key = fingerprint(plan.spec.to_json(), c.init, c.init_std, c.seed, c.dropout, plan.data.train.source)
+        stats = state.memo(page, "init_stats", key, lambda: activation_statistics(plan.spec, c, plan.data.train.images))
+        init = INIT_LABELS[c.init] + (f" (σ = {c.init_std:g})" if c.init == "std" else "")
+        st.caption(
+            f"What each activation layer outputs before any training, with {init} weights, on "
+            f"{min(BATCH, len(plan.data.train)):,} training images. Values all alike (a tiny std) carry no "
+            "information forward; ReLU units that are 0 for every image (dead) pass no gradient back."
+        )
+        display.chart(activation_stats_figure(stats), "activations-at-initialisation", key="train-init-chart")
+
+
 def live(page: str, sess: TrainingSession) -> None:
     """The newest run: queue place or progress, curves, kernels and feature maps, refreshed while it trains."""
     run = sess.latest()

@@ -16,7 +16,16 @@ import streamlit as st
 
 from playground.data.datasets import DATASETS, DataError
 from playground.errors import PlaygroundError
-from playground.nn.config import ENGINE_LABELS, ENGINES, rate_warning
+from playground.nn.config import (
+    ENGINE_LABELS,
+    ENGINES,
+    INIT_LABELS,
+    INITS,
+    LOSS_FORMULAS,
+    LOSS_LABELS,
+    LOSSES,
+    rate_warning,
+)
 from playground.nn.model import PRESETS, ModelSpec, SpecError, infer_shapes
 from playground.nn.numpy_trainer import NumpyTrainer, network_of
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
@@ -230,6 +239,37 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
         **state.keep(page, "dropout"),
     )
     slots["dropout"] = st.empty()
+    l1_box, l2_box = st.columns(2)
+    l1 = l1_box.number_input(
+        "L1 penalty λ₁", min_value=0.0, max_value=1.0, value=0.0, step=1e-4, format="%g",
+        help="Adds λ₁·Σ|w| over the weights to the loss: pushes weights to exactly 0 (sparse).",
+        **state.keep(page, "l1"),
+    )  # fmt: skip
+    l2 = l2_box.number_input(
+        "L2 penalty λ₂", min_value=0.0, max_value=1.0, value=0.0, step=1e-4, format="%g",
+        help="Adds (λ₂/2)·Σw² over the weights to the loss, shown on the curve as its own line; weight decay "
+        "does the same inside the optimizer (and, for AdamW, apart from the gradient).",
+        **state.keep(page, "l2"),
+    )  # fmt: skip
+    slots["l1"], slots["l2"] = st.empty(), st.empty()
+    loss = st.radio("Loss", LOSSES, format_func=LOSS_LABELS.get, horizontal=True, **state.keep(page, "loss"))
+    st.caption(LOSS_FORMULAS[loss])
+    slots["loss"] = st.empty()
+    init = st.selectbox(
+        "Initial weights",
+        INITS,
+        format_func=INIT_LABELS.get,
+        help="How the weights are drawn before training. Fixed std 0.01 is the course's SimpleConvNet; Xavier "
+        "suits tanh and sigmoid, He suits ReLU. See the activations at initialisation below.",
+        **state.keep(page, "init"),
+    )
+    init_std = 0.01
+    if init == "std":
+        init_std = st.number_input(
+            "σ of the initial weights", min_value=1e-6, max_value=10.0, value=0.01, step=0.01, format="%g",
+            **state.keep(page, "init_std"),
+        )  # fmt: skip
+    slots["init"], slots["init_std"] = st.empty(), st.empty()
     augment = st.toggle("Augmentation (shift ±2 px, rotate ±10°)", value=False, **state.keep(page, "augment"))
     schedule = st.selectbox(
         "Learning-rate schedule", SCHEDULES, format_func=SCHEDULE_LABELS.get, **state.keep(page, "lr_schedule")
@@ -260,6 +300,11 @@ def settings_controls(page: str, n_images: int) -> tuple[dict[str, Any], dict[st
         seed=int(seed),
         threads=1,
         engine=engine,
+        init=init,
+        init_std=float(init_std),
+        loss=loss,
+        l1=float(l1),
+        l2=float(l2),
         val_every_steps=validation_interval(int(subset), int(batch), int(epochs)),
     )
     return kwargs, slots
