@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 import streamlit as st
 import torch
@@ -485,3 +486,36 @@ def test_loss_initialisation_and_penalties_reach_the_run_and_its_curves(mnist_en
     assert all(0 < p < lo for p, lo in zip(arr(pen["y"]), arr(loss["y"])))  # the penalty is a part of the loss
     assert curves["layout"]["yaxis"]["title"]["text"] == "mean squared error + penalty (training)"
     assert query(at)["loss"] == "mse" and query(at)["init"] == "std" and query(at)["l2"] == "0.01"
+
+
+def test_the_checkpoint_timeline_scrubs_through_the_runs_weights(mnist_env):
+    from playground.imaging.preprocess import normalise
+    from playground.nn.insight import predict
+    from playground.serve.worker import weights
+
+    at = configure(open_page(), subset=256, batch_size=32)  # keras-mnist: 8 steps, a snapshot after each
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 13:16] = 1.0  # a "1", as the Draw page leaves its last picture
+    at.session_state["draw.last_digit"] = digit
+    until(start(at), done)
+    assert "9 snapshots of Run 1's weights, from the initial ones to step 8" in shown(at)
+    step_text = lambda: next(m.value for m in at.markdown if m.value.startswith("**Snapshot "))  # noqa: E731
+    assert step_text() == "**Snapshot 1 of 9: step 0** (epoch 0.00)"
+    rerun(at.button(key="train.last").click())
+    assert step_text() == "**Snapshot 9 of 9: step 8** (epoch 1.00)"
+    rerun(at.button(key="train.previous").click())
+    assert step_text() == "**Snapshot 8 of 9: step 7** (epoch 0.88)"
+    # the same run outside the app (same seeds): its weights after step 7 read the digit as the page says
+    bundle = train_runs.load_bundle("mnist")
+    config = TrainConfig(
+        subset=256, batch_size=32, epochs=1, threads=1, val_every_steps=train_runs.validation_interval(256, 32, 1)
+    )
+    seen = {}
+    twin = Trainer(PRESETS["keras-mnist"], config, bundle.train, bundle.val,
+                   callbacks=[lambda e: seen.setdefault(e.step, weights(twin.model)) if e.kind == "step" else None])  # fmt: skip
+    twin.run()
+    model = build(PRESETS["keras-mnist"])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in seen[7].items()})
+    expected = predict(model.eval(), torch.from_numpy(normalise(digit)))
+    said = next(m.value for m in at.markdown if m.value.startswith("At step 7"))
+    assert said == f"At step 7 the network reads it as **{expected.label}** ({expected.confidence:.0%})."

@@ -37,6 +37,7 @@ links.publish(PAGE, all_images=len(data.train) if data else None)  # the address
 
 train_view.initial_activations(PAGE, plan)
 train_view.live(PAGE, sess)
+train_view.timeline(PAGE, sess)
 train_view.results(PAGE, sess)
 train_view.history(PAGE, sess)
 train_view.upload(PAGE, data)

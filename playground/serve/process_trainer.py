@@ -117,6 +117,8 @@ class ProcessTrainer:
         self._final_weights: dict[str, np.ndarray] | None = None
         self._copy: dict[str, np.ndarray] | None = None
         self._copy_ready = threading.Event()
+        self._timeline: list | None = None  # [(step, weights)] once received
+        self._timeline_ready = threading.Event()
         self._conn: Connection | None = None
         self._stopped = False
         self._paused = False
@@ -183,6 +185,18 @@ class ProcessTrainer:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
         return model.eval()
 
+    def timeline(self) -> list[tuple[int, dict[str, np.ndarray]]]:
+        """The run's checkpoint timeline: [(step, weights)], the final one once the run has ended, else the
+        snapshots so far (asked of the training process); [] when it cannot be had."""
+        with self._lock:
+            if self._final_weights is not None:
+                return list(self._timeline or [])
+        self._timeline_ready.clear()
+        if self._send("timeline") and self._timeline_ready.wait(COPY_TIMEOUT_S):
+            with self._lock:
+                return list(self._timeline or [])
+        return []
+
     def metadata(self) -> dict[str, Any]:
         with self._lock:
             meta = self._meta
@@ -245,11 +259,15 @@ class ProcessTrainer:
             elif kind == "weights":
                 self._copy = message[1]
                 self._copy_ready.set()
+            elif kind == "timeline":
+                with self._lock:
+                    self._timeline = message[1]
+                self._timeline_ready.set()
             elif kind == "done":
-                _, snap, meta, weights, result, scores = message
+                _, snap, meta, weights, result, scores, timeline = message
                 with self._lock:
                     self._snap, self._meta, self._final_weights, self.result = snap, meta, weights, result
-                    self.test_evaluation = scores
+                    self.test_evaluation, self._timeline = scores, timeline
                 return
 
     def _kill_if_stuck(self, stop_sent_at: float | None) -> float | None:

@@ -15,11 +15,12 @@ when its standard input closes (the web server has gone); a child stops when its
 Importing this module does nothing.
 
 On a connection (`multiprocessing.connection.Connection`, pickled messages):
-  server -> child: ("train", spec_json, config_dict, train_data, val_data), then "pause", "resume",
-                   "stop" or "copy" at any time
+  server -> child: ("train", spec_json, config_dict, train_data, val_data, test_data), then "pause",
+                   "resume", "stop", "copy" or "timeline" at any time
   child -> server: ("pid", pid), ("snapshot", TrainSnapshot) every SNAPSHOT_EVERY_S,
-                   ("weights", {name: array}) after "copy", and last
-                   ("done", snapshot, metadata, weights, TrainResult)
+                   ("weights", {name: array}) after "copy", ("timeline", [(step, weights)]) after
+                   "timeline", and last ("done", snapshot, metadata, weights, TrainResult, test scores,
+                   the checkpoint timeline [(step, weights)])
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from torch import nn
 from playground.nn.config import OPTIMIZERS, TrainConfig, make_optimizer
 from playground.nn.model import ModelSpec
 from playground.nn.numpy_trainer import NumpyTrainer
-from playground.nn.trainer import Trainer
+from playground.nn.timeline import Timeline
+from playground.nn.trainer import Trainer, TrainEvent
 
 SNAPSHOT_EVERY_S = 0.2  # how often a child reports progress
 NICE = 19  # the worker and its children yield the CPU to the web server whenever it needs it
@@ -77,12 +79,26 @@ def weights(model: nn.Module) -> dict[str, np.ndarray]:
 
 
 def train_child(conn: Connection) -> None:
-    """A forked child: receive one run, train it, report, obey pause/resume/stop, answer weight requests."""
+    """A forked child: receive one run, train it, report, obey pause/resume/stop, answer weight and timeline
+    requests; the run's checkpoint timeline goes back with its final weights."""
     _, spec_json, config, train, val, test = conn.recv()
     conn.send(("pid", os.getpid()))
     config = TrainConfig.from_dict(config)
+    timeline = Timeline()
+    box: list = []
+
+    def live_weights() -> dict[str, np.ndarray]:
+        trainer = box[0]  # in the training thread, between two steps: the live weights are consistent
+        return weights(trainer.model) if isinstance(trainer, Trainer) else weights(trainer.model_copy())
+
+    def on_event(event: TrainEvent) -> None:
+        if event.kind == "step":
+            timeline.offer(event.step, live_weights)
+
     engine = NumpyTrainer if config.engine == "numpy" else Trainer  # the from-scratch engine, or PyTorch
-    trainer = engine(ModelSpec.from_json(spec_json), config, train, val, test_data=test)
+    trainer = engine(ModelSpec.from_json(spec_json), config, train, val, callbacks=[on_event], test_data=test)
+    box.append(trainer)
+    timeline.offer(0, live_weights)  # the initial weights
     worker = threading.Thread(target=trainer.run, daemon=True)
     worker.start()
     last = 0.0
@@ -98,13 +114,17 @@ def train_child(conn: Connection) -> None:
                     trainer.resume()
                 elif command == "copy":
                     conn.send(("weights", weights(trainer.model_copy())))
+                elif command == "timeline":
+                    conn.send(("timeline", list(timeline.points)))
             now = time.monotonic()
             if now - last >= SNAPSHOT_EVERY_S:
                 conn.send(("snapshot", trainer.snapshot()))
                 last = now
         worker.join()
-        final = (trainer.snapshot(), trainer.metadata(), weights(trainer.model_copy()), trainer.result)
-        conn.send(("done", *final, trainer.test_evaluation))
+        final_weights = weights(trainer.model_copy())
+        timeline.finish(trainer.snapshot().step, lambda: final_weights)
+        final = (trainer.snapshot(), trainer.metadata(), final_weights, trainer.result)
+        conn.send(("done", *final, trainer.test_evaluation, list(timeline.points)))
     except (BrokenPipeError, EOFError, OSError):  # the server went away: stop quietly
         trainer.stop()
 

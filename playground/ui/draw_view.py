@@ -81,9 +81,18 @@ def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> ins
     """The engine's analysis, computed once per (model, picture) in this session."""
     h = hashlib.sha1(np.ascontiguousarray(img).tobytes())
     h.update(f"{choice.name}|{id(choice.model)}|{background}|{img.shape}".encode())
-    return state.memo(
+    result = state.memo(
         PAGE, "analysis", h.hexdigest(), lambda: insight.analyse(choice.model, choice.spec, img, background=background)
     )
+    if result.prediction is not None:
+        state.put(PAGE, "last_digit", result.prep.image)
+    return result
+
+
+def last_digit() -> np.ndarray | None:
+    """The 28×28 picture the network last read on the Draw page in this session (for the Train page's
+    checkpoint timeline), or None before anything was drawn."""
+    return state.peek(PAGE, "last_digit")
 
 
 def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes: tuple[str, ...] = DIGITS) -> None:

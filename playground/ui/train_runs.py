@@ -117,6 +117,9 @@ class Plan:
     data: DataBundle
 
 
+KEEP_TIMELINES = 2  # runs of a session whose checkpoint timeline the server keeps
+
+
 @dataclass(eq=False)
 class Run:
     """One training run of this session: its plan, its live Trainer while it lasts, then its results."""
@@ -134,6 +137,13 @@ class Run:
     _checkpoint: bytes | str | None = None  # file bytes, or the one-sentence reason it cannot be saved
     _visual: tuple[float, int, nn.Module] | None = None
     table_state: str | None = None  # the state the runs table shows for this run (set when it is drawn)
+    timeline: list[tuple[int, dict]] = field(default_factory=list)  # [(step, weights)]: the checkpoint timeline
+
+    def timeline_so_far(self) -> list[tuple[int, dict]]:
+        """The checkpoint timeline: the whole of it once the run has ended, else the snapshots taken so far."""
+        if self.timeline or self.trainer is None:
+            return self.timeline
+        return self.trainer.timeline() if hasattr(self.trainer, "timeline") else []
 
     @property
     def label(self) -> str:
@@ -163,6 +173,7 @@ class Run:
         trainer = self.trainer
         self.final = trainer.snapshot()
         self.metadata = trainer.metadata()
+        self.timeline = trainer.timeline() if hasattr(trainer, "timeline") else []
         if self.final.step > 0:
             self.model = trainer.model_copy()
             self.evaluation = trainer.test_evaluation  # scored where it trained, not in this process
@@ -173,7 +184,7 @@ class Run:
         return True
 
     def drop_model(self) -> None:
-        self.model, self._checkpoint, self._visual = None, None, None
+        self.model, self._checkpoint, self._visual, self.timeline = None, None, None, []
 
     def visual_model(self, now: float | None = None) -> nn.Module:
         """The weights for the kernels and feature maps: a fresh copy at most every VISUAL_EVERY_S seconds."""
@@ -294,7 +305,11 @@ class TrainingSession:
     def finalize(self) -> list[Run]:
         """Wrap up every run that has ended since the last call (script thread); returns them."""
         one_thread()
-        return [run for run in self.runs if run.finalize()]
+        ended = [run for run in self.runs if run.finalize()]
+        if ended:  # the server keeps the timelines of this session's newest runs only (BUDGET_BYTES each)
+            for old in self.runs[:-KEEP_TIMELINES]:
+                old.timeline = []
+        return ended
 
     def close(self) -> None:
         """The browser session has ended: stop its training (called by Streamlit on release, any thread)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+import torch
+from torch import nn
 
 from playground.data.datasets import DATASETS, DIGITS, Dataset
-from playground.figures.draw import kernels_figure
+from playground.figures.draw import kernels_figure, probability_figure
 from playground.figures.training import (
     CurveSeries,
     activation_stats_figure,
@@ -21,12 +23,15 @@ from playground.figures.training import (
     maps_figure,
     per_class_figure,
 )
+from playground.imaging.preprocess import normalise
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from playground.nn.config import INIT_LABELS, LOSS_LABELS
 from playground.nn.init_stats import BATCH, activation_statistics
-from playground.nn.insight import feature_maps, first_layer_kernels
+from playground.nn.insight import feature_maps, first_layer_kernels, predict
+from playground.nn.model import ModelSpec, build
+from playground.nn.timeline import BUDGET_BYTES, MAX_SNAPSHOTS
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
-from playground.ui import display, models, state, widgets
+from playground.ui import display, draw_view, models, state, widgets
 from playground.ui.conv_view import fingerprint
 from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Plan, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
@@ -110,23 +115,28 @@ def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
 def _visuals(page: str, run: Run) -> None:
     one_thread()
     model = run.visual_model() if (run.model is not None or run.trainer is not None) else None
-    if model is None:
-        return
-    data = run.plan.data
+    if model is not None:
+        _model_panels(page, model, run.plan.data, "train")
+
+
+def _model_panels(page: str, model: nn.Module, data: DataBundle, key: str) -> None:
+    """The first layer's kernels (left) and one validation image's feature maps (right) of ``model``;
+    ``key`` keeps two such views on a page apart ("train": the live one, "train-timeline")."""
     probe = images_to_tensor(data.val.images[:1])  # (1, 1, 28, 28), a fixed validation image
     layers = feature_maps(model, probe)
     left, right = st.columns(2)
     try:
         k = first_layer_kernels(model)
         left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): {display.palette().signs}")
-        display.chart(kernels_figure(k, width_px=440), "first-layer-kernels", where=left, key="train-kernels")
+        display.chart(kernels_figure(k, width_px=440), "first-layer-kernels", where=left, key=f"{key}-kernels")
     except ValueError:
         left.caption("This model has no convolution layer, so there are no kernels to show.")
     if layers:
         names = [layer.name for layer in layers]
-        if state.has(page, "layer") and state.get(page, "layer", names[0]) not in names:
-            state.drop(page, "layer")
-        name = right.selectbox("Feature maps of layer", names, key=state.key(page, "layer"))
+        field = "layer" if key == "train" else f"{key.removeprefix('train-')}_layer"
+        if state.has(page, field) and state.get(page, field, names[0]) not in names:
+            state.drop(page, field)
+        name = right.selectbox("Feature maps of layer", names, key=state.key(page, field))
         shown = next(layer for layer in layers if layer.name == name)
         label = data.val.classes[int(data.val.labels[0])]
         display.chart(
@@ -137,8 +147,53 @@ def _visuals(page: str, run: Run) -> None:
             ),
             f"{name}-feature-maps",
             where=right,
-            key="train-maps",
+            key=f"{key}-maps",
         )
+
+
+def timeline(page: str, sess: TrainingSession) -> None:
+    """The newest run's checkpoint timeline: step through its snapshots (buttons, slider, a clicker's keys)
+    and see the kernels, one image's feature maps and the Draw page's digit as the network read them then."""
+    run = sess.latest()
+    if run is None or run.snapshot().step == 0:
+        return
+    points = run.timeline_so_far()
+    st.subheader("Checkpoint timeline")
+    if len(points) < 2:
+        st.caption("The snapshots of this run are no longer kept (the server keeps those of your last two runs).")
+        return
+    snap = run.snapshot()
+    mb = sum(a.nbytes for _, w in points for a in w.values()) / 2**20
+    st.caption(
+        f"{len(points)} snapshots of {run.label}'s weights, from the initial ones to step {points[-1][0]:,}"
+        f"{'' if run.done else ' so far'}, evenly spread ({mb:.1f} MB; each run keeps at most "
+        f"{BUDGET_BYTES / 2**20:.0f} MB and {MAX_SNAPSHOTS} snapshots)."
+    )
+    index = widgets.step_controls(page, len(points))
+    step, weights = points[index]
+    model = state.memo(page, "timeline_model", f"{run.number}:{step}", lambda: _load(run.spec, weights))
+    epoch = step / max(snap.steps_per_epoch, 1)
+    with st.container(key="train-timeline-step"):
+        st.markdown(f"**Snapshot {index + 1} of {len(points)}: step {step:,}** (epoch {epoch:.2f})")
+    digit = draw_view.last_digit()
+    if digit is None:
+        st.caption("Draw a digit on the Draw & Predict page to see how each snapshot reads it.")
+    else:
+        shown = predict(model, torch.from_numpy(normalise(digit)))
+        left, right = st.columns([1, 3])
+        left.image(np.clip(digit, 0, 1), caption="Your digit on the Draw page", width=112, clamp=True)
+        with right.container(key="train-timeline-prediction"):
+            st.markdown(f"At step {step:,} the network reads it as **{shown.label}** ({shown.confidence:.0%}).")
+        display.chart(
+            probability_figure(shown.probabilities, shown.label, shown.unsure), "timeline-probabilities", where=right
+        )
+    _model_panels(page, model, run.plan.data, "train-timeline")
+
+
+def _load(spec: ModelSpec, weights: dict[str, np.ndarray]) -> nn.Module:
+    model = build(spec)
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    return model.eval()
 
 
 # ================================================================ results
