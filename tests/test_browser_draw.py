@@ -123,3 +123,30 @@ def test_drawing_survives_a_page_switch_and_opens_on_the_convolution_page(page, 
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     page.wait_for_timeout(800)
     page.shot("conv1-map-1-on-the-convolution-page")
+
+
+CELL_CENTRE = """([row, col]) => {
+    const gd = document.querySelector('.st-key-draw-opened .js-plotly-plot');
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    return [box.left + xa._offset + xa.l2p(col), box.top + ya._offset + ya.l2p(row)];
+}"""
+
+
+def test_clicking_a_cell_of_the_opened_map_shows_its_receptive_field(page, app_url):
+    canvas = open_draw_page(page, app_url)
+    stroke(page, canvas, [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)])
+    wait_for_prediction(page, "Prediction: 7")
+    page.wait_for_selector(".st-key-draw-opened .js-plotly-plot", timeout=30_000)
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.wait_for_timeout(800)
+    x, y = page.evaluate(CELL_CENTRE, [10, 12])  # conv1 map 1 opens first: its cell (10, 12)
+    page.mouse.click(x, y)
+    text = "conv1 cell (10, 12) sees input rows 9–11 and columns 11–13: a 3×3 field."
+    page.wait_for_function(
+        "t => { const e = document.querySelector('.st-key-draw-receptive-field'); return e && e.innerText.includes(t); }",
+        arg=text,
+        timeout=30_000,
+    )
+    wait_for_app(page)
+    page.shot("receptive-field-conv1-10-12", height=2400)

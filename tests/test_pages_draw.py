@@ -7,7 +7,7 @@ import base64
 
 import numpy as np
 import pytest
-from apptest_support import ROOT, chart, errors, png, rerun, shown, trace_z, upload_files
+from apptest_support import ROOT, chart, charts, errors, png, rerun, shown, trace_z, upload_files
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -345,3 +345,33 @@ def test_undo_takes_back_the_last_stroke_and_clear_empties_the_canvas(shipped):
     rerun(at)
     assert at.get("bidi_component")[0].key == "draw.canvas.2" and headline(at) == "### Prediction: none yet"
     assert at.button(key="draw.undo_stroke").disabled and at.button(key="draw.clear_canvas").disabled
+
+
+def test_a_clicked_cell_shows_its_receptive_field_on_the_input(shipped):
+    from playground.nn.receptive import receptive_field
+
+    at = draw(page(), stroke_png("1"))
+    want = expected(shipped, stroke_png("1"))
+    names = [m.name for m in want.layers]
+    assert "Click a cell of this map to see which input pixels it can see" in shown(at)
+    li = names.index("pool1")
+    rerun(at.selectbox(key="draw.open_layer").set_value(li))
+    at.session_state["draw.field_cell"] = (li, 0, 3, 9)  # what a click on pool1 map 1, row 3, column 9 stores
+    rerun(at)
+    field = receptive_field(shipped.spec, "pool1", (3, 9))
+    assert field.text() in shown(at)
+    # conv 3×3 pad 1 → conv 3×3 pad 1 → pool 2: row 3 pools rows 6–7, which read 5–8, which read 4–9
+    assert field.rows == (4, 9) and field.cols == (16, 21) and field.size == 6
+    spec = next(c for c in charts(at) if any(t.get("name") == "input" for t in c["data"]))
+    np.testing.assert_allclose(trace_z(spec, "input"), want.prep.image, atol=1e-6)
+    washed = next(s for s in spec["layout"]["shapes"] if s.get("fillcolor"))
+    assert (washed["y0"], washed["y1"], washed["x0"], washed["x1"]) == (3.5, 9.5, 15.5, 21.5)
+    large = chart(at, 2)
+    outlined = [s for s in large["layout"]["shapes"] if s.get("line", {}).get("color") == "#E69F00"]
+    assert outlined and round(outlined[0]["y0"] + 0.5) == 3 and round(outlined[0]["x0"] + 0.5) == 9
+    steps = next(e for e in at.expander if e.label.startswith("Layer by layer")).markdown[0].value
+    assert "conv1 (k 3, s 1, d 1): r = 1 + (3 − 1)·1·1 = 3, j = 1·1 = 1" in steps
+    assert "pool1 (k 2, s 2, d 1): r = 5 + (2 − 1)·1·1 = 6, j = 1·2 = 2" in steps
+    # another map: the cell belongs to the map it was picked on
+    rerun(at.number_input(key="draw.open_map").set_value(2))
+    assert "Click a cell of this map" in shown(at)

@@ -22,11 +22,13 @@ from playground.figures.common import (
     CHOSEN,
     DIVERGING,
     FONT,
+    GREYS,
     WINDOW,
     Canvas,
     PrebuiltFigure,
     grid_ranges,
     outline,
+    rect,
     scale_rgb,
     symmetric_range,
 )
@@ -261,9 +263,45 @@ def kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -
     return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=8, b=8)))
 
 
-def large_map_figure(values: np.ndarray, title: str) -> go.Figure:
-    """One feature map opened large: its real values on the diverging scale (hover for each)."""
-    return feature_map_figure(values, title=title, height=420)
+def large_map_figure(values: np.ndarray, title: str, cell: tuple[int, int] | None = None) -> go.Figure:
+    """One feature map opened large: its real values on the diverging scale (hover for each); a click on a
+    cell selects it (an invisible square marker on every cell carries (row, col): heatmaps send no
+    selections); ``cell``, the one whose receptive field is shown, outlined."""
+    spec = feature_map_figure(values, title=title, height=420).to_dict()
+    rows, cols = np.indices(np.shape(values))
+    spec["data"] = [
+        *spec["data"],
+        dict(
+            type="scatter",
+            mode="markers",
+            x=cols.ravel().astype(np.uint16),  # numpy arrays travel as compact binary, not as JSON lists
+            y=rows.ravel().astype(np.uint16),
+            customdata=np.stack([rows.ravel(), cols.ravel(), np.ravel(values)], axis=1).astype(np.float32),
+            hovertemplate="row %{y}, col %{x}<br>value %{customdata[2]:.4g}<br>click: its receptive field<extra></extra>",
+            name="cells",
+            marker=dict(size=max(4, int(330 / max(np.shape(values)))), symbol="square", opacity=0.0),
+        ),
+    ]
+    if cell is not None:
+        spec["layout"]["shapes"] = [
+            *spec["layout"].get("shapes", ()),
+            *outline(("x", "y"), cell[0], cell[0], cell[1], cell[1]),
+        ]
+    return PrebuiltFigure(spec)
+
+
+def receptive_field_figure(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], title: str) -> go.Figure:
+    """The 28×28 picture the network read, with the input pixels a feature-map cell can see outlined."""
+    img = np.asarray(image, dtype=np.float64)
+    canvas = Canvas(height=300)
+    xr, yr = grid_ranges(*img.shape)
+    refs = canvas.axes((0, 1), (0, 0.9), x_range=xr, y_range=yr, title=title)
+    canvas.grid(img, refs, colorscale=GREYS, zmin=0.0, zmax=1.0, name="input", numbers=False, hover="ink")
+    canvas.shapes += [
+        rect(refs, rows[0], rows[1], cols[0], cols[1], color=WINDOW, width=1, fill="rgba(230,159,0,0.30)")
+    ]
+    canvas.shapes += outline(refs, rows[0], rows[1], cols[0], cols[1])
+    return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=36, b=4)))
 
 
 def kernel_figure(kernel: np.ndarray, title: str) -> go.Figure:

@@ -14,7 +14,7 @@ from playground.data.datasets import DIGITS
 from playground.figures import draw as fig
 from playground.imaging import images
 from playground.imaging.preprocess import STAGES
-from playground.nn import insight
+from playground.nn import insight, receptive
 from playground.ui import display, handoff, inputs, models, state, widgets
 
 PAGE = "draw"
@@ -131,14 +131,61 @@ def seen(result: insight.DigitAnalysis) -> None:
     )
 
 
-def _pick_from_chart() -> None:
-    """A click on a feature map in the overview opens it (sets the layer and map selectors)."""
-    event = state.get(PAGE, "maps", None) or {}
+def _clicked(chart: str) -> tuple[int, int] | None:
+    """The (a, b) a click on the chart ``chart`` selected (the first two numbers of its marker's customdata),
+    or None."""
+    event = state.get(PAGE, chart, None) or {}
     points = (event.get("selection") or {}).get("points") or []
     data = points[0].get("customdata") if points else None
-    if isinstance(data, (list, tuple)) and len(data) == 2:
+    if isinstance(data, (list, tuple)) and len(data) >= 2 and all(isinstance(v, (int, float)) for v in data[:2]):
+        return int(data[0]), int(data[1])
+    return None
+
+
+def _pick_from_chart() -> None:
+    """A click on a feature map in the overview opens it (sets the layer and map selectors)."""
+    data = _clicked("maps")
+    if data is not None:
         state.put(PAGE, "open_layer", int(data[0]))
         state.put(PAGE, "open_map", int(data[1]) + 1)
+
+
+def _pick_cell() -> None:
+    """A click on a cell of the opened map: its receptive field is shown (layer, map, row, column kept)."""
+    data = _clicked("large")
+    if data is not None:
+        layer, ch = int(state.get(PAGE, "open_layer", 0)), int(state.get(PAGE, "open_map", 1)) - 1
+        state.put(PAGE, "field_cell", (layer, ch, int(data[0]), int(data[1])))
+
+
+def _receptive_field(choice: models.ModelChoice, result: insight.DigitAnalysis, li: int, ch: int) -> None:
+    """The chosen cell's receptive field on the input, the sentence and the layer-by-layer formula."""
+    held = state.get(PAGE, "field_cell", None)
+    layer = result.layers[li]
+    if (
+        held is None
+        or held[0] != li
+        or held[1] != ch
+        or not (0 <= held[2] < layer.shape[1] and 0 <= held[3] < layer.shape[2])
+    ):
+        st.caption("Click a cell of this map to see which input pixels it can see (its receptive field).")
+        return None
+    field = receptive.receptive_field(choice.spec, layer.name, (held[2], held[3]))
+    with st.container(key="draw-receptive-field"):
+        st.markdown(field.text())
+        display.chart(
+            fig.receptive_field_figure(result.prep.image, field.rows, field.cols, "What the network sees, 28×28"),
+            "receptive-field",
+            key=state.key(PAGE, "field_chart"),
+            theme="streamlit",
+        )
+        with st.expander("Layer by layer: r ← r + (k − 1)·d·j, j ← j·s", expanded=False):
+            r, j, lines = 1, 1, ["start: r = 1, j = 1 (one input pixel)"]
+            for step in field.steps:
+                lines.append(f"{step.name} (k {step.k}, s {step.s}, d {step.d}): {step.formula(r, j)}")
+                r, j = step.r, step.j
+            st.markdown("  \n".join(lines))
+    return (held[2], held[3])
 
 
 def _open_in_convolution(choice: models.ModelChoice, result: insight.DigitAnalysis, conv: str, ch: int) -> None:
@@ -194,12 +241,17 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         )
     layer = layers[li]
     with large, st.container(key=state.key(PAGE, "opened")):
+        held = state.get(PAGE, "field_cell", None)
+        cell = (held[2], held[3]) if held is not None and held[:2] == (li, ch) else None
         display.chart(
-            fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values"),
+            fig.large_map_figure(layer.maps[ch], f"{layer.name} map {ch + 1}: real values", cell),
             f"{layer.name}-map-{ch + 1}",
             key=state.key(PAGE, "large"),
+            on_select=_pick_cell,
+            selection_mode="points",
             theme="streamlit",
         )
+        _receptive_field(choice, result, li, ch)
         if not layer.source:
             return
         weights, biases = insight.conv_weights(choice.model, layer.source)
