@@ -277,3 +277,36 @@ def test_a_stopped_run_is_scored_without_another_click(page, app_url):
         assert page.locator(f"{css('train.use_run')} button").count() == 1
     page.wait_for_timeout(1000)
     page.shot("three-stopped-runs", height=4200)
+
+
+def test_the_checkpoint_timeline_steps_with_a_clicker_and_reads_the_drawn_digit(page, app_url):
+    page.goto(app_url)  # a digit on the Draw page first: the timeline shows how each snapshot reads it
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=LONG)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for t in np.linspace(0.15, 0.85, 15):
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * t)
+    page.mouse.up()
+    wait_text(page, css("draw.prediction"), "Prediction: 1")
+    wait_for_app(page, timeout=LONG)
+    page.locator("[data-testid=stSidebarNav] a").filter(has_text="Train").click()
+    wait_for_app(page, timeout=LONG)
+    page.locator(f"{css('train.model_source')} label").filter(has_text="A preset").click()
+    wait_text(page, "[data-testid=stSidebar]", "training images; validation on")
+    wait_for_app(page, timeout=LONG)
+    set_number(page, "train.subset", 256)
+    set_number(page, "train.epochs", 1)
+    start(page)
+    wait_text(page, POINTS, "state: finished")
+    step = css("train-timeline-step")
+    wait_text(page, step, "Snapshot 1 of 5: step 0")  # 256 images, batch 64: 4 steps and the initial weights
+    wait_for_app(page, timeout=LONG)
+    for k in (2, 3):
+        page.keyboard.press("PageDown")  # a presentation clicker's Next
+        wait_text(page, step, f"Snapshot {k} of 5: step {k - 1}")
+        wait_for_app(page, timeout=LONG)
+    said = wait_text(page, css("train-timeline-prediction"), "At step 2 the network reads it as")
+    assert re.search(r"At step 2 the network reads it as \d \(\d+%\)\.", said)
+    page.shot("timeline-step-2", height=2600)
