@@ -24,8 +24,8 @@ PROBABILITIES = """() => {
 # page coordinates of the centre of map `ch` of layer `li` in the feature-map overview
 TILE_CENTRE = """([li, ch]) => {
     const gd = document.querySelector('.st-key-draw-maps .js-plotly-plot');
-    const t = gd.data.find(d => d.type === 'scatter' && d.name === 'maps');
-    const i = t.customdata.findIndex(c => c[0] === li && c[1] === ch);
+    const t = gd.data.find(d => d.type === 'scatter' && d.name === 'maps' && d.customdata[0][0] === li);
+    const i = t.customdata.findIndex(c => c[0] === li && c[1] === ch);  // one marker trace per layer
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
     const box = gd.getBoundingClientRect();
     return [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];

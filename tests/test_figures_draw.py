@@ -24,15 +24,15 @@ def test_probability_bars_show_the_ten_probabilities():
 def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_128():
     maps = np.stack([np.array([[-2.0, 0.0], [1.0, 2.0]]), np.zeros((2, 2)), np.array([[0.5, 0.25], [0, 0]])])
     b = fig.map_bytes(maps)
-    assert b.dtype == np.uint8 and b.min() >= 1 and fig.GAP == 0  # byte 0 is only ever a gap
-    assert b[0].tolist() == [[1, 128], [192, 255]] and (b[1] == 128).all() and b[2].tolist() == [[255, 192], [128, 128]]
+    assert b.dtype == np.uint8 and b.min() >= 2 and (fig.BACKGROUND, fig.GAP) == (0, 1)  # bytes 0, 1: never a value
+    assert b[0].tolist() == [[2, 128], [191, 254]] and (b[1] == 128).all() and b[2].tolist() == [[254, 191], [128, 128]]
 
 
 @pytest.mark.parametrize("channels,h,w", [(16, 28, 28), (32, 14, 14), (32, 7, 7), (1, 5, 5), (3, 40, 300)])
 def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     rows, cols = fig.tile_layout(channels, h, w)
     assert rows * cols >= channels and (rows - 1) * cols < channels and cols - 1 < channels / rows + 1
-    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 1  # never the gap byte
+    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 2  # never the gap or background byte
     grid = fig.mosaic(maps.astype(np.uint8), rows, cols)
     for i in range(channels):
         r, q = divmod(i, cols)
@@ -44,13 +44,17 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     rng = np.random.default_rng(0)
     layers = [("conv1", (4, 6, 6), rng.normal(size=(4, 6, 6))), ("pool1", (4, 3, 3), rng.normal(size=(4, 3, 3)))]
     spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()  # validates in full
-    image, dots = spec["data"]
-    assert image["type"] == "image" and dots["type"] == "scatter"
+    image, *targets = spec["data"]
+    assert image["type"] == "image" and [t["type"] for t in targets] == ["scatter", "scatter"]
+    assert targets[1]["hovertemplate"].startswith("pool1 map %{customdata[2]} of 4")
+    dots = {k: [v for t in targets for v in t[k]] for k in ("x", "y", "customdata")}  # one trace per layer
     assert [a["text"] for a in spec["layout"]["annotations"]] == [
         "<b>conv1</b> · 4 × 6 × 6",
         "<b>pool1</b> · 4 × 3 × 3",
     ]
-    assert [list(c) for c in dots["customdata"]] == [[0, c] for c in range(4)] + [[1, c] for c in range(4)]
+    assert [list(c) for c in dots["customdata"]] == [[0, c, c + 1] for c in range(4)] + [
+        [1, c, c + 1] for c in range(4)
+    ]
     # the picture holds every map's bytes, in palette colours, where the click targets say
     png = base64.b64decode(image["source"].split(",", 1)[1])
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
@@ -62,6 +66,13 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
             i = 4 * li + ch
             r0, c0 = int(dots["y"][i] - (h - 1) / 2), int(dots["x"][i] - (w - 1) / 2)
             assert np.array_equal(rgb[r0 : r0 + h, c0 : c0 + w], want[ch]), (name, ch)
+    assert (rgb[0] == 255).all()  # the band above the first mosaic (its title's) is white background
+    # the layout is kept per model; the next stroke's maps fill the same places with their own bytes
+    again = fig.overview_figure([(n, s, -m) for n, s, m in layers]).to_dict()["data"][0]["source"]
+    flipped = np.asarray(Image.open(io.BytesIO(base64.b64decode(again.split(",", 1)[1]))).convert("RGB"))
+    r0, c0 = int(dots["y"][0] - 11.5), int(dots["x"][0] - 11.5)
+    want = fig.palette_lut()[np.kron(fig.map_bytes(-layers[0][2]), np.ones((1, 4, 4), np.uint8))][0]
+    assert np.array_equal(flipped[r0 : r0 + 24, c0 : c0 + 24], want) and not np.array_equal(flipped, rgb)
     # pool1 map 3 is outlined (orange over black) around its tile
     outline = spec["layout"]["shapes"][1]
     x, y = dots["x"][6], dots["y"][6]
@@ -69,10 +80,30 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     assert outline["x1"] - outline["x0"] == pytest.approx(3 * 8 + 2 * 0.06)
 
 
+def test_large_map_carries_the_maps_values_and_a_click_target_per_cell_in_binary_arrays():
+    from playground.figures.style import _array
+
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(6, 9)).astype(np.float32)
+    spec = go.Figure(fig.large_map_figure(values, "conv1 map 1", cell=(2, 7)).to_dict()).to_dict()  # validates
+    heat, cells = spec["data"]
+    np.testing.assert_array_equal(_array(heat["z"]), values)
+    rows, cols = np.indices(values.shape)
+    np.testing.assert_array_equal(_array(cells["x"]), cols.ravel())  # a click sends the cell's x = column
+    np.testing.assert_array_equal(_array(cells["y"]), rows.ravel())  # and y = row
+    np.testing.assert_array_equal(_array(cells["customdata"]), values.ravel())  # the value on hover
+    assert "value %{customdata:.4g}" in cells["hovertemplate"]
+    box = next(s for s in spec["layout"]["shapes"] if s.get("line", {}).get("color") == "#E69F00")
+    assert (round(box["y0"] + 0.5), round(box["x0"] + 0.5)) == (2, 7)
+    text = fig.large_map_figure(np.zeros((28, 28), np.float32), "t").to_json()
+    assert len(text) < 16_000  # 38 KB when the arrays went as JSON lists
+
+
 def test_palette_is_white_at_zero_grey_for_gaps():
     assert tuple(fig.palette_lut()[128]) == (247, 247, 247) and tuple(fig.palette_lut()[fig.GAP]) == (229, 231, 235)
+    assert tuple(fig.palette_lut()[fig.BACKGROUND]) == (255, 255, 255)
     assert (
-        fig.palette_lut()[255][0] > fig.palette_lut()[255][2] and fig.palette_lut()[1][2] > fig.palette_lut()[1][0]
+        fig.palette_lut()[254][0] > fig.palette_lut()[254][2] and fig.palette_lut()[2][2] > fig.palette_lut()[2][0]
     )  # red +, blue −
 
 

@@ -11,6 +11,7 @@ to read on a projector (:data:`MAX_LABELLED`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -47,6 +48,20 @@ WINDOW_UNDER = "#000000"  # drawn under the orange so it shows on white, grey an
 CHOSEN = "#56B4E9"  # Okabe-Ito sky blue: the maximum a max-pool picked
 EMPTY_SLOT = "#e5e7eb"  # output cells not computed yet
 CHANGED = "#CC79A7"  # Okabe-Ito reddish purple: pooled cells a shift changed
+
+
+def typed(values: np.ndarray, dtype: str) -> dict:
+    """``values`` as ``dtype`` in Plotly's binary array form ({dtype, bdata, shape}): a quarter of the
+    characters of a JSON list of floats, and plotly.js reads it directly. Only for what the browser draws
+    or shows on hover; what comes back in a selection should stay a plain list."""
+    a = np.ascontiguousarray(values, dtype=dtype)
+    spec = {
+        "dtype": {"float32": "f4", "uint8": "u1", "uint16": "u2"}[a.dtype.name],
+        "bdata": base64.b64encode(a).decode(),
+    }
+    if a.ndim > 1:
+        spec["shape"] = ", ".join(map(str, a.shape))
+    return spec
 
 
 class WindowLike(Protocol):
@@ -216,7 +231,7 @@ class Canvas:
 
     def figure(self, **layout: Any) -> go.Figure:
         """The finished figure (not re-validated: see the module docstring)."""
-        return go.Figure(self.to_dict(**layout), _validate=False)
+        return PrebuiltFigure(self.to_dict(**layout))
 
     def to_dict(self, **layout: Any) -> dict:
         lay = dict(
@@ -239,17 +254,30 @@ class Canvas:
 class PrebuiltFigure(go.Figure):
     """A figure whose complete spec is a plain dict built by this package.
 
-    ``go.Figure`` validates its layout even with ``_validate=False`` and ``to_dict`` deep-copies the
-    spec, which ``st.plotly_chart`` calls on every rerun (the Draw page's figures, on every stroke). This class
-    skips both: it carries data and layout unvalidated and returns the stored spec from
-    ``to_dict``. The spec is shared, so treat it as read-only. Tests validate these specs in full.
+    ``go.Figure`` builds trace objects and validates its layout even with ``_validate=False`` (0.3–1 ms a
+    figure), and ``to_dict`` deep-copies the spec, which ``st.plotly_chart`` calls on every rerun (the Draw
+    page's figures, on every stroke). This class skips both: ``st.plotly_chart`` only asks for ``to_dict``,
+    which returns the stored spec; the ``go.Figure`` behind it is built the first time anything else is
+    asked of the figure (``fig.data``, ``fig.layout``, in tests). The spec is shared, so treat it as
+    read-only. Tests validate these specs in full.
     """
 
-    def __init__(self, spec: dict) -> None:
-        super().__init__({"data": spec["data"], "layout": spec["layout"]}, _validate=False)
-        self._spec = spec
+    def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure yet: see the class docstring
+        object.__setattr__(self, "_spec", spec)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for what the instance does not have yet: build the go.Figure once, then look again
+        held = self.__dict__
+        if "_spec" not in held or held.get("_built"):
+            raise AttributeError(name)
+        object.__setattr__(self, "_built", True)
+        spec = held["_spec"]
+        go.Figure.__init__(self, {"data": spec["data"], "layout": spec["layout"]}, _validate=False)
+        return getattr(self, name)
 
     def to_dict(self) -> dict:  # noqa: D102 - see the class docstring
+        if self.__dict__.get("_built"):  # changed through go.Figure's own methods, maybe: ask it
+            return super().to_dict()
         return self._spec
 
 

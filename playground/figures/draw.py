@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -31,10 +32,11 @@ from playground.figures.common import (
     rect,
     scale_rgb,
     symmetric_range,
+    typed,
 )
 from playground.figures.conv import feature_map_figure
 
-GAP = 0  # byte value of the gaps between tiles (drawn light grey)
+BACKGROUND, GAP = 0, 1  # byte values of the mosaic's white background and of the gaps between tiles (light grey)
 MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic
 CELL_PX = 2.35  # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
 LABEL_PX = 40  # room above each layer for its name and shape, enough at 150 % zoom (the figure shrinks, the font not)
@@ -87,11 +89,12 @@ def probability_figure(
 
 
 def map_bytes(maps: np.ndarray) -> np.ndarray:
-    """(C, H, W) maps -> uint8 1..255 with 128 = 0, each map scaled by its own largest magnitude."""
+    """(C, H, W) maps -> uint8 2..254 with 128 = 0, each map scaled by its own largest magnitude (bytes 0
+    and 1 are the mosaic's background and gaps)."""
     m = np.asarray(maps, dtype=np.float64)
     peak = np.abs(m).reshape(len(m), -1).max(axis=1)
     peak[peak == 0] = 1.0
-    return np.rint(128 + 127 * m / peak[:, None, None]).astype(np.uint8)
+    return np.rint(128 + 126 * m / peak[:, None, None]).astype(np.uint8)
 
 
 def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CELLS) -> tuple[int, int]:
@@ -101,21 +104,23 @@ def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CEL
     return rows, -(-channels // rows)  # as even as possible: no half-empty last row
 
 
-def mosaic(maps_u8: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Tile (C, H, W) byte maps row-major into one (rows·(H+1)−1, cols·(W+1)−1) grid with GAP between tiles."""
-    c, h, w = maps_u8.shape
-    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), GAP, np.uint8)
+def mosaic(maps: np.ndarray, rows: int, cols: int, fill: int = GAP) -> np.ndarray:
+    """Tile (C, H, W) maps row-major into one (rows·(H+1)−1, cols·(W+1)−1) grid with ``fill`` between tiles."""
+    c, h, w = maps.shape
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), fill, maps.dtype)
     for i in range(c):
         r, q = divmod(i, cols)
-        out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = maps_u8[i]
+        out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = maps[i]
     return out
 
 
 @lru_cache(maxsize=8)
 def _lut(scale: tuple[tuple[float, str], ...]) -> np.ndarray:
-    """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging ``scale`` (128 = zero)."""
-    out = scale_rgb((np.arange(256) - 1) / 254, scale)
-    out[0] = (229, 231, 235)
+    """(256, 3) uint8: byte 0 white (the background), 1 the gap grey, 2..254 the diverging ``scale``
+    (128 = zero)."""
+    out = scale_rgb(np.clip((np.arange(256) - 2) / 252, 0, 1), scale)
+    out[BACKGROUND] = (255, 255, 255)
+    out[GAP] = (229, 231, 235)
     return np.rint(out).astype(np.uint8)
 
 
@@ -124,36 +129,46 @@ def palette_lut(scale: Sequence[Sequence] = DIVERGING) -> np.ndarray:
     return _lut(tuple((float(p), str(c)) for p, c in scale))
 
 
-def png_data_url(rgb: np.ndarray) -> str:
-    """(H, W, 3) uint8 -> a PNG data URL (what a Plotly image trace's ``source`` takes)."""
+def png_data_url(pixels: np.ndarray, lut: np.ndarray | None = None) -> str:
+    """(H, W, 3) uint8 RGB, or (H, W) bytes with their (256, 3) colour table ``lut`` (a palette PNG: a third
+    of the size and about ten times faster to encode), -> a PNG data URL (a Plotly image's ``source``)."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), mode="RGB").save(buf, "PNG", compress_level=6)
+    if lut is None:
+        Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="RGB").save(buf, "PNG", compress_level=6)
+    else:
+        picture = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="L")
+        picture = picture.convert("P")  # the same bytes, now palette indexes
+        picture.putpalette(np.asarray(lut, dtype=np.uint8).ravel().tolist())
+        picture.save(buf, "PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def overview_figure(
-    layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
-    selected: tuple[int, int] | None = None,
-    scale: Sequence[Sequence] = DIVERGING,
-) -> go.Figure:
-    """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
+@dataclass(frozen=True)
+class _Overview:
+    """Everything of the overview that depends only on the layers' names and shapes (the same for every
+    stroke of a model): where each map's bytes go in the picture, the click targets and the titles."""
 
-    ``layers``: (name, (C, H, W), maps). All mosaics are one PNG picture (cheap to send and to draw,
-    even for a few hundred maps); each tile carries ``customdata = [layer index, channel]`` on an
-    invisible marker at its centre, so a click selects it. ``selected`` gets the orange outline.
-    """
-    plans = []
-    for name, shape, maps in layers:
-        k = max(1, round(MIN_TILE / max(shape[1], shape[2])))  # whole-cell enlargement: every value stays one block
-        c, h, w = shape[0], shape[1] * k, shape[2] * k
+    index: np.ndarray  # (H, W) int32: 2 + the position in the layers' concatenated bytes, or BACKGROUND / GAP
+    tiles: tuple[tuple[int, int, int, int, int], ...]  # per layer: top row, tile height, width, columns, maps
+    targets: tuple[dict, ...]  # per layer: an invisible marker trace, one marker per map
+    annotations: tuple[dict, ...]
+
+
+@lru_cache(maxsize=16)
+def _overview_plan(layers: tuple[tuple[str, tuple[int, ...]], ...]) -> _Overview:
+    plans, offset = [], 2
+    for name, shape in layers:
+        c, mh, mw = shape[0], shape[1], shape[2]
+        k = max(1, round(MIN_TILE / max(mh, mw)))  # whole-cell enlargement: every value stays one block
+        h, w = mh * k, mw * k
         rows, cols = tile_layout(c, h, w)
-        tiles = np.kron(map_bytes(maps), np.ones((1, k, k), np.uint8))
-        plans.append((name, shape, (c, h, w), cols, mosaic(tiles, rows, cols)))
+        cells = offset + np.arange(c * mh * mw, dtype=np.int32).reshape(c, mh, mw)
+        plans.append((name, shape, (c, h, w), cols, mosaic(np.kron(cells, np.ones((1, k, k), np.int32)), rows, cols)))
+        offset += c * mh * mw
     width = max((grid.shape[1] for *_, grid in plans), default=1)
     band = int(round(LABEL_PX / CELL_PX))  # rows of white above each mosaic for its title
-    picture = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), -1, dtype=np.int16)
-    xs, ys, cd, hover, sizes, annotations, shapes, top = [], [], [], [], [], [], [], 0
-    refs = ("x", "y")
+    index = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), BACKGROUND, dtype=np.int32)
+    targets, annotations, tiles, top = [], [], [], 0
     for li, (name, shape, (c, h, w), cols, grid) in enumerate(plans):
         annotations.append(
             dict(
@@ -169,39 +184,71 @@ def overview_figure(
             )
         )
         top += band
-        picture[top : top + grid.shape[0], : grid.shape[1]] = grid
-        for ch in range(c):
-            r, q = divmod(ch, cols)
-            xs.append(q * (w + 1) + (w - 1) / 2)
-            ys.append(top + r * (h + 1) + (h - 1) / 2)
-            cd.append([li, ch])
-            hover.append(f"{name} map {ch + 1} of {c}: click to open it")
-            sizes.append(max(8.0, 0.9 * min(h, w) * CELL_PX))  # the whole tile is the click target
-        if selected is not None and selected[0] == li and 0 <= selected[1] < c:
-            r, q = divmod(selected[1], cols)
-            r0, c0 = top + r * (h + 1), q * (w + 1)
-            shapes += outline(refs, r0, r0 + h - 1, c0, c0 + w - 1, width=3)
-        top += grid.shape[0]
-    rgb = np.where(picture[..., None] < 0, np.uint8(255), palette_lut(scale)[np.clip(picture, 0, 255)])
-    height_px = int(picture.shape[0] * CELL_PX) + 10
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
-    spec = {
-        "data": [
-            dict(type="image", source=png_data_url(rgb), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip", name="feature maps"),
+        index[top : top + grid.shape[0], : grid.shape[1]] = grid
+        tiles.append((top, h, w, cols, c))
+        places = [divmod(ch, cols) for ch in range(c)]
+        targets.append(
             dict(
                 type="scatter",
                 mode="markers",
-                x=xs,
-                y=ys,
-                customdata=cd,
-                hovertext=hover,
-                hoverinfo="text",
+                x=[q * (w + 1) + (w - 1) / 2 for _, q in places],
+                y=[top + r * (h + 1) + (h - 1) / 2 for r, _ in places],
+                customdata=[[li, ch, ch + 1] for ch in range(c)],  # a click sends back [layer, map]
+                hovertemplate=f"{name} map %{{customdata[2]}} of {c}: click to open it<extra></extra>",
                 name="maps",
-                marker=dict(size=sizes, symbol="square", opacity=0.0),
+                marker=dict(size=max(8.0, 0.9 * min(h, w) * CELL_PX), symbol="square", opacity=0.0),  # the whole tile
+            )
+        )
+        top += grid.shape[0]
+    index.setflags(write=False)
+    return _Overview(index, tuple(tiles), tuple(targets), tuple(annotations))
+
+
+def overview_figure(
+    layers: Sequence[tuple[str, tuple[int, ...], np.ndarray]],
+    selected: tuple[int, int] | None = None,
+    scale: Sequence[Sequence] = DIVERGING,
+) -> go.Figure:
+    """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
+
+    ``layers``: (name, (C, H, W), maps). All mosaics are one palette PNG (cheap to send and to draw,
+    even for a few hundred maps); each tile carries ``customdata = [layer index, channel, map number]`` on
+    an invisible marker at its centre (one marker trace per layer), so a click selects it. ``selected`` gets the orange outline. The
+    layout is computed once per model (the layers' names and shapes); a stroke only fills in the bytes.
+    """
+    plan = _overview_plan(tuple((str(name), tuple(int(n) for n in shape)) for name, shape, _ in layers))
+    values = np.concatenate(
+        [
+            np.array([BACKGROUND, GAP], np.uint8),
+            *(map_bytes(np.reshape(maps, shape)).ravel() for _, shape, maps in layers),
+        ]
+    )
+    picture = values[plan.index]
+    shapes = []
+    if selected is not None and 0 <= selected[0] < len(plan.tiles):
+        top, h, w, cols, c = plan.tiles[selected[0]]
+        if 0 <= selected[1] < c:
+            r, q = divmod(selected[1], cols)
+            r0, c0 = top + r * (h + 1), q * (w + 1)
+            shapes += outline(("x", "y"), r0, r0 + h - 1, c0, c0 + w - 1, width=3)
+    rows, width = picture.shape
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
+    spec = {
+        "data": [
+            dict(
+                type="image",
+                source=png_data_url(picture, palette_lut(scale)),
+                x0=0,
+                y0=0,
+                dx=1,
+                dy=1,
+                hoverinfo="skip",
+                name="feature maps",
             ),
+            *plan.targets,
         ],
         "layout": dict(
-            height=height_px,
+            height=int(rows * CELL_PX) + 10,
             margin=dict(l=4, r=4, t=4, b=4),
             font=FONT,
             template={},
@@ -211,13 +258,13 @@ def overview_figure(
             xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
             yaxis=dict(
                 axis,
-                range=[picture.shape[0] - 0.5, -0.5],
+                range=[rows - 0.5, -0.5],
                 scaleanchor="x",
                 scaleratio=1,
                 constrain="domain",
                 constraintoward="top",
             ),
-            annotations=annotations,
+            annotations=list(plan.annotations),
             shapes=shapes,
             dragmode=False,
             clickmode="event+select",
@@ -265,19 +312,25 @@ def kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -
 
 def large_map_figure(values: np.ndarray, title: str, cell: tuple[int, int] | None = None) -> go.Figure:
     """One feature map opened large: its real values on the diverging scale (hover for each); a click on a
-    cell selects it (an invisible square marker on every cell carries (row, col): heatmaps send no
-    selections); ``cell``, the one whose receptive field is shown, outlined."""
-    spec = feature_map_figure(values, title=title, height=420).to_dict()
+    cell selects it (an invisible square marker on every cell at x = column, y = row: heatmaps send no
+    selections); ``cell``, the one whose receptive field is shown, outlined. Arrays travel in Plotly's
+    binary form (the map is float32 in the engine already): about 12 KB a stroke for 28×28, not 38."""
+    spec = dict(feature_map_figure(values, title=title, height=420).to_dict())  # a new spec of our own
+    spec["layout"] = dict(spec["layout"])
+    heatmap = dict(spec["data"][0])
+    heatmap["z"] = typed(heatmap["z"], "float32")
     rows, cols = np.indices(np.shape(values))
+    index = "uint8" if max(np.shape(values)) <= 256 else "uint16"
     spec["data"] = [
-        *spec["data"],
+        heatmap,
+        *spec["data"][1:],
         dict(
             type="scatter",
             mode="markers",
-            x=cols.ravel().astype(np.uint16),  # numpy arrays travel as compact binary, not as JSON lists
-            y=rows.ravel().astype(np.uint16),
-            customdata=np.stack([rows.ravel(), cols.ravel(), np.ravel(values)], axis=1).astype(np.float32),
-            hovertemplate="row %{y}, col %{x}<br>value %{customdata[2]:.4g}<br>click: its receptive field<extra></extra>",
+            x=typed(cols.ravel(), index),
+            y=typed(rows.ravel(), index),
+            customdata=typed(np.ravel(values), "float32"),
+            hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4g}<br>click: its receptive field<extra></extra>",
             name="cells",
             marker=dict(size=max(4, int(330 / max(np.shape(values)))), symbol="square", opacity=0.0),
         ),
@@ -317,8 +370,12 @@ def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
     side = max(h, w)
     if h != w:  # a thin crop (a "1") is padded to a square so every thumbnail has the same shape
         a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
-    k = max(1, size // side)
-    return np.rint(np.clip(np.kron(a, np.ones((k, k))), 0, 1) * 255).astype(np.uint8)
+    return _blocks(np.rint(np.clip(a, 0, 1) * 255).astype(np.uint8), max(1, size // side))
+
+
+def _blocks(a: np.ndarray, k: int) -> np.ndarray:
+    """Each pixel of ``a`` (H, W[, 3]) as a k×k block: hard edges at any screen size."""
+    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
 
 
 def saliency_overlay(
@@ -333,5 +390,4 @@ def saliency_overlay(
         rgb = np.stack([g + s * (1 - g), g + np.clip(s - 0.5, 0, 1) * 2 * (1 - g), g * (1 - s)], axis=-1)
     else:
         rgb = g[..., None] * (1 - s[..., None]) + scale_rgb(s, scale) / 255 * s[..., None]
-    k = max(1, size // max(g.shape))
-    return np.rint(np.kron(rgb, np.ones((k, k, 1))) * 255).astype(np.uint8)
+    return _blocks(np.rint(rgb * 255).astype(np.uint8), max(1, size // max(g.shape)))

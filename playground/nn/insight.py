@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -100,8 +102,14 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
     """
     model.eval()
     x = x.detach().clone().requires_grad_(True)
-    logits = model(x)
-    (grad,) = torch.autograd.grad(logits[0, target], x)
+    with torch.enable_grad():
+        logits = model(x)
+        return _gradient_times_ink(logits[0, target], x)
+
+
+def _gradient_times_ink(score: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+    """The saliency of ``score`` (a logit computed from ``x`` with gradients on), as :func:`saliency` says."""
+    (grad,) = torch.autograd.grad(score, x)
     # x is normalised, so use the un-normalised brightness (ink = positive) times the gradient
     ink = x.detach() - x.detach().min()
     sal = (grad * ink)[0].sum(0).clamp(min=0).double().numpy()
@@ -140,7 +148,8 @@ class DigitAnalysis:
     conv_inputs: dict[str, np.ndarray] = field(default_factory=dict)  # conv name -> its input (C, H, W)
 
 
-def _layer_kinds(spec: ModelSpec) -> dict[str, tuple[str, str]]:
+@lru_cache(maxsize=32)
+def _layer_kinds(spec: ModelSpec) -> MappingProxyType[str, tuple[str, str]]:
     """name -> (kind, the convolution that made its maps) for every layer of ``spec``."""
     out, last_conv = {}, ""
     for info in infer_shapes(spec):
@@ -149,7 +158,7 @@ def _layer_kinds(spec: ModelSpec) -> dict[str, tuple[str, str]]:
         elif info.kind == "flatten":
             last_conv = ""
         out[info.name] = (info.kind, last_conv)
-    return out
+    return MappingProxyType(out)  # cached per architecture: read-only
 
 
 def analyse(model: nn.Module, spec: ModelSpec, img: np.ndarray, *, background: str = "dark") -> DigitAnalysis:
@@ -183,25 +192,26 @@ def analyse(model: nn.Module, spec: ModelSpec, img: np.ndarray, *, background: s
             if canvas
             else "Most of this image is ink: upload a picture of one digit on a plain background.",
         )
-    x = torch.from_numpy(normalise(prep.image))
-    with torch.no_grad():
+    model.eval()
+    x = torch.from_numpy(normalise(prep.image)).requires_grad_(True)
+    with torch.enable_grad():  # one pass gives the maps, the answer and (backwards) the saliency
         acts = forward_all(model, x)
-    logits = next(reversed(acts.values()))[0].double().numpy()
-    pred = judge(logits, prep.ink_fraction)
+        scores = next(reversed(acts.values()))
+        logits = scores[0].detach().double().numpy()
+        pred = judge(logits, prep.ink_fraction)
+        sal = _gradient_times_ink(scores[0, pred.label], x)
     kinds = _layer_kinds(spec)
     layers = tuple(
-        LayerMaps(name, tuple(a.shape[1:]), a[0].float().numpy(), *kinds.get(name, ("", "")))
+        LayerMaps(name, tuple(a.shape[1:]), a[0].detach().float().numpy(), *kinds.get(name, ("", "")))
         for name, a in acts.items()
         if a.dim() == 4 and kinds.get(name, ("",))[0] in SHOWN_KINDS
     )
-    inputs, previous = {}, x[0]
+    inputs, previous = {}, x[0].detach()
     for name, a in acts.items():
         if kinds.get(name, ("",))[0] == "conv":
             inputs[name] = previous.float().numpy()
-        previous = a[0]
-    return DigitAnalysis(
-        prep, pred, layers, saliency(model, x, pred.label), softmax_explanation(logits, pred.label), "", inputs
-    )
+        previous = a[0].detach()
+    return DigitAnalysis(prep, pred, layers, sal, softmax_explanation(logits, pred.label), "", inputs)
 
 
 def conv_weights(model: nn.Module, name: str) -> tuple[np.ndarray, np.ndarray]:

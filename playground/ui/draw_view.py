@@ -77,10 +77,16 @@ def picture() -> tuple[np.ndarray | None, str]:
     return last[0], "auto"
 
 
+def _model_id(choice: models.ModelChoice) -> str:
+    """Names the model in use for the session's memos: what is computed from the model alone (its kernels'
+    figures) is kept across strokes, and nothing of another model is ever shown."""
+    return f"{choice.name}|{id(choice.model)}"
+
+
 def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> insight.DigitAnalysis:
     """The engine's analysis, computed once per (model, picture) in this session."""
     h = hashlib.sha1(np.ascontiguousarray(img).tobytes())
-    h.update(f"{choice.name}|{id(choice.model)}|{background}|{img.shape}".encode())
+    h.update(f"{_model_id(choice)}|{background}|{img.shape}".encode())
     result = state.memo(
         PAGE, "analysis", h.hexdigest(), lambda: insight.analyse(choice.model, choice.spec, img, background=background)
     )
@@ -131,12 +137,13 @@ def seen(result: insight.DigitAnalysis) -> None:
     )
 
 
-def _clicked(chart: str) -> tuple[int, int] | None:
-    """The (a, b) a click on the chart ``chart`` selected (the first two numbers of its marker's customdata),
-    or None."""
+def _clicked(chart: str, fields: tuple[str, ...]) -> tuple[int, int] | None:
+    """The two numbers a click on the chart ``chart`` selected: its point's ``fields`` (``customdata``'s first
+    two, or the point's ``y`` and ``x``), or None when there was no click or it is not shaped so."""
     event = state.get(PAGE, chart, None) or {}
     points = (event.get("selection") or {}).get("points") or []
-    data = points[0].get("customdata") if points else None
+    point = points[0] if points and isinstance(points[0], dict) else {}
+    data = point.get("customdata") if fields == ("customdata",) else [point.get(f) for f in fields]
     if isinstance(data, (list, tuple)) and len(data) >= 2 and all(isinstance(v, (int, float)) for v in data[:2]):
         return int(data[0]), int(data[1])
     return None
@@ -144,7 +151,7 @@ def _clicked(chart: str) -> tuple[int, int] | None:
 
 def _pick_from_chart() -> None:
     """A click on a feature map in the overview opens it (sets the layer and map selectors)."""
-    data = _clicked("maps")
+    data = _clicked("maps", ("customdata",))
     if data is not None:
         state.put(PAGE, "open_layer", int(data[0]))
         state.put(PAGE, "open_map", int(data[1]) + 1)
@@ -152,7 +159,7 @@ def _pick_from_chart() -> None:
 
 def _pick_cell() -> None:
     """A click on a cell of the opened map: its receptive field is shown (layer, map, row, column kept)."""
-    data = _clicked("large")
+    data = _clicked("large", ("y", "x"))
     if data is not None:
         layer, ch = int(state.get(PAGE, "open_layer", 0)), int(state.get(PAGE, "open_map", 1)) - 1
         state.put(PAGE, "field_cell", (layer, ch, int(data[0]), int(data[1])))
@@ -258,7 +265,12 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         made = "" if layer.kind == "conv" else f" ({layer.name} is computed from {layer.source}'s map {ch + 1})"
         if weights.shape[1] == 1:
             display.chart(
-                fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias {biases[ch]:.3g}"),
+                state.memo(  # the same for every stroke
+                    PAGE,
+                    "kernel",
+                    f"{_model_id(choice)}|{layer.source}|{ch}",
+                    lambda: fig.kernel_figure(weights[ch, 0], f"{layer.source} kernel {ch + 1}, bias {biases[ch]:.3g}"),
+                ),
                 f"{layer.source}-kernel-{ch + 1}",
                 key=state.key(PAGE, "kernel"),
                 theme="streamlit",
@@ -299,7 +311,12 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     with row.container(width=PANEL_PX, key="draw-kernels-panel"):
         st.subheader("First-layer kernels")
         display.chart(
-            fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
+            state.memo(  # the same for every stroke
+                PAGE,
+                "kernels",
+                _model_id(choice),
+                lambda: fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
+            ),
             "first-layer-kernels",
             key=state.key(PAGE, "kernels"),
             theme="streamlit",
