@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from playground.ui import display, fairness, page_helpers, state
+from playground.serve import sockets
+from playground.ui import display, fairness, page_helpers
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
+sockets.no_delay_once()  # the server's messages leave at once, not 40 ms later (see playground/serve/sockets.py)
 
 pages = [
     st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="home", default=True),  # served at /
@@ -16,9 +18,8 @@ pages = [
     # the default page answers only at /, so /draw (a link people type or share) gets this hidden twin
     st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", visibility="hidden"),
 ]
-with fairness.fair_share(state.get("app", "budget", fairness.Budget())) as waited:
-    if waited >= 0.5:
-        st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
+with fairness.fair_share(fairness.budget()) as waited:
+    fairness.waited_note(waited)
     display.read_address()  # presenter mode, palette, numbers: before any widget
     display.publish()
     display.presenter_style()

@@ -91,6 +91,7 @@ class Element:
     key: str | None
     label: str
     proto: Any
+    fragment_id: str = ""  # the fragment that drew it: a change to it reruns only that fragment
 
 
 @dataclass
@@ -130,12 +131,12 @@ def key_of(widget_id: str) -> str | None:
     return None
 
 
-def _element(el) -> Element:
+def _element(el, fragment_id: str = "") -> Element:
     kind = el.WhichOneof("type") or ""
     sub = getattr(el, kind, None) if kind else None
     wid = getattr(sub, "id", "") if sub is not None and hasattr(sub, "id") else ""
     label = getattr(sub, "label", "") if sub is not None and hasattr(sub, "label") else ""
-    return Element(kind, wid, key_of(wid) if wid else None, label if isinstance(label, str) else "", sub)
+    return Element(kind, wid, key_of(wid) if wid else None, label if isinstance(label, str) else "", sub, fragment_id)
 
 
 class ProtocolError(RuntimeError):
@@ -218,11 +219,13 @@ class Session:
         return self.find("bidi_component", key="canvas")  # not the page's other components (player, number check)
 
     # -- talking to the server -----------------------------------------------------------------
-    async def rerun(self, triggers: Iterable[WidgetState] = ()) -> Run:
+    async def rerun(self, triggers: Iterable[WidgetState] = (), fragment_id: str = "") -> Run:
         """Send ``rerun_script`` with the remembered widget values plus one-off ``triggers``;
-        read until the script finishes. Raises ``ProtocolError`` on close or time-out."""
-        run = await self._send_and_read(triggers)
-        self._keep(run)
+        read until the script finishes. With ``fragment_id`` (the widget that changed sits in that
+        fragment) only the fragment reruns, as the browser asks. Raises ``ProtocolError`` on close or
+        time-out."""
+        run = await self._send_and_read(triggers, fragment_id, auto=False)
+        self._keep(run, fragment_id)
         return run
 
     async def rerun_fragment(self, fragment_id: str) -> Run:
@@ -235,14 +238,18 @@ class Session:
             self._keep(run)
         return run
 
-    def _keep(self, run: Run) -> None:
+    def _keep(self, run: Run, fragment_id: str = "") -> None:
         self.last = run
         if run.status == "FINISHED_SUCCESSFULLY":
             self.elements = run.elements
             live = {e.id for e in run.elements if e.id}
             self._values = {k: v for k, v in self._values.items() if k in live}  # as the browser does
+        elif run.fragment and fragment_id:  # the fragment's elements replace its earlier ones
+            self.elements = [e for e in self.elements if e.fragment_id != fragment_id] + run.elements
 
-    async def _send_and_read(self, triggers: Iterable[WidgetState] = (), fragment_id: str = "") -> Run:
+    async def _send_and_read(
+        self, triggers: Iterable[WidgetState] = (), fragment_id: str = "", auto: bool = True
+    ) -> Run:
         if self.ws is None:
             raise ProtocolError("not connected")
         msg = BackMsg()
@@ -253,7 +260,7 @@ class Session:
         else:
             cs.page_name = self.path
         if fragment_id:
-            cs.fragment_id, cs.is_auto_rerun = fragment_id, True
+            cs.fragment_id, cs.is_auto_rerun = fragment_id, auto
         states = {**self._values, **{t.id: t for t in triggers}}
         cs.widget_states.widgets.extend(states.values())
         cs.cached_message_hashes.extend(self._cache.keys())
@@ -306,7 +313,7 @@ class Session:
             elif kind == "page_info_changed":
                 self.query = fm.page_info_changed.query_string
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                el = _element(fm.delta.new_element)
+                el = _element(fm.delta.new_element, fm.delta.fragment_id)
                 elements.append(el)
                 if el.kind == "exception" and not el.proto.is_warning:
                     exceptions.append(f"{el.proto.type}: {el.proto.message}".strip(": "))
@@ -335,8 +342,9 @@ class Session:
         self._values[widget_id] = ws
 
     async def set_value(self, key: str, field_name: str, value: Any, kind: str | None = None) -> Run:
-        self.remember(self.widget(key, kind).id, field_name, value)
-        return await self.rerun()
+        el = self.widget(key, kind)
+        self.remember(el.id, field_name, value)
+        return await self.rerun(fragment_id=el.fragment_id)
 
     async def select(self, key: str, option: str) -> Run:
         """Choose ``option`` (its text) in the selectbox keyed ``key``."""
@@ -344,12 +352,12 @@ class Session:
         if el.proto.options and option not in el.proto.options:
             raise ValueError(f"{option!r} is not an option of {key!r}: {list(el.proto.options)}")
         self.remember(el.id, "string_value", option)
-        return await self.rerun()
+        return await self.rerun(fragment_id=el.fragment_id)
 
     async def click(self, key: str) -> Run:
         """Press the button keyed ``key`` (a one-off trigger, as the browser sends it)."""
         el = self.widget(key, "button")
-        return await self.rerun([WidgetState(id=el.id, trigger_value=True)])
+        return await self.rerun([WidgetState(id=el.id, trigger_value=True)], el.fragment_id)
 
     def canvas_value(self, png: bytes, objects: list[dict], key: str | None = None) -> str:
         el = self.canvas(key)
@@ -365,9 +373,10 @@ class Session:
         return el.id
 
     async def draw(self, png: bytes, objects: list[dict], key: str | None = None) -> Run:
-        """Send a drawing the way the canvas does on mouse-up: ``png`` is the whole canvas."""
+        """Send a drawing the way the canvas does on mouse-up: ``png`` is the whole canvas (a canvas in a
+        fragment reruns that fragment only, as in the browser)."""
         self.canvas_value(png, objects, key)
-        return await self.rerun()
+        return await self.rerun(fragment_id=self.canvas(key).fragment_id)
 
 
 async def open_canvas(session: Session, canvas_key: str | None = None) -> Element:

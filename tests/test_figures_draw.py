@@ -139,10 +139,16 @@ def test_kernels_figure_keeps_every_weight():
 def test_pictures_are_square_with_hard_edges():
     thin = np.zeros((20, 4))
     thin[:, 1:3] = 1.0
-    up = fig.upscale(thin, 84)
-    assert up.shape == (80, 80) and up.dtype == np.uint8 and set(np.unique(up)) == {0, 255}
-    over = fig.saliency_overlay(np.eye(28), np.eye(28)[::-1], size=56)
-    assert over.shape == (56, 56, 3) and over.dtype == np.uint8
+    up = fig.square(thin)
+    assert up.shape == (20, 20) and up.dtype == np.uint8 and set(np.unique(up)) == {0, 255}
+    assert (up[:, 9:11] == 255).all() and up[:, :9].max() == 0  # centred, padded with black
+    assert fig.square(np.zeros((0, 0))).shape == (1, 1)  # an empty stage still shows
+    over = fig.saliency_overlay(np.eye(28), np.eye(28)[::-1])
+    assert over.shape == (28, 28, 3) and over.dtype == np.uint8
     assert tuple(over[0, 0]) == (140, 140, 140)  # ink, no saliency: grey
-    assert tuple(over[0, 55]) == (255, 255, 0)  # no ink, full saliency: yellow
-    assert tuple(over[20, 30]) == (0, 0, 0)  # neither: black
+    assert tuple(over[0, 27]) == (255, 255, 0)  # no ink, full saliency: yellow
+    assert tuple(over[10, 15]) == (0, 0, 0)  # neither: black
+    for picture in (up, over):  # inline PNGs that decode to the same pixels
+        url = fig.picture_url(picture)
+        back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        assert url.startswith("data:image/png;base64,") and np.array_equal(back, picture)

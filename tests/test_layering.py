@@ -27,6 +27,7 @@ LAYERS = {
 LIGHT = {
     "playground.cli.main": PURE,  # `python -m playground conv` never loads torch
     "playground.serve.jobs": PURE,  # the queue knows nothing of what it runs
+    "playground.serve.sockets": PURE,  # socket options: the standard library only
     "playground.nn.shipped": PURE,  # the CLI's help names the shipped model without torch
     "playground.address": PURE,  # the address codec is pure: the pages' fields live in ui/links.py
     "playground.quiz": PURE,  # predict first: the answers are checked without streamlit

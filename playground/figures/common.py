@@ -231,7 +231,7 @@ class Canvas:
 
     def figure(self, **layout: Any) -> go.Figure:
         """The finished figure (not re-validated: see the module docstring)."""
-        return PrebuiltFigure(self.to_dict(**layout))
+        return go.Figure(self.to_dict(**layout), _validate=False)  # its to_dict sends arrays in binary form
 
     def to_dict(self, **layout: Any) -> dict:
         lay = dict(

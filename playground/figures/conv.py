@@ -279,6 +279,17 @@ def feature_map_figure(
 ) -> go.Figure:
     """One (OH, OW) map on the diverging scale; with ``steps``/``index`` it fills in up to that step
     and outlines the current cell (used for the activated output beside the activation curve)."""
+    return go.Figure(feature_map_spec(values, steps, index, title, height), _validate=False)
+
+
+def feature_map_spec(
+    values: np.ndarray,
+    steps: Sequence[WindowLike] | None = None,
+    index: int | None = None,
+    title: str = "",
+    height: int = 320,
+) -> dict:
+    """:func:`feature_map_figure`'s spec as a plain dict (its arrays still numpy arrays)."""
     values = np.asarray(values, dtype=np.float64)
     oh, ow = values.shape
     canvas = Canvas(height=height)
@@ -302,4 +313,4 @@ def feature_map_figure(
         numbers=show_numbers(values.shape),
         font_size=label_font_size(oh, ow, height - 50),
     )
-    return canvas.figure(margin=dict(l=4, r=4, t=34 if title else 4, b=4))
+    return canvas.to_dict(margin=dict(l=4, r=4, t=34 if title else 4, b=4))

@@ -34,7 +34,7 @@ from playground.figures.common import (
     symmetric_range,
     typed,
 )
-from playground.figures.conv import feature_map_figure
+from playground.figures.conv import feature_map_figure, feature_map_spec
 
 BACKGROUND, GAP = 0, 1  # byte values of the mosaic's white background and of the gaps between tiles (light grey)
 MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic
@@ -315,10 +315,8 @@ def large_map_figure(values: np.ndarray, title: str, cell: tuple[int, int] | Non
     cell selects it (an invisible square marker on every cell at x = column, y = row: heatmaps send no
     selections); ``cell``, the one whose receptive field is shown, outlined. Arrays travel in Plotly's
     binary form (the map is float32 in the engine already): about 12 KB a stroke for 28×28, not 38."""
-    spec = dict(feature_map_figure(values, title=title, height=420).to_dict())  # a new spec of our own
-    spec["layout"] = dict(spec["layout"])
-    heatmap = dict(spec["data"][0])
-    heatmap["z"] = typed(heatmap["z"], "float32")
+    spec = feature_map_spec(values, title=title, height=420)
+    heatmap = dict(spec["data"][0], z=typed(values, "float32"))
     rows, cols = np.indices(np.shape(values))
     index = "uint8" if max(np.shape(values)) <= 256 else "uint16"
     spec["data"] = [
@@ -363,25 +361,31 @@ def kernel_figure(kernel: np.ndarray, title: str) -> go.Figure:
 
 
 # ---------------------------------------------------------------- pictures (RGB arrays for st.image)
-def upscale(img: np.ndarray, size: int = 112) -> np.ndarray:
-    """(H, W) in [0, 1] -> square (≈size, ≈size) uint8 with hard pixel edges (browsers blur small images)."""
+def square(img: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1] -> a square uint8 picture, one pixel per value: a thin crop (a "1") is padded with
+    black to a square, so every thumbnail has the same shape."""
     a = np.asarray(img, dtype=np.float64)
+    if a.size == 0:
+        a = np.zeros((1, 1))
     h, w = a.shape
     side = max(h, w)
-    if h != w:  # a thin crop (a "1") is padded to a square so every thumbnail has the same shape
-        a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
-    return _blocks(np.rint(np.clip(a, 0, 1) * 255).astype(np.uint8), max(1, size // side))
+    a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
+    return np.rint(np.clip(a, 0, 1) * 255).astype(np.uint8)
 
 
-def _blocks(a: np.ndarray, k: int) -> np.ndarray:
-    """Each pixel of ``a`` (H, W[, 3]) as a k×k block: hard edges at any screen size."""
-    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
+def picture_url(pixels: np.ndarray) -> str:
+    """A small picture, (H, W) uint8 grey or (H, W, 3) uint8 RGB, as a PNG data URL at one pixel per value.
+    The page shows it enlarged with hard edges (CSS ``image-rendering: pixelated``), so a 28×28 picture
+    travels as a few hundred bytes inside the page's message, not as an enlarged file the browser must
+    fetch on every stroke."""
+    a = np.ascontiguousarray(pixels, dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a, mode="L" if a.ndim == 2 else "RGB").save(buf, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def saliency_overlay(
-    image: np.ndarray, sal: np.ndarray, size: int = 224, scale: Sequence[Sequence] | None = None
-) -> np.ndarray:
-    """The digit in grey with the saliency (both (H, W) in [0, 1]) laid over it: (size, size, 3). Red-yellow,
+def saliency_overlay(image: np.ndarray, sal: np.ndarray, scale: Sequence[Sequence] | None = None) -> np.ndarray:
+    """The digit in grey with the saliency (both (H, W) in [0, 1]) laid over it: (H, W, 3) uint8. Red-yellow,
     or with ``scale`` (a palette's magnitude scale) each pixel blends towards that scale's colour of its
     saliency."""
     g = np.clip(np.asarray(image, dtype=np.float64), 0, 1) * 0.55
@@ -390,4 +394,4 @@ def saliency_overlay(
         rgb = np.stack([g + s * (1 - g), g + np.clip(s - 0.5, 0, 1) * 2 * (1 - g), g * (1 - s)], axis=-1)
     else:
         rgb = g[..., None] * (1 - s[..., None]) + scale_rgb(s, scale) / 255 * s[..., None]
-    return _blocks(np.rint(rgb * 255).astype(np.uint8), max(1, size // max(g.shape)))
+    return np.rint(rgb * 255).astype(np.uint8)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import display, draw_view
+from playground.ui import display, draw_view, fairness, models
 
 INTRO = (
     "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
@@ -15,30 +15,39 @@ head = display.header("Draw & Predict", INTRO)
 with head.controls:
     st.header("Model")
     choice = draw_view.model_picker()
+st.html(draw_view.PIXELATED)
 
-# Panels of fixed width in a row that wraps: the 280 px canvas is never squeezed or covered (in three
-# columns it sat in 180 px at 1024×768), and on a phone the answer comes right under the canvas.
-# Widths: 1366 px with the sidebar fits all three (876 of 906 px), 1024 px the canvas and the answer.
-row = st.container(horizontal=True, wrap=True, gap="small", key="draw-top")
-draw_col = row.container(width=284, key="draw-canvas-panel")
-answer_col = row.container(width=260, key="draw-answer-panel")
-seen_col = row.container(width=300, key="draw-seen-panel")
-with draw_col:
-    img, background = draw_view.picture()
-result = None
-if img is not None and choice is not None:
-    result = draw_view.analyse(choice, img, background)
-with answer_col:
-    draw_view.prediction(
-        result,
-        "" if choice is not None else f"No model is loaded: see the message {display.controls_place()}.",
-        choice.classes if choice is not None else draw_view.DIGITS,
-    )
-if result is not None:
-    with seen_col:
-        draw_view.seen(result)
 
-if result is not None and result.prediction is not None:
-    st.header("Inside the network")
-    draw_view.inside(choice, result)
-    draw_view.why(choice, result)
+@fairness.fragment
+def drawing_and_answer(choice: models.ModelChoice | None) -> None:
+    """Everything a stroke changes, in one fragment: a stroke reruns only this, not the header, the
+    sidebar or the router (and only this part is sent to the browser)."""
+    # Panels of fixed width in a row that wraps: the 280 px canvas is never squeezed or covered (in three
+    # columns it sat in 180 px at 1024×768), and on a phone the answer comes right under the canvas.
+    # Widths: 1366 px with the sidebar fits all three (876 of 906 px), 1024 px the canvas and the answer.
+    row = st.container(horizontal=True, wrap=True, gap="small", key="draw-top")
+    draw_col = row.container(width=284, key="draw-canvas-panel")
+    answer_col = row.container(width=260, key="draw-answer-panel")
+    seen_col = row.container(width=300, key="draw-seen-panel")
+    with draw_col:
+        img, background = draw_view.picture()
+    result = None
+    if img is not None and choice is not None:
+        result = draw_view.analyse(choice, img, background)
+    with answer_col:
+        draw_view.prediction(
+            result,
+            "" if choice is not None else f"No model is loaded: see the message {display.controls_place()}.",
+            choice.classes if choice is not None else draw_view.DIGITS,
+        )
+    if result is not None:
+        with seen_col:
+            draw_view.seen(result)
+
+    if result is not None and result.prediction is not None:
+        st.header("Inside the network")
+        draw_view.inside(choice, result)
+        draw_view.why(choice, result)
+
+
+drawing_and_answer(choice)

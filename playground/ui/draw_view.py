@@ -18,6 +18,11 @@ from playground.nn import insight, receptive
 from playground.ui import display, handoff, inputs, models, state, widgets
 
 PAGE = "draw"
+# the pictures travel one pixel per value: the browser enlarges them with hard edges
+PIXELATED = (
+    "<style>.st-key-draw-seen-panel img, .st-key-draw-saliency-panel img "
+    "{ image-rendering: pixelated; image-rendering: crisp-edges; }</style>"
+)
 DRAW, UPLOAD = "Draw", "Upload an image"
 STROKE_PX = 20  # on the 280 px canvas: after scaling to 20 px the strokes are MNIST-thick
 
@@ -125,11 +130,12 @@ def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes:
 
 def seen(result: insight.DigitAnalysis) -> None:
     """The 28×28 picture the network sees, with the preprocessing steps small beside it."""
-    st.image(fig.upscale(result.prep.image, 196), caption="What the network sees: 28 × 28")
+    # one pixel per value, inline in the message, enlarged with hard edges by PIXELATED: no separate
+    # download per stroke, no JPEG blur, exact greys
+    st.image(fig.picture_url(fig.square(result.prep.image)), caption="What the network sees: 28 × 28", width=196)
     cells = st.columns(len(STAGES) - 1)
     for cell, stage in zip(cells, STAGES[1:]):
-        a = result.prep.stages[stage]
-        cell.image(fig.upscale(a if a.size else np.zeros((1, 1)), 84), caption=stage)
+        cell.image(fig.picture_url(fig.square(result.prep.stages[stage])), caption=stage, width=84)
     st.caption(
         "Crop to the ink → scale the longer side to 20 px → place by centre of mass in 28 × 28, as "
         "MNIST was made. That is why a digit drawn small or in a corner still works."
@@ -302,9 +308,8 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     with row.container(width=PANEL_PX, key="draw-saliency-panel"):
         st.subheader("Which strokes mattered")
         st.image(
-            fig.saliency_overlay(
-                result.prep.image, result.saliency, size=PANEL_PX - 14, scale=display.saliency_scale()
-            ),
+            fig.picture_url(fig.saliency_overlay(result.prep.image, result.saliency, scale=display.saliency_scale())),
+            width=PANEL_PX - 14,
             caption=f"Gradient × input for the class {pred.label}: {display.palette().strong} pixels pushed "
             "the network towards it.",
         )

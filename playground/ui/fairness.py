@@ -11,11 +11,17 @@ every few seconds costs a few percent of the budget; only a tab that keeps the s
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from playground.ui import state
 
 WINDOW_S = 10.0
 BUDGET_S = 2.5  # CPU seconds per WINDOW_S: a quarter of the one core the page scripts share
@@ -62,3 +68,30 @@ def fair_share(budget: Budget) -> Iterator[float]:
         yield wait
     finally:
         budget.record(time.monotonic(), time.thread_time() - start)
+
+
+def budget() -> Budget:
+    """This session's budget (kept in its state)."""
+    return state.get("app", "budget", Budget())
+
+
+def waited_note(waited: float) -> None:
+    if waited >= 0.5:
+        st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
+
+
+def fragment(body: Callable[..., None]) -> Callable[..., None]:
+    """``st.fragment(body)`` whose own reruns (a widget inside it changed: a stroke on the Draw page) count
+    against the session's fair share like full runs, which the router already wraps in :func:`fair_share`."""
+
+    @functools.wraps(body)
+    def fair(*args, **kwargs) -> None:
+        ctx = get_script_run_ctx()
+        if ctx is None or not ctx.fragment_ids_this_run:  # part of a full run: already counted
+            body(*args, **kwargs)
+            return
+        with fair_share(budget()) as waited:
+            waited_note(waited)
+            body(*args, **kwargs)
+
+    return st.fragment(fair)
