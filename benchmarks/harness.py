@@ -42,8 +42,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0):
-    """Start ``streamlit run app.py`` on a free loopback port; return (process, base_url)."""
+def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0, root: Path = ROOT):
+    """Start ``streamlit run app.py`` of the checkout at ``root`` on a free loopback port; return (process,
+    base_url)."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     proc = subprocess.Popen(
@@ -52,7 +53,7 @@ def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0)
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(root / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -60,7 +61,7 @@ def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0)
             "--server.headless",
             "true",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -104,6 +104,7 @@ class Run:
     exceptions: list[str] = field(default_factory=list)  # exception elements (not warnings)
     error_alerts: list[str] = field(default_factory=list)  # st.error bodies
     messages: int = 0
+    received_bytes: int = 0  # the run's websocket messages, as they arrived (cached ones as references)
 
     @property
     def ok(self) -> bool:
@@ -281,10 +282,11 @@ class Session:
         elements: list[Element] = []
         exceptions: list[str] = []
         alerts: list[str] = []
-        count = 0
+        count = size = 0
         while True:
             raw = await self.ws.recv()
             count += 1
+            size += len(raw)
             fm = ForwardMsg()
             fm.ParseFromString(raw)
             kind = fm.WhichOneof("type")
@@ -320,7 +322,9 @@ class Session:
                 elif el.kind == "alert" and el.proto.format == Alert.ERROR:
                     alerts.append(el.proto.body)
             elif kind == "page_not_found":
-                return Run("PAGE_NOT_FOUND", (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
+                return Run(
+                    "PAGE_NOT_FOUND", (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count, size
+                )
             elif kind == "script_finished":
                 status = ForwardMsg.ScriptFinishedStatus.Name(fm.script_finished)
                 if status == "FINISHED_EARLY_FOR_RERUN" or (
@@ -328,7 +332,7 @@ class Session:
                 ):
                     elements, exceptions, alerts = [], [], []
                     continue  # not the run this client asked for
-                return Run(status, (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count)
+                return Run(status, (time.perf_counter() - t0) * 1000, elements, exceptions, alerts, count, size)
 
     # -- interactions --------------------------------------------------------------------------
     def remember(self, widget_id: str, field_name: str, value: Any) -> None:

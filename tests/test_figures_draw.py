@@ -40,12 +40,34 @@ def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     assert (grid == fig.GAP).sum() == grid.size - channels * h * w
 
 
-def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
+def drawn(spec: dict) -> np.ndarray:
+    """The overview as the browser draws it: every image trace decoded, enlarged dx times, put at its x0/y0
+    on a white page the size of the axes."""
+    rows = round(spec["layout"]["yaxis"]["range"][0] + 0.5)
+    cols = round(spec["layout"]["xaxis"]["range"][1] + 0.5)
+    page = np.full((rows, cols, 3), 255, np.uint8)
+    for t in (t for t in spec["data"] if t["type"] == "image"):
+        png = base64.b64decode(t["source"].split(",", 1)[1])
+        k = int(t["dx"])
+        assert t["dy"] == k
+        big = np.kron(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), np.ones((k, k, 1), np.uint8))
+        r0, c0 = round(t["y0"] - (k - 1) / 2), round(t["x0"] - (k - 1) / 2)
+        page[r0 : r0 + big.shape[0], c0 : c0 + big.shape[1]] = big
+    return page
+
+
+def test_overview_is_a_picture_per_layer_of_every_map_with_a_click_target_per_map():
     rng = np.random.default_rng(0)
     layers = [("conv1", (4, 6, 6), rng.normal(size=(4, 6, 6))), ("pool1", (4, 3, 3), rng.normal(size=(4, 3, 3)))]
     spec = go.Figure(fig.overview_figure(layers, selected=(1, 2)).to_dict()).to_dict()  # validates in full
-    image, *targets = spec["data"]
-    assert image["type"] == "image" and [t["type"] for t in targets] == ["scatter", "scatter"]
+    images = [t for t in spec["data"] if t["type"] == "image"]
+    targets = [t for t in spec["data"] if t["type"] == "scatter"]
+    assert len(images) == 2 and len(targets) == 2
+    assert [t["dx"] for t in images] == [4, 8]  # 6×6 ×4, 3×3 ×8: every map about 24 cells across
+    for t, (_, (c, h, w), _) in zip(images, layers):  # one pixel per value: the browser enlarges
+        size = Image.open(io.BytesIO(base64.b64decode(t["source"].split(",", 1)[1]))).size
+        rows, cols = fig.tile_layout(c, h * t["dx"], w * t["dx"])
+        assert size == (cols * (w + 1) - 1, rows * (h + 1) - 1)  # the tiles, 1-pixel gaps between them
     assert targets[1]["hovertemplate"].startswith("pool1 map %{customdata[2]} of 4")
     dots = {k: [v for t in targets for v in t[k]] for k in ("x", "y", "customdata")}  # one trace per layer
     assert [a["text"] for a in spec["layout"]["annotations"]] == [
@@ -55,21 +77,22 @@ def test_overview_is_one_picture_of_every_map_with_a_click_target_per_map():
     assert [list(c) for c in dots["customdata"]] == [[0, c, c + 1] for c in range(4)] + [
         [1, c, c + 1] for c in range(4)
     ]
-    # the picture holds every map's bytes, in palette colours, where the click targets say
-    png = base64.b64decode(image["source"].split(",", 1)[1])
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    # the drawn overview holds every map's bytes, in palette colours, where the click targets say
+    rgb = drawn(spec)
     for (name, (c, h, w), maps), li in zip(layers, range(2)):
-        k = round(fig.MIN_TILE / h)  # small maps are enlarged by whole cells: 6×6 ×4, 3×3 ×8
+        k = round(fig.MIN_TILE / h)
         want = fig.palette_lut()[np.kron(fig.map_bytes(maps), np.ones((1, k, k), np.uint8))]
         h, w = h * k, w * k
+        cols = fig.tile_layout(c, h, w)[1]
         for ch in range(c):
             i = 4 * li + ch
             r0, c0 = int(dots["y"][i] - (h - 1) / 2), int(dots["x"][i] - (w - 1) / 2)
             assert np.array_equal(rgb[r0 : r0 + h, c0 : c0 + w], want[ch]), (name, ch)
+            if (ch + 1) % cols:  # a gap of k cells, light grey, before the next tile
+                assert (rgb[r0 : r0 + h, c0 + w : c0 + w + k] == fig.palette_lut()[fig.GAP]).all(), (name, ch)
     assert (rgb[0] == 255).all()  # the band above the first mosaic (its title's) is white background
     # the layout is kept per model; the next stroke's maps fill the same places with their own bytes
-    again = fig.overview_figure([(n, s, -m) for n, s, m in layers]).to_dict()["data"][0]["source"]
-    flipped = np.asarray(Image.open(io.BytesIO(base64.b64decode(again.split(",", 1)[1]))).convert("RGB"))
+    flipped = drawn(fig.overview_figure([(n, s, -m) for n, s, m in layers]).to_dict())
     r0, c0 = int(dots["y"][0] - 11.5), int(dots["x"][0] - 11.5)
     want = fig.palette_lut()[np.kron(fig.map_bytes(-layers[0][2]), np.ones((1, 4, 4), np.uint8))][0]
     assert np.array_equal(flipped[r0 : r0 + 24, c0 : c0 + 24], want) and not np.array_equal(flipped, rgb)

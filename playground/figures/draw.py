@@ -144,32 +144,38 @@ def png_data_url(pixels: np.ndarray, lut: np.ndarray | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class _Layer:
+    """Where one layer's maps go in the overview: its picture at one pixel per value, drawn ``k`` times
+    enlarged with its top-left corner at row ``top``."""
+
+    index: np.ndarray  # (H, W) int32 of the picture: 2 + the map value's position, or BACKGROUND / GAP
+    top: int  # overview row of the picture's first row
+    k: int  # overview cells per value: small maps are enlarged (14×14 → 28, 7×7 → 21)
+    shape: tuple[int, int, int]  # (maps, height, width) of one map, in values
+    cols: int  # tiles per row
+
+
+@dataclass(frozen=True)
 class _Overview:
     """Everything of the overview that depends only on the layers' names and shapes (the same for every
-    stroke of a model): where each map's bytes go in the picture, the click targets and the titles."""
+    stroke of a model): where each map's values go, the click targets and the titles."""
 
-    index: np.ndarray  # (H, W) int32: 2 + the position in the layers' concatenated bytes, or BACKGROUND / GAP
-    tiles: tuple[tuple[int, int, int, int, int], ...]  # per layer: top row, tile height, width, columns, maps
+    layers: tuple[_Layer, ...]
     targets: tuple[dict, ...]  # per layer: an invisible marker trace, one marker per map
     annotations: tuple[dict, ...]
+    rows: int  # overview height in cells
+    width: int  # overview width in cells
 
 
 @lru_cache(maxsize=16)
 def _overview_plan(layers: tuple[tuple[str, tuple[int, ...]], ...]) -> _Overview:
-    plans, offset = [], 2
-    for name, shape in layers:
+    band = int(round(LABEL_PX / CELL_PX))  # rows of white above each mosaic for its title
+    placed, targets, annotations, top, width = [], [], [], 0, 1
+    for li, (name, shape) in enumerate(layers):
         c, mh, mw = shape[0], shape[1], shape[2]
         k = max(1, round(MIN_TILE / max(mh, mw)))  # whole-cell enlargement: every value stays one block
-        h, w = mh * k, mw * k
-        rows, cols = tile_layout(c, h, w)
-        cells = offset + np.arange(c * mh * mw, dtype=np.int32).reshape(c, mh, mw)
-        plans.append((name, shape, (c, h, w), cols, mosaic(np.kron(cells, np.ones((1, k, k), np.int32)), rows, cols)))
-        offset += c * mh * mw
-    width = max((grid.shape[1] for *_, grid in plans), default=1)
-    band = int(round(LABEL_PX / CELL_PX))  # rows of white above each mosaic for its title
-    index = np.full((sum(band + grid.shape[0] for *_, grid in plans), width), BACKGROUND, dtype=np.int32)
-    targets, annotations, tiles, top = [], [], [], 0
-    for li, (name, shape, (c, h, w), cols, grid) in enumerate(plans):
+        rows, cols = tile_layout(c, mh * k, mw * k)
+        index = mosaic(2 + np.arange(c * mh * mw, dtype=np.int32).reshape(c, mh, mw), rows, cols)
         annotations.append(
             dict(
                 text=f"<b>{name}</b> · {' × '.join(map(str, shape))}",
@@ -184,24 +190,25 @@ def _overview_plan(layers: tuple[tuple[str, tuple[int, ...]], ...]) -> _Overview
             )
         )
         top += band
-        index[top : top + grid.shape[0], : grid.shape[1]] = grid
-        tiles.append((top, h, w, cols, c))
+        index.setflags(write=False)
+        placed.append(_Layer(index, top, k, (c, mh, mw), cols))
+        pitch_y, pitch_x, h, w = (mh + 1) * k, (mw + 1) * k, mh * k, mw * k
         places = [divmod(ch, cols) for ch in range(c)]
         targets.append(
             dict(
                 type="scatter",
                 mode="markers",
-                x=[q * (w + 1) + (w - 1) / 2 for _, q in places],
-                y=[top + r * (h + 1) + (h - 1) / 2 for r, _ in places],
+                x=[q * pitch_x + (w - 1) / 2 for _, q in places],
+                y=[top + r * pitch_y + (h - 1) / 2 for r, _ in places],
                 customdata=[[li, ch, ch + 1] for ch in range(c)],  # a click sends back [layer, map]
                 hovertemplate=f"{name} map %{{customdata[2]}} of {c}: click to open it<extra></extra>",
                 name="maps",
                 marker=dict(size=max(8.0, 0.9 * min(h, w) * CELL_PX), symbol="square", opacity=0.0),  # the whole tile
             )
         )
-        top += grid.shape[0]
-    index.setflags(write=False)
-    return _Overview(index, tuple(tiles), tuple(targets), tuple(annotations))
+        top += index.shape[0] * k
+        width = max(width, index.shape[1] * k)
+    return _Overview(tuple(placed), tuple(targets), tuple(annotations), top, width)
 
 
 def overview_figure(
@@ -211,54 +218,52 @@ def overview_figure(
 ) -> go.Figure:
     """Every layer's maps, one mosaic per layer from top to bottom, titled "conv1 · 16 × 28 × 28".
 
-    ``layers``: (name, (C, H, W), maps). All mosaics are one palette PNG (cheap to send and to draw,
-    even for a few hundred maps); each tile carries ``customdata = [layer index, channel, map number]`` on
-    an invisible marker at its centre (one marker trace per layer), so a click selects it. ``selected`` gets the orange outline. The
-    layout is computed once per model (the layers' names and shapes); a stroke only fills in the bytes.
+    ``layers``: (name, (C, H, W), maps). Each layer's mosaic is one palette PNG at one pixel per value,
+    which the browser enlarges with hard edges (cheap to send and to draw, even for a few hundred maps);
+    each tile carries ``customdata = [layer index, channel, map number]`` on an invisible marker at its
+    centre (one marker trace per layer), so a click selects it. ``selected`` gets the orange outline. The
+    layout is computed once per model (the layers' names and shapes); a stroke only fills in the values.
     """
     plan = _overview_plan(tuple((str(name), tuple(int(n) for n in shape)) for name, shape, _ in layers))
-    values = np.concatenate(
-        [
-            np.array([BACKGROUND, GAP], np.uint8),
-            *(map_bytes(np.reshape(maps, shape)).ravel() for _, shape, maps in layers),
-        ]
-    )
-    picture = values[plan.index]
-    shapes = []
-    if selected is not None and 0 <= selected[0] < len(plan.tiles):
-        top, h, w, cols, c = plan.tiles[selected[0]]
-        if 0 <= selected[1] < c:
-            r, q = divmod(selected[1], cols)
-            r0, c0 = top + r * (h + 1), q * (w + 1)
-            shapes += outline(("x", "y"), r0, r0 + h - 1, c0, c0 + w - 1, width=3)
-    rows, width = picture.shape
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
-    spec = {
-        "data": [
+    lut, fixed = palette_lut(scale), np.array([BACKGROUND, GAP], np.uint8)
+    pictures = []
+    for lay, (_, shape, maps) in zip(plan.layers, layers):
+        values = np.concatenate([fixed, map_bytes(np.reshape(maps, shape)).ravel()])
+        pictures.append(
             dict(
                 type="image",
-                source=png_data_url(picture, palette_lut(scale)),
-                x0=0,
-                y0=0,
-                dx=1,
-                dy=1,
+                source=png_data_url(values[lay.index], lut),
+                x0=(lay.k - 1) / 2,  # the centre of the first value's k×k block
+                y0=lay.top + (lay.k - 1) / 2,
+                dx=lay.k,
+                dy=lay.k,
                 hoverinfo="skip",
                 name="feature maps",
-            ),
-            *plan.targets,
-        ],
+            )
+        )
+    shapes = []
+    if selected is not None and 0 <= selected[0] < len(plan.layers):
+        lay = plan.layers[selected[0]]
+        c, mh, mw = lay.shape
+        if 0 <= selected[1] < c:
+            r, q = divmod(selected[1], lay.cols)
+            r0, c0 = lay.top + r * (mh + 1) * lay.k, q * (mw + 1) * lay.k
+            shapes += outline(("x", "y"), r0, r0 + mh * lay.k - 1, c0, c0 + mw * lay.k - 1, width=3)
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
+    spec = {
+        "data": [*pictures, *plan.targets],
         "layout": dict(
-            height=int(rows * CELL_PX) + 10,
+            height=int(plan.rows * CELL_PX) + 10,
             margin=dict(l=4, r=4, t=4, b=4),
             font=FONT,
             template={},
             paper_bgcolor="rgba(0,0,0,0)",
             plot_bgcolor="rgba(0,0,0,0)",
             showlegend=False,
-            xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
+            xaxis=dict(axis, range=[-0.5, plan.width - 0.5], constrain="domain", constraintoward="left"),
             yaxis=dict(
                 axis,
-                range=[rows - 0.5, -0.5],
+                range=[plan.rows - 0.5, -0.5],
                 scaleanchor="x",
                 scaleratio=1,
                 constrain="domain",
