@@ -3,6 +3,8 @@
 What a browser tab does, and what this module does in its place (checked against the frames
 Chromium sends to Streamlit 1.67; see ``Session``):
 
+0. load the page over HTTP and keep its cookies (behind ``scripts/serve-class.sh`` nginx sets the cookie
+   that keeps the tab on one replica), sent with everything after it;
 1. open ``ws://HOST:PORT/_stcore/stream`` with subprotocol ``streamlit``;
 2. send ``BackMsg.rerun_script`` (a ``ClientState``): the first one carries ``page_name`` (the URL
    path, "" for the default page) and the query string; later ones carry the ``page_script_hash``
@@ -26,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import http.cookiejar
 import json
 import time
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,6 +172,8 @@ class Session:
         self._values: dict[str, WidgetState] = {}
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s), from the latest full run
         self._cache: OrderedDict[str, ForwardMsg] = OrderedDict()
+        self._cookies = http.cookiejar.CookieJar()
+        self.replica = ""  # behind the class server: the replica its websocket reached (X-Playground-Replica)
 
     async def __aenter__(self) -> Session:
         await self.connect()
@@ -176,8 +182,22 @@ class Session:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    def get(self, path: str = "") -> tuple[int, str]:
+        """GET ``path`` with this tab's cookies (keeping any it is given): (status, the replica that
+        answered, "" without the class server's nginx)."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self._cookies))
+        with opener.open(f"{self.base_url}/{path.lstrip('/')}", timeout=self.timeout_s) as r:
+            r.read()
+            return r.status, r.headers.get("X-Playground-Replica", "")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self._cookies)
+
     async def connect(self) -> None:
+        """Load the page (its cookies kept), then open the websocket with them."""
+        await asyncio.to_thread(self.get, self.path)
         ws_url = self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        cookies = self.cookie_header()
         self.ws = await websockets.connect(
             ws_url + "/_stcore/stream",
             subprotocols=["streamlit"],
@@ -185,7 +205,9 @@ class Session:
             open_timeout=self.timeout_s,
             proxy=None,
             compression=None,
+            additional_headers={"Cookie": cookies} if cookies else None,
         )
+        self.replica = self.ws.response.headers.get("X-Playground-Replica", "")
 
     async def close(self) -> None:
         if self.ws is not None:
