@@ -34,8 +34,9 @@ from benchmarks.harness import BROWSER_ARGS, wait_for_app
 PREDICTION = ".st-key-draw-prediction"
 STATUS = '[data-testid="stStatusWidget"]'
 
-# Counts the ForwardMsgs with script_finished = FINISHED_SUCCESSFULLY (0) or COMPILE_ERROR (1): a
-# top-level protobuf scan for field 6 with wire type 0 (the tag byte 0x30).
+# Counts the ForwardMsgs with script_finished = FINISHED_SUCCESSFULLY (0), COMPILE_ERROR (1) or
+# FRAGMENT_RUN_SUCCESSFULLY (3: a stroke reruns the canvas's fragment): a top-level protobuf scan for
+# field 6 with wire type 0 (the tag byte 0x30).
 WATCH_WS_JS = """(() => {
   const Native = window.WebSocket;
   window.__stFinished = 0;
@@ -58,7 +59,7 @@ WATCH_WS_JS = """(() => {
       this.addEventListener('message', (ev) => {
         if (!(ev.data instanceof ArrayBuffer)) return;
         const s = finished(new Uint8Array(ev.data));
-        if (s === 0 || s === 1) { window.__stFinished += 1; window.__stFinishedAt = performance.now(); }
+        if (s === 0 || s === 1 || s === 3) { window.__stFinished += 1; window.__stFinishedAt = performance.now(); }
       });
     }
     send(data) { window.__stSentAt = performance.now(); return super.send(data); }
