@@ -52,3 +52,26 @@ def test_fair_share_records_the_run_however_it_ends(monkeypatch):
     with pytest.raises(RuntimeError), fairness.fair_share(budget):
         raise RuntimeError("the page asked for a rerun")  # st.rerun and st.stop end a run by raising
     assert [round(c, 2) for _, c in budget.runs] == [0.75, 0.25]
+
+
+def test_a_fragments_own_reruns_count_against_the_tabs_share(monkeypatch):
+    """A stroke on the Draw page reruns only its fragment, outside the router's fair_share: the fragment
+    counts its own reruns, and not the runs it is part of (the router has counted those)."""
+    from types import SimpleNamespace
+
+    budget = Budget()
+    monkeypatch.setattr(fairness, "budget", lambda: budget)
+    monkeypatch.setattr(fairness.st, "fragment", lambda body: body)  # the body as Streamlit would call it
+    calls = []
+
+    def body(n: int) -> None:
+        calls.append(n)
+        sum(range(n))  # some CPU time to record
+
+    run = fairness.fragment(body)
+    monkeypatch.setattr(fairness, "get_script_run_ctx", lambda: SimpleNamespace(fragment_ids_this_run=[]))
+    run(10_000)  # part of a full run
+    assert calls == [10_000] and len(budget.runs) == 0
+    monkeypatch.setattr(fairness, "get_script_run_ctx", lambda: SimpleNamespace(fragment_ids_this_run=["draw"]))
+    run(300_000)  # the fragment's own rerun
+    assert calls == [10_000, 300_000] and len(budget.runs) == 1 and budget.runs[0][1] > 0

@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             dead = [r for r in replicas if r.proc.poll() is not None]
             if dead or time.monotonic() > deadline:
                 why = f"replica {dead[0].index} exited" if dead else "the replicas did not start in time"
-                print(f"{why}; its log: {(dead[0] if dead else replicas[0]).log}", file=sys.stderr)
+                tail = (dead[0] if dead else replicas[0]).log.read_text(errors="replace").splitlines()[-15:]
+                print(f"{why}. The end of its log:\n" + "\n".join(tail), file=sys.stderr)
                 return 1
             time.sleep(0.3)
         conf = workdir / "nginx.conf"
