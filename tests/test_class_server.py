@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness import free_port
-from benchmarks.loadclient import Session, open_canvas
+from benchmarks.loadclient import Session, open_canvas, run_async
 from benchmarks.strokes import Scribbler
 from playground.serve import cluster
 
@@ -108,7 +108,7 @@ def test_two_replicas_behind_nginx_keep_each_user_on_one_and_restart_a_dead_one(
     try:
         ready = out.wait_for(r"CNN Playground for a class", 150)
         assert f"http://127.0.0.1:{port}" in ready and "2 replicas" in ready
-        seen = asyncio.run(users_draw(f"http://127.0.0.1:{port}"))
+        seen = run_async(users_draw(f"http://127.0.0.1:{port}"))  # also beside Playwright's loop
         replicas = {f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}"}
         for user in seen:
             assert user["cookie"].startswith(f"{cluster.COOKIE}=")
