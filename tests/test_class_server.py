@@ -135,3 +135,21 @@ def test_two_replicas_behind_nginx_keep_each_user_on_one_and_restart_a_dead_one(
     assert code == 0 and "The class server stopped." in "\n".join(out.seen + [(proc.stdout.read() or b"").decode()])
     assert replica_pids(first) == [] and replica_pids(first + 1) == []
     assert not cluster.healthy(first) and not cluster.healthy(port)
+
+
+def test_the_printed_configuration_for_other_machines_is_one_nginx_accepts(tmp_path, capsys):
+    """--print-nginx: the same configuration with upstreams on other hosts (README, a big class)."""
+    assert cluster.main(["--print-nginx", "10.0.0.5:8501", "10.0.0.6:8501", "--workdir", str(tmp_path)]) == 0
+    conf = capsys.readouterr().out
+    assert "server 10.0.0.5:8501" in conf and "server 10.0.0.6:8501" in conf and "hash $replica_key consistent" in conf
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / kind).mkdir()
+    (tmp_path / "nginx.conf").write_text(conf)
+    test = subprocess.run(
+        [cluster.find_nginx(), "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert test.returncode == 0, test.stderr
+    assert cluster.main(["--print-nginx", "10.0.0.5"]) == 2  # no port: one line, exit 2
+    assert "Not HOST:PORT: 10.0.0.5" in capsys.readouterr().err

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -164,7 +165,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8500, help="the address students open (default 8500)")
     ap.add_argument("--host", default="0.0.0.0", help="interface nginx listens on (default: all)")
     ap.add_argument("--first-replica-port", type=int, help="replicas listen from here up (default PORT+1)")
+    ap.add_argument(
+        "--print-nginx",
+        nargs="+",
+        metavar="HOST:PORT",
+        help="only print the nginx configuration for app servers already running at these addresses "
+        "(other machines too; their folders go under --workdir) and exit",
+    )
+    ap.add_argument("--workdir", type=Path, default=Path("/var/lib/playground-nginx"), help="with --print-nginx")
     args = ap.parse_args(argv)
+    if args.print_nginx:
+        bad = [u for u in args.print_nginx if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", u)]
+        if bad:
+            print(f"Not HOST:PORT: {bad[0]}", file=sys.stderr)
+            return 2
+        print(nginx_config(args.print_nginx, f"{args.host}:{args.port}", args.workdir), end="")
+        return 0
     if not 1 <= args.replicas <= 64:
         print("--replicas must be between 1 and 64.", file=sys.stderr)
         return 2
