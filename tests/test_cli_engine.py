@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from playground.cli.engine import overlap_warnings
+from playground.cli.evaluate import overlap_warnings
 from playground.nn.checkpoints import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]

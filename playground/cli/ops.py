@@ -439,7 +439,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
 
 
 def _fail(e: Exception) -> int:
-    message = " ".join(str(e).split())  # always one line
+    message = " ".join(str(e).split()) or "unknown error"  # always one line
     try:
         print(f"error: {message}", file=sys.stderr)
     except UnicodeEncodeError:
