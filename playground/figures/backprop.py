@@ -13,26 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.figures.canvas import Canvas, domains, fit_height, grid_ranges, signs_between
+from playground.figures.canvas import caption as step_line
 from playground.figures.common import (
     CHOSEN,
     DIVERGING,
     GREYS,
     WINDOW,
-    Canvas,
-    domains,
-    fit_height,
     fmt,
-    grid_ranges,
     label_font_size,
-    outline,
-    rect,
     show_numbers,
-    signs_between,
-    slots,
     symmetric_range,
     value_range,
 )
-from playground.figures.common import caption as step_line
+from playground.figures.shapes import outline, rect, slots
 
 WIDTH_PX = 900  # the main column on a 1366 px laptop with the sidebar open: numbers sized to fit there
 MAX_CELL = 44.0  # px: a 3×3 kernel stays a sensible size beside an 8×8 input

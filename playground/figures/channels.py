@@ -11,22 +11,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.figures.canvas import Canvas, domains, grid_ranges, padded_panel
 from playground.figures.common import (
     DIVERGING,
     FONT,
-    Canvas,
     WindowLike,
-    domains,
-    grid_ranges,
     label_font_size,
     numbers_fit,
-    outline,
-    padded_panel,
-    rect,
     symmetric_range,
     value_range,
-    window_shapes,
 )
+from playground.figures.shapes import outline, rect, window_shapes
 
 CHANNEL_SCALES = {  # black -> the channel's colour, so each row reads as "how much red/green/blue"
     "R": [[0, "#000000"], [1, "#ff4d4d"]],

@@ -14,27 +14,27 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.figures.canvas import (
+    Canvas,
+    caption,
+    domains,
+    fit_height,
+    grid_ranges,
+    heatmap_trace,
+    padded_panel,
+    signs_between,
+)
 from playground.figures.common import (
     CONTAINER_PX,
     DIVERGING,
     FONT,
-    Canvas,
     WindowLike,
-    caption,
-    domains,
-    fit_height,
     fmt,
-    grid_ranges,
-    heatmap_trace,
     label_font_size,
-    outline,
-    padded_panel,
     show_numbers,
-    signs_between,
-    slots,
     symmetric_range,
-    window_shapes,
 )
+from playground.figures.shapes import outline, slots, window_shapes
 
 
 @dataclass(frozen=True)

@@ -19,22 +19,10 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from playground.figures.common import (
-    CHOSEN,
-    DIVERGING,
-    FONT,
-    GREYS,
-    WINDOW,
-    Canvas,
-    PrebuiltFigure,
-    grid_ranges,
-    outline,
-    rect,
-    scale_rgb,
-    symmetric_range,
-    typed,
-)
+from playground.figures.canvas import Canvas, PrebuiltFigure, grid_ranges, typed
+from playground.figures.common import CHOSEN, DIVERGING, FONT, GREYS, WINDOW, scale_rgb, symmetric_range
 from playground.figures.conv import feature_map_figure, feature_map_spec
+from playground.figures.shapes import outline, rect
 
 BACKGROUND, GAP = 0, 1  # byte values of the mosaic's white background and of the gaps between tiles (light grey)
 MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic

@@ -12,27 +12,19 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.figures.canvas import Canvas, caption, domains, fit_height, grid_ranges, padded_panel
 from playground.figures.common import (
     CHANGED,
     CHOSEN,
     FONT,
     GREYS,
-    Canvas,
-    caption,
-    domains,
-    fit_height,
     fmt,
-    grid_ranges,
     label_font_size,
     numbers_fit,
-    outline,
-    padded_panel,
-    rect,
     show_numbers,
-    slots,
     value_range,
-    window_shapes,
 )
+from playground.figures.shapes import outline, rect, slots, window_shapes
 
 
 def pool_step_figure(

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.figures.common import BLUES, DIVERGING, GREYS, PrebuiltFigure
+from playground.figures.canvas import PrebuiltFigure
+from playground.figures.common import BLUES, DIVERGING, GREYS
 
 Scale = list[list]
 
