@@ -14,8 +14,8 @@ import time
 
 from benchmarks.harness import mnist_dir
 from playground.data.datasets import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, load_dataset
-from playground.nn.model import get_preset
 from playground.nn.numpy_trainer import NumpyTrainer
+from playground.nn.presets import get_preset
 from playground.nn.trainer import TrainConfig, Trainer, evaluate
 
 

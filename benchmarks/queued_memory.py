@@ -20,7 +20,7 @@ import threading
 
 from benchmarks.harness import mnist_dir
 from playground.data.datasets import load_dataset
-from playground.nn.model import get_preset
+from playground.nn.presets import get_preset
 from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer
 from playground.serve.jobs import JobQueue
 from playground.serve.process_trainer import ProcessTrainer

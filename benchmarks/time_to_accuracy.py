@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from playground.data.datasets import load_dataset
-from playground.nn.model import DEFAULT_PRESET, get_preset
+from playground.nn.presets import DEFAULT_PRESET, get_preset
 from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,7 +36,9 @@ import torch.nn.functional as F
 from playground.figures.draw import kernels_figure
 from playground.figures.training import curves_figure, maps_figure
 from playground.nn.insight import feature_maps, first_layer_kernels
-from playground.nn.model import PRESETS, build, infer_shapes, summary_totals
+from playground.nn.model import build
+from playground.nn.presets import PRESETS
+from playground.nn.shapes import infer_shapes, summary_totals
 from playground.nn.trainer import images_to_tensor
 from playground.serve import jobs
 from playground.serve.process_trainer import ProcessTrainer

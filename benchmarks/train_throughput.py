@@ -28,7 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from playground.data.datasets import DataError, load_dataset
-from playground.nn.model import PRESETS, build, infer_shapes, summary_totals
+from playground.nn.model import build
+from playground.nn.presets import PRESETS
+from playground.nn.shapes import infer_shapes, summary_totals
 from playground.nn.trainer import TrainConfig, Trainer, augment_batch, images_to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from benchmarks.harness import wait_for_app
-from playground.nn import model
+from playground.nn import architecture, presets, shapes
 
 LONG = 60_000  # ms: another agent may be loading the machine
 POINTS = ".st-key-train-curve-points"
@@ -214,12 +214,12 @@ def test_a_finished_run_is_used_on_the_draw_page(page, app_url):
     page.shot("draw-with-trained-model", height=1600)
 
 
-def expected_rows(spec: model.ModelSpec) -> list[list[str]]:
+def expected_rows(spec: architecture.ModelSpec) -> list[list[str]]:
     """The first columns of the shape table, as the engine computes them (the grid's accessible copy holds
     the raw numbers; the canvas draws them with thousands separators)."""
     return [
         [i.name, i.text, "×".join(map(str, i.out_shape)), str(i.params), str(i.macs)]  # (the "#" column is hidden)
-        for i in model.infer_shapes(spec)
+        for i in shapes.infer_shapes(spec)
     ]
 
 
@@ -231,7 +231,7 @@ def test_build_page_table_follows_a_filter_change(page, app_url):
     page.goto(app_url + "/build")
     wait_for_app(page, timeout=LONG)
     page.wait_for_selector("[data-testid=stDataFrame] table", state="attached", timeout=LONG)
-    spec = model.get_preset(model.DEFAULT_PRESET)
+    spec = presets.get_preset(presets.DEFAULT_PRESET)
     before = expected_rows(spec)
     wait_until(page, lambda: table(page) == before, "the preset's shape table")
     page.wait_for_timeout(800)
@@ -247,7 +247,7 @@ def test_build_page_table_follows_a_filter_change(page, app_url):
     got = wait_until(page, lambda: (t := table(page)) == after and t, "the table to show 24 filters")
     assert got[0][2] == "24×28×28" and got[0][3] == "240"
     wait_text(page, "[data-testid=stMain]", "1. conv1 · Convolution → 24×28×28")
-    params, macs = model.summary_totals(model.infer_shapes(edited))
+    params, macs = shapes.summary_totals(shapes.infer_shapes(edited))
     wait_text(page, "[data-testid=stMain]", f"Total: {params:,} parameters, {macs:,} multiply-accumulates")
     wait_for_app(page, timeout=LONG)
     page.wait_for_timeout(800)

@@ -15,7 +15,8 @@ from safetensors.torch import save as st_save
 
 import playground.nn.checkpoints as ck
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
-from playground.nn.model import PRESETS, build
+from playground.nn.model import build
+from playground.nn.presets import PRESETS
 
 SPEC = PRESETS["playground"]  # has batch norm: running statistics must survive too
 

@@ -8,11 +8,9 @@ import random
 import pytest
 
 from playground.nn import design_code
-from playground.nn.design import PADDINGS
-from playground.nn.model import (
+from playground.nn.architecture import (
     ACTIVATIONS,
     MAX_LAYERS,
-    PRESETS,
     Act,
     BatchNorm,
     Conv,
@@ -22,6 +20,8 @@ from playground.nn.model import (
     Pool,
     SpecError,
 )
+from playground.nn.design import PADDINGS
+from playground.nn.presets import PRESETS
 
 
 def random_layer(rng: random.Random):

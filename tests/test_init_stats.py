@@ -11,9 +11,10 @@ from test_figures import arr
 
 from playground.data.datasets import SPLIT_TRAIN, load_dataset
 from playground.figures.training import activation_stats_figure
+from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec
 from playground.nn.config import TrainConfig, images_to_tensor
 from playground.nn.init_stats import BATCH, activation_statistics
-from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, get_preset
+from playground.nn.presets import get_preset
 from playground.nn.run import initial_model
 
 DEEP_SIGMOID = ModelSpec(

@@ -15,8 +15,10 @@ from playground import ops
 from playground.data.datasets import load_dataset
 from playground.imaging.preprocess import normalise
 from playground.nn import insight
+from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec
 from playground.nn.checkpoints import load_checkpoint
-from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, build, infer_shapes
+from playground.nn.model import build
+from playground.nn.shapes import infer_shapes
 
 MODEL = Path(__file__).resolve().parents[1] / "assets" / "models" / "playground-mnist.safetensors"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from waiting import wait_until
 
-from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, Pool
+from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec, Pool
 from playground.nn.trainer import TrainConfig, Trainer
 from playground.serve import jobs
 from playground.serve.jobs import CANCELLED, DONE, RUNNING, WAITING, JobQueue

@@ -29,6 +29,9 @@ LIGHT = {
     "playground.serve.jobs": PURE,  # the queue knows nothing of what it runs
     "playground.serve.sockets": PURE,  # socket options: the standard library only
     "playground.nn.shipped": PURE,  # the CLI's help names the shipped model without torch
+    "playground.nn.architecture": PURE,  # designs as data: no torch until a model is built
+    "playground.nn.shapes": PURE,
+    "playground.nn.presets": PURE,
     "playground.address": PURE,  # the address codec is pure: the pages' fields live in ui/links.py
     "playground.quiz": PURE,  # predict first: the answers are checked without streamlit
 }

@@ -13,9 +13,12 @@ import pytest
 from apptest_support import ROOT
 
 from playground.cli.main import main
-from playground.nn import model
+from playground.nn import architecture, presets
+from playground.nn.architecture import Conv, Dense, Flatten, ModelSpec, SpecError
 from playground.nn.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from playground.nn.model import Conv, Dense, Flatten, ModelSpec, SpecError, build, get_preset, infer_shapes
+from playground.nn.model import build
+from playground.nn.presets import get_preset
+from playground.nn.shapes import infer_shapes
 from playground.ui import train_view, widgets
 
 
@@ -38,10 +41,10 @@ def bounded(call, limit_mb: float = 20):
 
 # ---------------------------------------------------------------- designs
 def test_the_presets_are_well_inside_the_limits():
-    for name, spec in model.PRESETS.items():
+    for name, spec in presets.PRESETS.items():
         infos = infer_shapes(spec)
-        assert len(spec.layers) <= model.MAX_LAYERS // 2, name
-        assert sum(i.macs for i in infos) <= model.MAX_MACS // 5, name
+        assert len(spec.layers) <= architecture.MAX_LAYERS // 2, name
+        assert sum(i.macs for i in infos) <= architecture.MAX_MACS // 5, name
 
 
 @pytest.mark.parametrize(
@@ -127,5 +130,8 @@ def test_limits_are_stated_on_the_build_page():
     at.run()
     assert not at.exception
     text = "\n".join(c.value for c in at.caption)
-    assert f"{model.MAX_MACS:,} multiply-accumulates" in text and f"{model.MAX_ACTIVATIONS:,} feature-map" in text
+    assert (
+        f"{architecture.MAX_MACS:,} multiply-accumulates" in text
+        and f"{architecture.MAX_ACTIVATIONS:,} feature-map" in text
+    )
     assert Path(ROOT / "README.md").read_text().count("100 million multiply-accumulates") == 1

@@ -9,12 +9,9 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from playground.nn.export import to_pytorch_source
-from playground.nn.model import (
+from playground.nn.architecture import (
     ACTIVATIONS,
-    DEFAULT_PRESET,
     MAX_PARAMS,
-    PRESETS,
     Act,
     BatchNorm,
     Conv,
@@ -23,16 +20,14 @@ from playground.nn.model import (
     Flatten,
     ModelSpec,
     Pool,
-    SeededDropout,
     SpecError,
-    build,
     describe,
-    forward_all,
-    get_preset,
-    infer_shapes,
     layer_names,
-    summary_totals,
 )
+from playground.nn.export import to_pytorch_source
+from playground.nn.model import SeededDropout, build, forward_all
+from playground.nn.presets import DEFAULT_PRESET, PRESETS, get_preset
+from playground.nn.shapes import infer_shapes, summary_totals
 
 # torch notes that "same" padding with an even kernel copies the input; expected for such specs
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -291,7 +286,7 @@ def test_exported_source_survives_a_hostile_name():
 
 
 def test_local_response_norm_is_alexnets_and_needs_feature_maps():
-    from playground.nn.model import LRN
+    from playground.nn.architecture import LRN
 
     spec = ModelSpec("lrn", (Conv(6, 3), Act("relu"), LRN(3), Flatten(), Dense(10)))
     model = build(spec, seed=0)
@@ -324,6 +319,6 @@ def test_the_lecture_presets_are_the_published_networks():
 
 
 def describe_all(name: str) -> list[str]:
-    from playground.nn.model import describe
+    from playground.nn.architecture import describe
 
     return [describe(layer) for layer in PRESETS[name].layers]

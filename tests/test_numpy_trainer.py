@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from playground.data.datasets import SPLIT_TRAIN, SPLIT_VAL, load_dataset
+from playground.nn.architecture import BatchNorm, Conv, Dense, Flatten, ModelSpec
 from playground.nn.config import images_to_tensor, make_optimizer
-from playground.nn.model import BatchNorm, Conv, Dense, Flatten, ModelSpec, get_preset
 from playground.nn.numpy_trainer import EngineError, NumpyTrainer, network_of
+from playground.nn.presets import get_preset
 from playground.nn.run import RunSetup
 from playground.nn.trainer import TrainConfig, Trainer
 

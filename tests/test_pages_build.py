@@ -13,8 +13,8 @@ import pytest
 from apptest_support import ROOT, errors, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground.nn import export, model
-from playground.nn.model import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
+from playground.nn import architecture, export, model, presets, shapes
+from playground.nn.architecture import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
 from playground.ui import builder
 
 BUILD = str(ROOT / "playground" / "pages" / "build.py")
@@ -116,17 +116,17 @@ def model_code(at) -> list[str]:
     return [c.value for c in at.code if "import torch" in c.value]
 
 
-@pytest.mark.parametrize("name", list(model.PRESETS))
+@pytest.mark.parametrize("name", list(presets.PRESETS))
 def test_preset_table_code_and_totals_match_engine(name):
     at = page()
-    if name != model.DEFAULT_PRESET:
+    if name != presets.DEFAULT_PRESET:
         choose(at, "build.preset", name)
-    spec = model.get_preset(name)
-    infos = model.infer_shapes(spec)
+    spec = presets.get_preset(name)
+    infos = shapes.infer_shapes(spec)
     assert spec_of(at) == spec
     assert table_rows(at) == engine_rows(infos)
     assert row_shapes(at) == ["×".join(map(str, i.out_shape)) for i in infos]
-    params, macs = model.summary_totals(infos)
+    params, macs = shapes.summary_totals(infos)
     assert params == torch_params(spec)  # the engine's count agrees with the real nn.Module
     total = f"**Total: {params:,} parameters, {macs:,} multiply-accumulates** per image."
     assert total in [m.value for m in at.markdown]
@@ -141,7 +141,7 @@ def test_default_design_is_the_playground_preset_and_api_works_unvisited(tmp_pat
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
     at = rerun(AppTest.from_file(str(probe), default_timeout=30))
-    assert ModelSpec.from_json(at.text[0].value) == model.get_preset("playground")
+    assert ModelSpec.from_json(at.text[0].value) == presets.get_preset("playground")
     assert at.text[1].value == "error: None"
 
 
@@ -155,10 +155,10 @@ def test_edit_a_setting_updates_rows_table_and_code():
     rerun(at)
     at.selectbox(key=widget(at, 2, "kind")).set_value("max")
     rerun(at)
-    lenet = model.get_preset("lenet5")
+    lenet = presets.get_preset("lenet5")
     expected = replace(lenet, layers=(Conv(8, 5, padding=2), Act("relu"), Pool("max", 2)) + lenet.layers[3:])
     assert spec_of(at).layers == expected.layers
-    infos = model.infer_shapes(expected)
+    infos = shapes.infer_shapes(expected)
     assert table_rows(at) == engine_rows(infos)
     assert table_rows(at)[0][4] == 8 * 1 * 5 * 5 + 8  # weights + biases of an 8-filter 5×5 conv on 1 channel
     assert table_rows(at)[3][4] == 16 * 8 * 5 * 5 + 16  # the next conv now sees 8 channels
@@ -177,7 +177,7 @@ def test_padding_same_and_dropout_and_pool_stride():
     rerun(at)
     layers = spec_of(at).layers
     assert layers[0] == Conv(32, 5, padding="same") and layers[9] == Dropout(0.25) and layers[2] == Pool("max", 2, 1)
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     assert table_rows(at)[2][3] == "32×27×27"  # 2×2 windows moving by 1 over 28×28
 
 
@@ -197,17 +197,17 @@ def test_add_remove_and_reorder_layers():
     click(at, "build.add")
     assert len(spec_of(at).layers) == 7
     with pytest.raises(SpecError) as err:
-        model.infer_shapes(spec_of(at))
+        shapes.infer_shapes(spec_of(at))
     assert block_before_error(at) == [(f"build-row-{at.session_state['build.ids'][6]}", str(err.value))]
     click(at, widget(at, 6, "remove"))
     click(at, widget(at, 3, "remove"))
     assert spec_of(at).layers == before
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     # move ReLU below the pool: names follow the order, numbers are the engine's
     click(at, widget(at, 1, "down"))
     assert spec_of(at).layers == (before[0], before[2], before[1], *before[3:])
     assert [r[1] for r in table_rows(at)] == ["conv1", "pool1", "relu1", "flatten", "dense1"]
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     click(at, widget(at, 2, "up"))
     assert spec_of(at).layers == before
 
@@ -223,7 +223,7 @@ def test_widget_values_follow_their_layer_when_moved():
     assert widget(at, 0, "filters") == conv2 and at.number_input(key=conv2).value == 7
     assert at.number_input(key=widget(at, 1, "filters")).value == 10  # the old first conv, now second
     assert spec_of(at).layers[0] == Conv(7, 3)
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
 
 
 def test_undo_restores_design_preset_and_widgets():
@@ -233,12 +233,12 @@ def test_undo_restores_design_preset_and_widgets():
     at.number_input(key=widget(at, 0, "kernel")).set_value(3)
     rerun(at)
     click(at, "build.undo_button")
-    assert spec_of(at) == model.get_preset("lenet5")
+    assert spec_of(at) == presets.get_preset("lenet5")
     assert at.number_input(key=widget(at, 0, "kernel")).value == 5
     click(at, "build.undo_button")
-    assert spec_of(at) == model.get_preset("playground")
+    assert spec_of(at) == presets.get_preset("playground")
     assert at.selectbox(key="build.preset").value == "playground"
-    assert table_rows(at) == engine_rows(model.infer_shapes(model.get_preset("playground")))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(presets.get_preset("playground")))
 
 
 # ---------------------------------------------------------------- invalid designs
@@ -256,12 +256,12 @@ def test_kernel_larger_than_input_is_explained_under_the_layer(tmp_path):
     at.number_input(key=widget(at, 0, "kernel")).set_value(29)
     rerun(at)
     bad = replace(
-        model.get_preset("keras-mnist"),
+        presets.get_preset("keras-mnist"),
         name="keras-mnist (edited)",
-        layers=(Conv(32, 29),) + model.get_preset("keras-mnist").layers[1:],
+        layers=(Conv(32, 29),) + presets.get_preset("keras-mnist").layers[1:],
     )
     with pytest.raises(SpecError) as err:
-        model.infer_shapes(bad)
+        shapes.infer_shapes(bad)
     message = str(err.value)
     assert "29×29 kernel does not fit the 28×28 input" in message
     assert block_before_error(at) == [(f"build-row-{at.session_state['build.ids'][0]}", message)]
@@ -275,7 +275,7 @@ def test_kernel_larger_than_input_is_explained_under_the_layer(tmp_path):
     rerun(at.switch_page(BUILD))
     at.number_input(key=widget(at, 0, "kernel")).set_value(3)
     rerun(at)
-    assert not errors(at) and table_rows(at) == engine_rows(model.infer_shapes(model.get_preset("keras-mnist")))
+    assert not errors(at) and table_rows(at) == engine_rows(shapes.infer_shapes(presets.get_preset("keras-mnist")))
     rerun(at.switch_page("probe.py"))
     assert at.text[1].value == "error: None"
 
@@ -286,11 +286,11 @@ def test_dense_before_flatten_keeps_the_valid_part_of_the_table():
     click(at, widget(at, 3, "remove"))  # Flatten
     spec = spec_of(at)
     with pytest.raises(SpecError) as err:
-        model.infer_shapes(spec)
+        shapes.infer_shapes(spec)
     assert "add a Flatten layer before it" in str(err.value)
     assert block_before_error(at) == [(f"build-row-{at.session_state['build.ids'][3]}", str(err.value))]
     # the rows before the fault are the valid preset's first three rows
-    assert table_rows(at) == engine_rows(model.infer_shapes(model.get_preset("keras-mnist"))[:3])
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(presets.get_preset("keras-mnist"))[:3])
     assert row_shapes(at)[-1] == "?"
     assert builder.check(spec).error.layer_index == 3
     assert not model_code(at) and any("once the design is valid" in i.value for i in at.info)
@@ -304,12 +304,12 @@ def test_empty_design_and_padding_same_with_stride():
     at.number_input(key=widget(at, 0, "stride")).set_value(2)
     rerun(at)
     with pytest.raises(SpecError) as err:
-        model.infer_shapes(spec_of(at))
+        shapes.infer_shapes(spec_of(at))
     assert errors(at) == [str(err.value)] and "needs stride 1" in str(err.value)
     for _ in range(5):
         click(at, widget(at, 0, "remove"))
     with pytest.raises(SpecError) as err:
-        model.infer_shapes(spec_of(at))
+        shapes.infer_shapes(spec_of(at))
     assert errors(at) == [str(err.value)] and "no layers" in str(err.value)
     assert table_rows(at) == [] and "fix the problem shown above the layers" in at.warning[0].value
     choose(at, "build.add_kind", "flatten")
@@ -319,7 +319,7 @@ def test_empty_design_and_padding_same_with_stride():
     at.number_input(key=widget(at, 1, "units")).set_value(10)
     rerun(at)
     assert spec_of(at).layers == (Flatten(), Dense(10)) and not errors(at)
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     assert table_rows(at)[1][4] == 28 * 28 * 10 + 10
 
 
@@ -329,9 +329,9 @@ def test_json_upload_round_trip_and_shape_problems_accepted():
     mine = ModelSpec("mine", (Conv(4, 3, padding="same"), Act("gelu"), Pool("avg", 4), Flatten(), Dense(10)))
     upload(at, mine.to_json().encode())
     assert spec_of(at) == mine and not errors(at)
-    assert table_rows(at) == engine_rows(model.infer_shapes(mine))
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(mine))
     click(at, "build.undo_button")
-    assert spec_of(at) == model.get_preset("playground")
+    assert spec_of(at) == presets.get_preset("playground")
     # a design with a shape problem loads, and shows the problem under its layer
     broken = ModelSpec("broken", (Conv(4, 3), Dense(10)))
     upload(at, broken.to_json().encode(), "broken.json")
@@ -373,8 +373,8 @@ def test_bad_json_upload_is_one_sentence_and_keeps_the_design(data, expected):
     shown = errors(at)
     assert len(shown) == 1 and shown[0].startswith(expected), shown
     assert shown[0].count(". ") == 0 and shown[0].endswith(".")  # one sentence
-    assert spec_of(at) == model.get_preset("lenet5")
-    assert table_rows(at) == engine_rows(model.infer_shapes(model.get_preset("lenet5")))
+    assert spec_of(at) == presets.get_preset("lenet5")
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(presets.get_preset("lenet5")))
     with pytest.raises(SpecError) as err:
         builder.parse_upload(data)
     assert str(err.value) == shown[0]
@@ -387,9 +387,9 @@ def test_a_local_response_norm_layer_is_added_and_its_channels_edited():
     choose(at, "build.add_kind", "lrn")
     choose(at, "build.add_at", 2)  # after the ReLU, as in AlexNet
     click(at, "build.add")
-    assert spec_of(at).layers == before[:2] + (model.LRN(5),) + before[2:]
+    assert spec_of(at).layers == before[:2] + (architecture.LRN(5),) + before[2:]
     assert [r[1] for r in table_rows(at)][:4] == ["conv1", "relu1", "lrn1", "pool1"]
     rerun(at.number_input(key=widget(at, 2, "size")).set_value(3))
-    assert spec_of(at).layers[2] == model.LRN(3)
-    assert table_rows(at) == engine_rows(model.infer_shapes(spec_of(at)))
+    assert spec_of(at).layers[2] == architecture.LRN(3)
+    assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     assert any("nn.LocalResponseNorm(3, alpha=0.0001, beta=0.75, k=2.0)" in c for c in model_code(at))

@@ -218,7 +218,8 @@ def test_missing_or_broken_model_file_says_which_file_and_how_to_restore(tmp_pat
 # ---------------------------------------------------------------- models and the Convolution page
 def test_a_session_model_can_be_chosen_and_named(shipped):
     at = page()
-    from playground.nn.model import build, get_preset
+    from playground.nn.model import build
+    from playground.nn.presets import get_preset
 
     untrained = build(get_preset("keras-mnist"), seed=1)
     at.session_state["models.session"] = {
@@ -263,7 +264,8 @@ def test_step_through_a_map_on_the_convolution_page(shipped):
 
 def test_a_fashion_model_names_its_classes():
     from playground.data.datasets import FASHION
-    from playground.nn.model import build, get_preset
+    from playground.nn.model import build
+    from playground.nn.presets import get_preset
 
     at = page()
     spec = get_preset("keras-mnist")
@@ -284,7 +286,8 @@ def test_an_even_same_padded_dilated_layer_opens_with_the_networks_numbers():
     gets that exact padding per side, and the dilation, so its output is the network's map."""
     from types import SimpleNamespace
 
-    from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, build
+    from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec
+    from playground.nn.model import build
 
     spec = ModelSpec(
         "even-same",

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from playground.nn.checkpoints import checkpoint_bytes
-from playground.nn.model import build, get_preset
+from playground.nn.model import build
+from playground.nn.presets import get_preset
 from playground.ui import inputs
 
 DRAW = str(ROOT / "playground" / "pages" / "draw.py")

@@ -9,7 +9,7 @@ import streamlit as st
 from apptest_support import CONV, POOL, ROOT, app, opened, query, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground.nn import design_code, model
+from playground.nn import design_code, presets
 from playground.ui import inputs, training
 
 
@@ -116,7 +116,7 @@ def test_a_forged_build_link_keeps_the_default_design_and_says_why():
     at = opened(BUILD, {"design": "c16-x9-d10"})
     [warning] = [w.value for w in at.warning]
     assert "design in this link could not be used" in warning and "Layer 2" in warning
-    assert query(at) == {} and at.session_state["build.spec"] == model.get_preset(model.DEFAULT_PRESET)
+    assert query(at) == {} and at.session_state["build.spec"] == presets.get_preset(presets.DEFAULT_PRESET)
 
 
 def test_a_train_link_reopens_the_same_settings_and_the_designed_model(mnist_env):

@@ -26,9 +26,11 @@ from waiting import wait_until
 
 from playground.data import datasets as data_module
 from playground.data.datasets import DataError, load_dataset
+from playground.nn.architecture import Conv, Dense, Flatten, ModelSpec
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
-from playground.nn.model import PRESETS, Conv, Dense, Flatten, ModelSpec, build
+from playground.nn.model import build
 from playground.nn.numpy_trainer import NumpyTrainer
+from playground.nn.presets import PRESETS
 from playground.nn.trainer import ConfigError, TrainConfig, Trainer, evaluate
 from playground.serve import jobs
 from playground.ui import train_runs, training

@@ -11,7 +11,8 @@ import torch
 from waiting import wait_until
 
 from playground.data.datasets import load_dataset
-from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, get_preset
+from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec
+from playground.nn.presets import get_preset
 from playground.nn.trainer import RECOMMENDED_CONFIG, Trainer, evaluate
 from playground.serve.jobs import JobQueue
 from playground.serve.process_trainer import ProcessTrainer
@@ -130,7 +131,7 @@ HEAVY = ModelSpec(
 def test_a_heavy_run_stopped_during_validation_hands_its_place_on_at_once(data):
     """A design near the MAC limit spends most of its time validating; a stop there used to wait for the
     whole validation pass (90 s for a heavier one), and the next student stayed "queued" all that time."""
-    from playground.nn.model import infer_shapes, summary_totals
+    from playground.nn.shapes import infer_shapes, summary_totals
     from playground.serve.jobs import JobQueue
 
     macs = summary_totals(infer_shapes(HEAVY))[1]

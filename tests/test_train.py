@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from waiting import wait_until
 
-from playground.nn.model import Act, BatchNorm, Conv, Dense, Dropout, Flatten, ModelSpec, Pool
+from playground.nn.architecture import Act, BatchNorm, Conv, Dense, Dropout, Flatten, ModelSpec, Pool
 from playground.nn.trainer import (
     RECOMMENDED_CONFIG,
     ConfigError,
@@ -398,7 +398,7 @@ def test_stop_is_honoured_between_validation_batches(monkeypatch):
     """A heavy design validated 1,000 images in batches of 512 and could not be stopped for 90 s; the
     batch now costs about EVAL_BATCH_MACS, and Stop is checked before each one."""
     import playground.nn.config as config_module
-    from playground.nn.model import infer_shapes, summary_totals
+    from playground.nn.shapes import infer_shapes, summary_totals
 
     macs = summary_totals(infer_shapes(SMALL))[1]
     monkeypatch.setattr(config_module, "EVAL_BATCH_MACS", macs * 10)  # 10 images per validation batch
@@ -425,7 +425,7 @@ def test_evaluation_batches_shrink_with_the_cost_of_an_image():
 
 def test_a_run_scores_its_test_images_where_it_trains_and_a_stop_abandons_that(monkeypatch):
     import playground.nn.config as config_module
-    from playground.nn.model import infer_shapes, summary_totals
+    from playground.nn.shapes import infer_shapes, summary_totals
 
     test = make_data(300, seed=9, start=2000)
     trainer = Trainer(SMALL, cfg(epochs=1), DATA, VAL, test_data=test)
@@ -459,7 +459,8 @@ def test_training_accuracy_is_logged_beside_the_training_loss():
 
 def test_initialisation_loss_and_penalty_choices():
     from playground.nn.config import data_loss, initialise, penalty
-    from playground.nn.model import build, get_preset
+    from playground.nn.model import build
+    from playground.nn.presets import get_preset
 
     spec = get_preset("simple-convnet")
     model = initialise(build(spec, seed=0), "std", 0.01, seed=1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from test_train import DATA, SMALL, VAL, cfg
 
-from playground.nn.model import PRESETS, Act, BatchNorm, Conv, Dense, Flatten, ModelSpec
+from playground.nn.architecture import Act, BatchNorm, Conv, Dense, Flatten, ModelSpec
+from playground.nn.presets import PRESETS
 from playground.nn.trainer import Trainer
 
 

@@ -26,8 +26,11 @@ from playground import ops
 from playground.cli.main import main
 from playground.errors import PlaygroundError
 from playground.imaging import images
+from playground.nn.architecture import ModelSpec
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
-from playground.nn.model import ModelSpec, build, get_preset, infer_shapes
+from playground.nn.model import build
+from playground.nn.presets import get_preset
+from playground.nn.shapes import infer_shapes
 from playground.ops import kernels
 from playground.ui.inputs import canvas_drawing
 from playground.untrusted import MAX_DEPTH, MAX_DIGITS, InputError, check_text, load_json

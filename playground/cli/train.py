@@ -181,7 +181,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 def _load_spec(arch: str) -> Any:
     """A preset name or a SPEC.json path -> ModelSpec (SpecError / EngineCliError otherwise)."""
-    from playground.nn.model import PRESETS, ModelSpec, get_preset
+    from playground.nn.architecture import ModelSpec
+    from playground.nn.presets import PRESETS, get_preset
 
     if arch in PRESETS:
         return get_preset(arch)

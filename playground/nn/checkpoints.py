@@ -25,7 +25,8 @@ from safetensors.torch import save as _st_save
 from torch import nn
 
 from playground.errors import PlaygroundError
-from playground.nn.model import ModelSpec, SpecError, build
+from playground.nn.architecture import ModelSpec, SpecError
+from playground.nn.model import build
 from playground.untrusted import load_json
 
 FORMAT = "cnn-playground/1"

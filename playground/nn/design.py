@@ -9,26 +9,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from playground.nn import model
-from playground.nn.model import (
+from playground.nn import architecture, shapes
+from playground.nn.architecture import (
     ACTIVATIONS,
-    DEFAULT_PRESET,
     KINDS,
     LRN,
     MAX_LAYERS,
     MAX_WIDTH,
-    PRESETS,
     Act,
     BatchNorm,
     Conv,
     Dense,
     Dropout,
     Flatten,
-    LayerInfo,
     ModelSpec,
     Pool,
     SpecError,
 )
+from playground.nn.presets import DEFAULT_PRESET, PRESETS
+from playground.nn.shapes import LayerInfo
 
 MAX_JSON_BYTES = 64_000  # a design file is a few hundred bytes; anything this large is not one
 UNDO_DEPTH = 30
@@ -100,7 +99,7 @@ SETTINGS: dict[type, tuple[Setting, ...]] = {
         Setting("size", "Size", help="Window size s: each output summarises an s×s window."),
         Setting("stride", "Stride", optional=True, help="Empty: the same as the size (windows do not overlap)."),
     ),
-    Act: (Setting("fn", "Function", options=ACTIVATIONS, label_of=lambda fn: model.describe(Act(fn))),),
+    Act: (Setting("fn", "Function", options=ACTIVATIONS, label_of=lambda fn: architecture.describe(Act(fn))),),
     Dropout: (
         Setting(
             "p", "Drop rate", low=0.0, high=0.99, step=0.05, help="Probability of zeroing each value while training."
@@ -141,7 +140,7 @@ def _valid_prefix(spec: ModelSpec, err: SpecError) -> tuple[LayerInfo, ...]:
     head = spec.layers[: err.layer_index]
     for tail in ((Flatten(), Dense(spec.num_classes)), (Dense(spec.num_classes),)):
         try:
-            return tuple(model.infer_shapes(replace(spec, layers=head + tail))[: len(head)])
+            return tuple(shapes.infer_shapes(replace(spec, layers=head + tail))[: len(head)])
         except SpecError:
             continue
     return ()
@@ -150,7 +149,7 @@ def _valid_prefix(spec: ModelSpec, err: SpecError) -> tuple[LayerInfo, ...]:
 def check(spec: ModelSpec) -> Checked:
     """The engine's verdict on ``spec``: shape rows, and the SpecError when it cannot be built."""
     try:
-        return Checked(spec, tuple(model.infer_shapes(spec)), None)
+        return Checked(spec, tuple(shapes.infer_shapes(spec)), None)
     except SpecError as err:
         return Checked(spec, _valid_prefix(spec, err), err)
 

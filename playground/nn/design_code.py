@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 
-from playground.nn.design import CLASSES, INPUT, editable
-from playground.nn.model import (
+from playground.nn.architecture import (
     ACTIVATIONS,
     LRN,
     MAX_LAYERS,
-    PRESETS,
     Act,
     BatchNorm,
     Conv,
@@ -27,6 +25,8 @@ from playground.nn.model import (
     Pool,
     SpecError,
 )
+from playground.nn.design import CLASSES, INPUT, editable
+from playground.nn.presets import PRESETS
 
 MAX_CHARS = 600  # 40 layers of the longest tokens fit
 LINKED = "from a link"  # the name of a design opened from an address

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from playground.nn.model import (
+from playground.nn.architecture import (
     LRN,
     LRN_ALPHA,
     LRN_BETA,
@@ -20,10 +20,9 @@ from playground.nn.model import (
     Layer,
     ModelSpec,
     Pool,
-    infer_shapes,
-    layer_module,
-    summary_totals,
 )
+from playground.nn.model import layer_module
+from playground.nn.shapes import infer_shapes, summary_totals
 from playground.ops import ConvSettings, PoolSettings
 from playground.ops._common import as_pair
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from playground.nn.architecture import Act, ModelSpec
 from playground.nn.config import TrainConfig, images_to_tensor
-from playground.nn.model import Act, ModelSpec, forward_all, infer_shapes
+from playground.nn.model import forward_all
 from playground.nn.run import initial_model
+from playground.nn.shapes import infer_shapes
 
 BATCH = 256  # images the statistics are measured on
 BINS = 24

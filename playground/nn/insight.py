@@ -17,7 +17,9 @@ from torch import nn
 
 from playground import ops
 from playground.imaging.preprocess import Preprocessed, normalise, preprocess_digit
-from playground.nn.model import ModelSpec, forward_all, infer_shapes
+from playground.nn.architecture import ModelSpec
+from playground.nn.model import forward_all
+from playground.nn.shapes import infer_shapes
 
 UNSURE_BELOW = 0.6  # top probability under this -> say the network is unsure
 MIN_INK, MAX_INK = 0.002, 0.6  # share of canvas pixels with ink: below = (almost) empty, above = covered

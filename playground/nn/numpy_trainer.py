@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec, Pool
 from playground.nn.config import ConfigError, TrainConfig, augment_batch, evaluate, images_to_tensor
-from playground.nn.model import Act, Conv, Dense, Flatten, ModelSpec, Pool
 from playground.nn.run import RunSetup, TrainResult, TrainSnapshot
 from playground.nn.trainer import TrainEvent
 from playground.ops import network

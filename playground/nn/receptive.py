@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from playground import ops
-from playground.nn.model import Conv, Flatten, ModelSpec, Pool, SpecError, infer_shapes
+from playground.nn.architecture import Conv, Flatten, ModelSpec, Pool, SpecError
+from playground.nn.shapes import infer_shapes
 
 Span = tuple[int, int]  # first and last index, inclusive
 

@@ -12,6 +12,7 @@ import numpy as np
 from torch import nn
 
 from playground.imaging.canvas_style import canvas_style_digits
+from playground.nn.architecture import ModelSpec
 from playground.nn.config import (
     CANVAS_ELASTIC_PX,
     ConfigError,
@@ -21,7 +22,8 @@ from playground.nn.config import (
     data_record,
     initialise,
 )
-from playground.nn.model import ModelSpec, build, infer_shapes
+from playground.nn.model import build
+from playground.nn.shapes import infer_shapes
 
 STATES = ("queued", "running", "paused", "stopped", "finished", "failed")
 FINAL_STATES = ("stopped", "finished", "failed")

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from playground.nn.architecture import ModelSpec
 from playground.nn.config import (  # noqa: F401  (re-exported: import these from playground.nn.trainer)
     AUG_ROTATE_DEG,
     AUG_SHIFT_PX,
@@ -52,7 +53,7 @@ from playground.nn.config import (  # noqa: F401  (re-exported: import these fro
     penalty,
     smaller_rates,
 )
-from playground.nn.model import ModelSpec, SeededDropout, infer_shapes, summary_totals
+from playground.nn.model import SeededDropout
 from playground.nn.run import (  # noqa: F401  (re-exported)
     FINAL_STATES,
     STATES,
@@ -60,6 +61,7 @@ from playground.nn.run import (  # noqa: F401  (re-exported)
     TrainResult,
     TrainSnapshot,
 )
+from playground.nn.shapes import infer_shapes, summary_totals
 
 log = logging.getLogger(__name__)
 BLOW_UP = 10  # a moving average of the loss this many times its first value (plus 10) means divergence

@@ -31,8 +31,9 @@ import torch
 from torch import nn
 
 import playground
+from playground.nn.architecture import ModelSpec
 from playground.nn.config import Dataset, EvalResult
-from playground.nn.model import ModelSpec, build
+from playground.nn.model import build
 from playground.nn.numpy_trainer import network_of
 from playground.nn.trainer import RunSetup, TrainConfig, TrainResult, TrainSnapshot
 from playground.serve.worker import READY

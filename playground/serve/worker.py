@@ -40,8 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from playground.nn.architecture import ModelSpec
 from playground.nn.config import OPTIMIZERS, TrainConfig, make_optimizer
-from playground.nn.model import ModelSpec
 from playground.nn.numpy_trainer import NumpyTrainer
 from playground.nn.timeline import Timeline
 from playground.nn.trainer import Trainer, TrainEvent

@@ -5,7 +5,7 @@ The design is one ``ModelSpec`` in session state (``state.put("build", "spec", .
 goes through an ``on_click`` / ``on_change`` callback, so the rows drawn and the spec stored never
 differ by a rerun. Each layer carries a stable id that is part of its widget keys, so moving a row
 moves its widgets' values with it. Shapes, parameters and multiply-accumulates all come from
-``model.infer_shapes``; an invalid design shows the engine's sentence under the layer at fault.
+``shapes.infer_shapes``; an invalid design shows the engine's sentence under the layer at fault.
 
 The Train page calls :func:`current_design`.
 """
@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground.nn import export, model
+from playground.nn import architecture, export, presets, shapes
+from playground.nn.architecture import KINDS, ModelSpec, SpecError
 from playground.nn.design import (  # noqa: F401  (END, NEW_LAYER, check, parse_upload: used by tests too)
     _KIND,
     END,
@@ -32,7 +33,8 @@ from playground.nn.design import (  # noqa: F401  (END, NEW_LAYER, check, parse_
     check,
     parse_upload,
 )
-from playground.nn.model import DEFAULT_PRESET, KINDS, PRESETS, LayerInfo, ModelSpec, SpecError
+from playground.nn.presets import DEFAULT_PRESET, PRESETS
+from playground.nn.shapes import LayerInfo
 from playground.ui import state, widgets
 
 PAGE = "build"
@@ -40,7 +42,7 @@ PAGE = "build"
 
 # ------------------------------------------------------------------ the design in session state
 def _spec() -> ModelSpec:
-    return state.get(PAGE, "spec", model.get_preset(DEFAULT_PRESET))
+    return state.get(PAGE, "spec", presets.get_preset(DEFAULT_PRESET))
 
 
 def current_design() -> tuple[ModelSpec, str | None]:
@@ -106,7 +108,7 @@ def _widget(layer_id: int, name: str) -> str:
 # ------------------------------------------------------------------ callbacks
 def _on_preset() -> None:
     name = state.get(PAGE, "preset", DEFAULT_PRESET)
-    _replace(model.get_preset(name), name)
+    _replace(presets.get_preset(name), name)
 
 
 def _on_undo() -> None:
@@ -275,7 +277,7 @@ def layer_editor() -> Checked:
     err = checked.error
     if err is not None and err.layer_index is None:
         st.error(str(err))
-    names = model.layer_names(spec.layers)
+    names = architecture.layer_names(spec.layers)
     for i, (layer, layer_id, name) in enumerate(zip(spec.layers, ids, names)):
         _layer_row(i, layer, layer_id, name, len(ids), checked.infos[i] if i < len(checked.infos) else None)
         if err is not None and err.layer_index == i:
@@ -343,12 +345,12 @@ def shape_table(checked: Checked) -> None:
         }
         st.dataframe(pd.DataFrame(rows), hide_index=True, height="content", column_config=config)
     if checked.valid:
-        params, macs = model.summary_totals(list(checked.infos))
+        params, macs = shapes.summary_totals(list(checked.infos))
         st.markdown(f"**Total: {params:,} parameters, {macs:,} multiply-accumulates** per image.")
     if rows or checked.valid:
         st.caption(
-            f"Limits on this shared server: {model.MAX_LAYERS} layers, {model.MAX_PARAMS:,} parameters, "
-            f"{model.MAX_MACS:,} multiply-accumulates and {model.MAX_ACTIVATIONS:,} feature-map values per image."
+            f"Limits on this shared server: {architecture.MAX_LAYERS} layers, {architecture.MAX_PARAMS:,} parameters, "
+            f"{architecture.MAX_MACS:,} multiply-accumulates and {architecture.MAX_ACTIVATIONS:,} feature-map values per image."
         )
     elif not rows:
         st.caption("No layer before the problem, so the table is empty.")

@@ -14,7 +14,7 @@ from playground import address, ops
 from playground.address import Field
 from playground.data.datasets import DATASETS
 from playground.nn import design_code
-from playground.nn.model import SpecError
+from playground.nn.architecture import SpecError
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES
 from playground.ops import samples
 from playground.ui import builder, conv_view, display, inputs, state, training, widgets

@@ -15,8 +15,8 @@ from torch import nn
 
 from playground.data.datasets import DIGITS
 from playground.errors import PlaygroundError
+from playground.nn.architecture import ModelSpec
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
-from playground.nn.model import ModelSpec
 from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL, default_model_path
 from playground.ui import state
 

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from playground.data.datasets import DATASETS, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VAL, Dataset, find_data_dir, load_dataset
+from playground.nn.architecture import ModelSpec
 from playground.nn.checkpoints import CheckpointError, checkpoint_bytes
 from playground.nn.config import ENGINE_LABELS, INIT_LABELS, LOSS_LABELS
-from playground.nn.model import ModelSpec
 from playground.nn.trainer import OPTIMIZERS, ConfigError, EvalResult, TrainConfig, TrainSnapshot, data_record, evaluate
 from playground.serve import jobs
 from playground.serve.process_trainer import ProcessTrainer

@@ -24,11 +24,12 @@ from playground.figures.training import (
     per_class_figure,
 )
 from playground.imaging.preprocess import normalise
+from playground.nn.architecture import ModelSpec
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from playground.nn.config import INIT_LABELS, LOSS_LABELS
 from playground.nn.init_stats import BATCH, activation_statistics
 from playground.nn.insight import feature_maps, first_layer_kernels, predict
-from playground.nn.model import ModelSpec, build
+from playground.nn.model import build
 from playground.nn.timeline import BUDGET_BYTES, MAX_SNAPSHOTS
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
 from playground.ui import display, draw_view, models, state, widgets

@@ -16,6 +16,7 @@ import streamlit as st
 
 from playground.data.datasets import DATASETS, DataError
 from playground.errors import PlaygroundError
+from playground.nn.architecture import ModelSpec, SpecError
 from playground.nn.config import (
     ENGINE_LABELS,
     ENGINES,
@@ -26,8 +27,9 @@ from playground.nn.config import (
     LOSSES,
     rate_warning,
 )
-from playground.nn.model import PRESETS, ModelSpec, SpecError, infer_shapes
 from playground.nn.numpy_trainer import NumpyTrainer, network_of
+from playground.nn.presets import PRESETS
+from playground.nn.shapes import infer_shapes
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, TrainSnapshot, check_data
 from playground.ops import backward, network, optim
 from playground.ui import state
