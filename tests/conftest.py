@@ -82,3 +82,19 @@ def page(browser, request):
     pg.shot = shot
     yield pg
     context.close()
+
+
+@pytest.fixture
+def mnist_env(monkeypatch, mnist_path):
+    """PLAYGROUND_DATA_DIR pointing at the real MNIST files, for the pages that load them."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(mnist_path))
+    return mnist_path
+
+
+@pytest.fixture
+def release_sessions():
+    """AppTests of one process share the session-scoped cache: release it (stopping any run) after each test."""
+    yield
+    import streamlit as st
+
+    st.cache_resource.clear()

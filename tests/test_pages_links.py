@@ -5,7 +5,6 @@ the defaults plus one sentence, never an exception."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from apptest_support import CONV, POOL, ROOT, app, opened, query, rerun
 from streamlit.testing.v1 import AppTest
 
@@ -84,13 +83,7 @@ BUILD = str(ROOT / "playground" / "pages" / "build.py")
 TRAIN = str(ROOT / "playground" / "pages" / "train.py")
 
 
-@pytest.fixture
-def mnist_env(monkeypatch, mnist_path):
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(mnist_path))
-    yield mnist_path
-    st.cache_resource.clear()  # the Train page's session cache (no run was started)
-
-
+@pytest.mark.usefixtures("release_sessions")  # the Train page's session cache (no run was started)
 def test_fresh_build_and_train_pages_write_an_empty_address(mnist_env):
     for path in (BUILD, TRAIN):
         at = opened(path, {})
@@ -119,6 +112,7 @@ def test_a_forged_build_link_keeps_the_default_design_and_says_why():
     assert query(at) == {} and at.session_state["build.spec"] == presets.get_preset(presets.DEFAULT_PRESET)
 
 
+@pytest.mark.usefixtures("release_sessions")
 def test_a_train_link_reopens_the_same_settings_and_the_designed_model(mnist_env):
     at = opened(TRAIN, {})
     at.selectbox(key="train.optimizer").set_value("sgd")

@@ -1,116 +1,40 @@
-"""AppTest for the Train page: live curves from the background worker, stop/pause, the NaN guard, the engine's
-messages next to the controls, the queue, offline data, results that match the engine, save and load.
-
-Runs are small (keras-mnist on 256 MNIST images) so each test trains for seconds on one thread. Expected
-numbers come from the engine itself: a finished run is retrained with the same seeded settings outside the
-app and must give the same weights and the same test scores as the page shows.
+"""AppTest for the Train page, part 1: every control and bad setting (the engine's messages next to the
+controls), live curves from the background worker, stop/pause, the NaN guard, and a finished run that
+matches the engine (retrained with the same seeded settings outside the app: the same weights and test
+scores) and can be saved and used. Parts 2 and 3: test_pages_train_data.py, test_pages_train_choices.py.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import shutil
-import threading
-import time
-
-import numpy as np
 import pytest
-import streamlit as st
 import torch
-from apptest_support import ROOT, charts, errors, query, rerun, shown, trace_names
+from apptest_support import charts, errors, rerun, shown, trace_names
 from streamlit.runtime import memory_media_file_storage
 from streamlit.testing.v1 import AppTest
-from test_figures import arr
+from train_page_support import (  # noqa: F401 - the fixtures are used by name
+    SMALL,
+    TRAIN,
+    configure,
+    curve_caption,
+    done,
+    open_page,
+    points,
+    run_state,
+    start,
+    table,
+    until,
+)
 from waiting import wait_until
 
-from playground.data import datasets as data_module
-from playground.data.datasets import DataError, load_dataset
+from playground.data.datasets import load_dataset
 from playground.nn.architecture import Conv, Dense, Flatten, ModelSpec
-from playground.nn.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint
-from playground.nn.model import build
-from playground.nn.numpy_trainer import NumpyTrainer
+from playground.nn.checkpoints import load_checkpoint
 from playground.nn.presets import PRESETS
 from playground.nn.trainer import ConfigError, TrainConfig, Trainer, evaluate
 from playground.serve import jobs
 from playground.ui import train_runs, training
 
-TRAIN = str(ROOT / "playground" / "pages" / "train.py")
-SMALL = dict(subset=256, epochs=1)
-
-
-@pytest.fixture(autouse=True)
-def _release_sessions():
-    """AppTests of one process share the session-scoped cache: release it (stopping any run) after each test."""
-    yield
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def mnist_env(monkeypatch, mnist_path):
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(mnist_path))
-    return mnist_path
-
-
-def open_page(timeout: float = 120) -> AppTest:
-    at = AppTest.from_file(TRAIN, default_timeout=timeout)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def configure(at: AppTest, *, preset: str = "keras-mnist", **settings) -> AppTest:
-    """Choose a preset and set the numeric/choice settings by their widget keys."""
-    at.radio(key="train.model_source").set_value(training.PRESET)
-    rerun(at)
-    at.selectbox(key="train.preset").set_value(preset)
-    for name, value in {**SMALL, **settings}.items():
-        widget = (
-            at.selectbox(key=f"train.{name}")
-            if name in ("optimizer", "lr_schedule")
-            else at.number_input(key=f"train.{name}")
-        )
-        widget.set_value(value)
-    return rerun(at)
-
-
-def start(at: AppTest) -> AppTest:
-    assert not at.button(key="train.start").disabled
-    at.button(key="train.start").click()
-    return rerun(at)
-
-
-def curve_caption(at: AppTest) -> str:
-    found = [c.value for c in at.caption if "training-loss points" in c.value]
-    assert len(found) == 1, [c.value for c in at.caption]
-    return found[0]
-
-
-def points(at: AppTest) -> int:
-    return int(re.match(r"([\d,]+) training-loss points", curve_caption(at)).group(1).replace(",", ""))
-
-
-def run_state(at: AppTest) -> str:
-    return curve_caption(at).rsplit("state: ", 1)[1]
-
-
-def until(at: AppTest, predicate, timeout: float = 120.0, pause: float = 0.3) -> AppTest:
-    deadline = time.monotonic() + timeout
-    while True:
-        rerun(at)
-        if predicate(at):
-            return at
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; page shows: {shown(at)[:2000]}")
-        time.sleep(pause)
-
-
-def done(at: AppTest) -> bool:
-    return run_state(at) in ("finished", "stopped", "failed")
-
-
-def table(at: AppTest):
-    return at.dataframe[0].value
+pytestmark = pytest.mark.usefixtures("release_sessions")
 
 
 # ------------------------------------------------------------------ first look
@@ -326,198 +250,3 @@ def test_finished_run_matches_the_engine_and_can_be_saved_and_used(mnist_env, mo
     at.file_uploader(key="train.upload").set_value(("run1.safetensors", file, "application/octet-stream"))
     rerun(at)
     assert [m.value for m in at.metric] == [f"{ev.accuracy:.2%}"] * 2
-
-
-# ------------------------------------------------------------------ the server-wide queue
-class Blocker:
-    def __init__(self):
-        self.release = threading.Event()
-
-    def run(self):
-        self.release.wait(30)
-
-    def stop(self):
-        self.release.set()
-
-
-def test_queue_position_is_shown_and_a_queued_run_can_be_stopped(mnist_env, monkeypatch):
-    queue = jobs.JobQueue(1)
-    blockers = [Blocker(), Blocker()]
-    for b in blockers:
-        queue.submit(b)
-    monkeypatch.setattr(jobs, "default_queue", lambda: queue)
-    try:
-        at = start(configure(open_page()))
-        assert run_state(at) == "queued"
-        assert any("You are 2nd in the queue: this server trains 1 model at a time" in i.value for i in at.info)
-        blockers[0].release.set()
-        until(at, lambda a: any("You are next in the queue" in i.value for i in a.info), timeout=10)
-        at.button(key="train.stop").click()
-        until(at, done, timeout=10)
-        assert run_state(at) == "stopped" and "Stopped before it started." in shown(at)
-        assert queue.waiting() == 0 and not at.metric  # nothing trained, nothing to score
-    finally:
-        queue.shutdown()
-
-
-# ------------------------------------------------------------------ data: offline, download
-def test_offline_without_files_says_so_and_switches_to_synthetic(monkeypatch, tmp_path):
-    calls = []
-
-    def offline(name, dest_dir, **kw):
-        calls.append(name)
-        raise DataError(
-            f"Could not download MNIST file t10k-images-idx3-ubyte.gz into {dest_dir} (cannot find "
-            "the server (offline?)); put the files there by hand, or try again when online."
-        )
-
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(data_module, "download", offline)
-    at = open_page(timeout=300)
-    assert any("try again when online" in e for e in errors(at)) and at.button(key="train.start").disabled
-    rerun(at)
-    assert calls == ["mnist"]  # not retried on every rerun
-    at.button(key="train.retry_data").click()
-    rerun(at)
-    assert calls == ["mnist", "mnist"]
-    at.button(key="train.switch_synthetic").click()
-    rerun(at)
-    assert at.selectbox(key="train.dataset").value == "synthetic"
-    assert "Synthetic digits (generated by CNN Playground, seed 0) — not MNIST" in shown(at)
-    assert not errors(at) and not at.button(key="train.start").disabled
-
-
-def test_missing_files_are_downloaded_with_progress(monkeypatch, tmp_path, mnist_path):
-    reports = []
-
-    def fake_download(name, dest_dir, *, progress=None, **kw):
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-            size = (mnist_path / f).stat().st_size
-            for done_ in (0, size // 2, size):
-                progress(done_, size)
-                reports.append((f, done_, size))
-            shutil.copy(mnist_path / f, dest_dir / f)
-
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(data_module, "download", fake_download)
-    at = open_page()
-    assert len(reports) == 6 and reports[-1][1] == reports[-1][2]
-    assert "MNIST t10k images 0–6,999: 7,000 training images" in shown(at)
-    assert not errors(at) and not at.button(key="train.start").disabled
-    assert not at.get("progress")  # the bar is gone once loaded
-
-
-# ------------------------------------------------------------------ load a saved model
-def test_upload_scores_a_saved_model_and_refuses_bad_files(mnist_env):
-    spec = PRESETS["keras-mnist"]
-    model = build(spec, seed=3)
-    good = checkpoint_bytes(model, spec, {"metrics": {"val_acc": 0.5}})
-    at = open_page()
-    at.file_uploader(key="train.upload").set_value(("mine.safetensors", good, "application/octet-stream"))
-    rerun(at)
-    ev = evaluate(load_checkpoint(good).model, train_runs.load_bundle("mnist").test)
-    assert "Loaded “keras-mnist”" in [s.value for s in at.success][0]
-    assert at.metric[0].value == f"{ev.accuracy:.2%}"
-    at.button(key="train.use_upload").click()
-    rerun(at)
-    assert at.session_state["models.draw_choice"] == "Loaded: mine.safetensors"
-
-    buf = io.BytesIO()
-    torch.save({"w": torch.zeros(2)}, buf)
-    for bad in (b"not a model at all", good[: len(good) // 2], buf.getvalue()):
-        with pytest.raises(CheckpointError) as expected:
-            load_checkpoint(bad)
-        at.file_uploader(key="train.upload").set_value(("bad.safetensors", bad, "application/octet-stream"))
-        rerun(at)
-        assert str(expected.value) in errors(at) and not at.metric
-
-
-# ------------------------------------------------------------------ the from-scratch engine
-def test_the_numpy_engine_trains_simple_convnet_like_its_twin_and_refuses_batch_norm(mnist_env):
-    at = configure(open_page(), preset="playground")
-    rerun(at.radio(key="train.engine").set_value("numpy"))
-    assert "has a batchnorm layer. Use the PyTorch engine for it." in shown(at)
-    assert at.button(key="train.start").disabled
-    code = [c.value for c in next(e for e in at.expander if e.label.startswith("The from-scratch engine")).code]
-    assert any("def conv2d_backward" in c for c in code) and any("def _loop" in c for c in code)
-    at = configure(at, preset="simple-convnet", subset=128, batch_size=32)
-    assert not at.button(key="train.start").disabled
-    until(start(at), done, timeout=300)
-    assert run_state(at) == "finished"
-    bundle = train_runs.load_bundle("mnist")
-    config = TrainConfig(
-        subset=128, batch_size=32, epochs=1, threads=1, engine="numpy",
-        val_every_steps=train_runs.validation_interval(128, 32, 1),
-    )  # fmt: skip
-    twin = NumpyTrainer(PRESETS["simple-convnet"], config, bundle.train, bundle.val)
-    twin.run()
-    ev = evaluate(twin.model_copy(), bundle.test)
-    assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{ev.accuracy:.2%}"
-    assert table(at)["Engine"][0] == "numpy, from scratch"
-
-
-def test_loss_initialisation_and_penalties_reach_the_run_and_its_curves(mnist_env):
-    from playground.nn.init_stats import activation_statistics
-
-    at = configure(open_page(), preset="simple-convnet", subset=128, batch_size=32)
-    rerun(at.radio(key="train.loss").set_value("mse"))
-    assert "L = (1/(N·K)) Σₙ Σₖ (pₙ,ₖ − tₙ,ₖ)²   with p = softmax(z), t one-hot" in shown(at)
-    rerun(at.selectbox(key="train.init").set_value("std"))
-    rerun(at.number_input(key="train.init_std").set_value(0.05))
-    rerun(at.number_input(key="train.l2").set_value(0.01))
-    rerun(at.number_input(key="train.l1").set_value(0.0001))
-    chart = next(c for c in charts(at) if c["layout"]["annotations"][0]["text"].startswith("mean "))
-    bundle = train_runs.load_bundle("mnist")
-    config = TrainConfig(init="std", init_std=0.05)
-    expected = activation_statistics(PRESETS["simple-convnet"], config, bundle.train.images)
-    assert [a["text"] for a in chart["layout"]["annotations"]] == [
-        f"mean {s.mean:.3g}, std {s.std:.3g}, {100 * s.dead:.0f} % dead" for s in expected
-    ]
-    until(start(at), done, timeout=300)
-    row = table(at).iloc[0]
-    assert (row["Loss"], row["Initial weights"], row["L1"], row["L2"]) == (
-        "Mean squared error",
-        "Normal, fixed std 0.05",
-        0.0001,
-        0.01,
-    )
-    curves = next(c for c in charts(at) if any("penalty" in str(t.get("name")) for t in c["data"]))
-    pen = next(t for t in curves["data"] if "penalty" in t["name"])
-    loss = next(t for t in curves["data"] if t["name"] == "training loss")
-    assert all(0 < p < lo for p, lo in zip(arr(pen["y"]), arr(loss["y"])))  # the penalty is a part of the loss
-    assert curves["layout"]["yaxis"]["title"]["text"] == "mean squared error + penalty (training)"
-    assert query(at)["loss"] == "mse" and query(at)["init"] == "std" and query(at)["l2"] == "0.01"
-
-
-def test_the_checkpoint_timeline_scrubs_through_the_runs_weights(mnist_env):
-    from playground.imaging.preprocess import normalise
-    from playground.nn.insight import predict
-    from playground.serve.worker import weights
-
-    at = configure(open_page(), subset=256, batch_size=32)  # keras-mnist: 8 steps, a snapshot after each
-    digit = np.zeros((28, 28), np.float32)
-    digit[4:24, 13:16] = 1.0  # a "1", as the Draw page leaves its last picture
-    at.session_state["draw.last_digit"] = digit
-    until(start(at), done)
-    assert "9 snapshots of Run 1's weights, from the initial ones to step 8" in shown(at)
-    step_text = lambda: next(m.value for m in at.markdown if m.value.startswith("**Snapshot "))  # noqa: E731
-    assert step_text() == "**Snapshot 1 of 9: step 0** (epoch 0.00)"
-    rerun(at.button(key="train.last").click())
-    assert step_text() == "**Snapshot 9 of 9: step 8** (epoch 1.00)"
-    rerun(at.button(key="train.previous").click())
-    assert step_text() == "**Snapshot 8 of 9: step 7** (epoch 0.88)"
-    # the same run outside the app (same seeds): its weights after step 7 read the digit as the page says
-    bundle = train_runs.load_bundle("mnist")
-    config = TrainConfig(
-        subset=256, batch_size=32, epochs=1, threads=1, val_every_steps=train_runs.validation_interval(256, 32, 1)
-    )
-    seen = {}
-    twin = Trainer(PRESETS["keras-mnist"], config, bundle.train, bundle.val,
-                   callbacks=[lambda e: seen.setdefault(e.step, weights(twin.model)) if e.kind == "step" else None])  # fmt: skip
-    twin.run()
-    model = build(PRESETS["keras-mnist"])
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in seen[7].items()})
-    expected = predict(model.eval(), torch.from_numpy(normalise(digit)))
-    said = next(m.value for m in at.markdown if m.value.startswith("At step 7"))
-    assert said == f"At step 7 the network reads it as **{expected.label}** ({expected.confidence:.0%})."
