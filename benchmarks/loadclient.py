@@ -247,7 +247,7 @@ class Session:
         read until the script finishes. With ``fragment_id`` (the widget that changed sits in that
         fragment) only the fragment reruns, as the browser asks. Raises ``ProtocolError`` on close or
         time-out."""
-        run = await self._send_and_read(triggers, fragment_id, auto=False)
+        run = await self._send_and_read(triggers, fragment_id)
         self._keep(run, fragment_id)
         return run
 
@@ -256,9 +256,8 @@ class Session:
         sends it; read until that fragment run finishes (a fragment that calls ``st.rerun()``
         ends in a full run, which is returned instead). The server does not answer a request for a
         fragment it no longer holds: that ends in ``ProtocolError`` after ``timeout_s``."""
-        run = await self._send_and_read((), fragment_id)
-        if not run.fragment:
-            self._keep(run)
+        run = await self._send_and_read((), fragment_id, auto=True)
+        self._keep(run, fragment_id)
         return run
 
     def _keep(self, run: Run, fragment_id: str = "") -> None:
@@ -271,7 +270,7 @@ class Session:
             self.elements = [e for e in self.elements if e.fragment_id != fragment_id] + run.elements
 
     async def _send_and_read(
-        self, triggers: Iterable[WidgetState] = (), fragment_id: str = "", auto: bool = True
+        self, triggers: Iterable[WidgetState] = (), fragment_id: str = "", auto: bool = False
     ) -> Run:
         if self.ws is None:
             raise ProtocolError("not connected")

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from playground.serve.jobs import ENV_CAP
@@ -113,14 +113,16 @@ class Replica:
     log: Path
     proc: subprocess.Popen | None = None
     fails: int = 0
-    restarts: int = 0
-    started: float = field(default=0.0)
+    started: float = 0.0
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port)]
         cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            # a session of its own: a terminal's Ctrl-C reaches this supervisor, which stops the replicas itself
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started, self.fails = time.monotonic(), 0
 
     def stop(self) -> None:
@@ -148,8 +150,8 @@ class Replica:
         return f"failed {self.fails} health checks" if self.fails >= FAILS else ""
 
 
-def replica_env(secret: str, slots: int, replica: int) -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", ENV_CAP: str(slots), "PLAYGROUND_REPLICA": str(replica)}
+def replica_env(secret: str, slots: int) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", ENV_CAP: str(slots)}
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = secret
     return env
 
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             os.chown(workdir / kind, nobody.pw_uid, nobody.pw_gid)
     secret, slots = secrets.token_hex(32), slots_each(args.replicas)
     replicas = [
-        Replica(i, first + i, replica_env(secret, slots, i), workdir / f"replica-{i}.log") for i in range(args.replicas)
+        Replica(i, first + i, replica_env(secret, slots), workdir / f"replica-{i}.log") for i in range(args.replicas)
     ]
     stopping = False
 
@@ -229,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{why}. The end of its log:\n" + "\n".join(tail), file=sys.stderr)
                 return 1
             time.sleep(0.3)
+        if stopping:
+            return 0
         conf = workdir / "nginx.conf"
         conf.write_text(
             nginx_config([f"127.0.0.1:{r.port}" for r in replicas], f"{args.host}:{args.port}", workdir, user)
@@ -237,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         if test.returncode != 0:
             print(f"nginx refused its configuration: {test.stderr.strip()}", file=sys.stderr)
             return 1
-        proxy = subprocess.Popen([nginx, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"])
+        proxy = subprocess.Popen(
+            [nginx, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"], start_new_session=True
+        )
         shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
         print(
             f"CNN Playground for a class: http://{shown}:{args.port}  ({args.replicas} replicas on ports "
@@ -247,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         next_check = time.monotonic() + CHECK_S
         while not stopping:
             time.sleep(0.2)
+            if stopping:
+                break
             if proxy.poll() is not None:
                 print(f"nginx exited with code {proxy.returncode}; see {workdir / 'nginx-error.log'}", file=sys.stderr)
                 return 1
@@ -258,7 +266,6 @@ def main(argv: list[str] | None = None) -> int:
                 if why and not stopping:
                     print(f"replica {r.index} (port {r.port}) {why}: starting it again", flush=True)
                     r.stop()
-                    r.restarts += 1
                     r.start()
         return 0
     finally:
