@@ -113,7 +113,7 @@ def script_strokes(strokes: int) -> dict:
         fig.probability_figure(result.prediction.probabilities, result.prediction.label).to_json()
         fig.overview_figure([(m.name, m.shape, m.maps) for m in result.layers], (0, 0)).to_json()
         fig.large_map_figure(result.layers[0].maps[0], "map").to_json()
-        fig.picture_url(fig.saliency_overlay(result.prep.image, result.saliency))
+        fig.png_data_url(fig.saliency_overlay(result.prep.image, result.saliency))
         figure_ms.append((time.perf_counter() - t) * 1000)
     return {
         "page script under AppTest": summary(page_ms),

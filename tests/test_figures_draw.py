@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from playground.figures import draw as fig
+from playground.figures.style import _array
 
 
 def test_probability_bars_show_the_ten_probabilities():
@@ -24,15 +25,15 @@ def test_probability_bars_show_the_ten_probabilities():
 def test_map_bytes_scale_each_map_to_its_own_peak_with_zero_at_128():
     maps = np.stack([np.array([[-2.0, 0.0], [1.0, 2.0]]), np.zeros((2, 2)), np.array([[0.5, 0.25], [0, 0]])])
     b = fig.map_bytes(maps)
-    assert b.dtype == np.uint8 and b.min() >= 2 and (fig.BACKGROUND, fig.GAP) == (0, 1)  # bytes 0, 1: never a value
-    assert b[0].tolist() == [[2, 128], [191, 254]] and (b[1] == 128).all() and b[2].tolist() == [[254, 191], [128, 128]]
+    assert b.dtype == np.uint8 and b.min() >= 1 and fig.GAP == 0  # byte 0 is only ever a gap
+    assert b[0].tolist() == [[1, 128], [192, 255]] and (b[1] == 128).all() and b[2].tolist() == [[255, 192], [128, 128]]
 
 
 @pytest.mark.parametrize("channels,h,w", [(16, 28, 28), (32, 14, 14), (32, 7, 7), (1, 5, 5), (3, 40, 300)])
 def test_mosaic_places_every_map_and_no_half_empty_rows(channels, h, w):
     rows, cols = fig.tile_layout(channels, h, w)
     assert rows * cols >= channels and (rows - 1) * cols < channels and cols - 1 < channels / rows + 1
-    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 2  # never the gap or background byte
+    maps = np.arange(channels * h * w).reshape(channels, h, w) % 250 + 1  # never the gap byte
     grid = fig.mosaic(maps.astype(np.uint8), rows, cols)
     for i in range(channels):
         r, q = divmod(i, cols)
@@ -90,7 +91,6 @@ def test_overview_is_a_picture_per_layer_of_every_map_with_a_click_target_per_ma
             assert np.array_equal(rgb[r0 : r0 + h, c0 : c0 + w], want[ch]), (name, ch)
             if (ch + 1) % cols:  # a gap of k cells, light grey, before the next tile
                 assert (rgb[r0 : r0 + h, c0 + w : c0 + w + k] == fig.palette_lut()[fig.GAP]).all(), (name, ch)
-    assert (rgb[0] == 255).all()  # the band above the first mosaic (its title's) is white background
     # the layout is kept per model; the next stroke's maps fill the same places with their own bytes
     flipped = drawn(fig.overview_figure([(n, s, -m) for n, s, m in layers]).to_dict())
     r0, c0 = int(dots["y"][0] - 11.5), int(dots["x"][0] - 11.5)
@@ -124,9 +124,8 @@ def test_large_map_carries_the_maps_values_and_a_click_target_per_cell_in_binary
 
 def test_palette_is_white_at_zero_grey_for_gaps():
     assert tuple(fig.palette_lut()[128]) == (247, 247, 247) and tuple(fig.palette_lut()[fig.GAP]) == (229, 231, 235)
-    assert tuple(fig.palette_lut()[fig.BACKGROUND]) == (255, 255, 255)
     assert (
-        fig.palette_lut()[254][0] > fig.palette_lut()[254][2] and fig.palette_lut()[2][2] > fig.palette_lut()[2][0]
+        fig.palette_lut()[255][0] > fig.palette_lut()[255][2] and fig.palette_lut()[1][2] > fig.palette_lut()[1][0]
     )  # red +, blue −
 
 
@@ -138,7 +137,7 @@ def test_kernels_use_a_symmetric_scale_and_channel_zero():
     go.Figure(raw)
     hm = raw["data"][0]
     assert (hm["zmin"], hm["zmax"]) == (-2.0, 2.0)
-    z = np.asarray(hm["z"], dtype=float)
+    z = _array(hm["z"])  # binary on the wire
     assert np.nanmax(z) == 0.5 and np.nanmin(z) == -2.0 and np.count_nonzero(~np.isnan(z)) == 4 * 9
 
 
@@ -146,7 +145,7 @@ def test_kernels_figure_keeps_every_weight():
     k = np.random.default_rng(1).normal(size=(6, 1, 3, 3))
     raw = fig.kernels_figure(k, per_row=3).to_dict()
     go.Figure(raw)  # a valid spec
-    z = np.asarray(raw["data"][0]["z"], dtype=float)
+    z = _array(raw["data"][0]["z"])
     shown = sorted(v for v in z.ravel() if not np.isnan(v))
     assert np.allclose(shown, sorted(k.ravel()))
     # each kernel's number sits on its tile's top edge, in a band of empty rows at least 15 px high
@@ -172,6 +171,6 @@ def test_pictures_are_square_with_hard_edges():
     assert tuple(over[0, 27]) == (255, 255, 0)  # no ink, full saliency: yellow
     assert tuple(over[10, 15]) == (0, 0, 0)  # neither: black
     for picture in (up, over):  # inline PNGs that decode to the same pixels
-        url = fig.picture_url(picture)
+        url = fig.png_data_url(picture)
         back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
         assert url.startswith("data:image/png;base64,") and np.array_equal(back, picture)

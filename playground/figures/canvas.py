@@ -9,13 +9,13 @@ output with a full ``go.Figure(fig.to_dict())`` instead, so skipping it here los
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import to_typed_array_spec  # what go.Figure's to_dict uses
 
 from playground.figures.common import (
     CONTAINER_PX,
@@ -29,20 +29,6 @@ from playground.figures.common import (
     value_range,
 )
 from playground.figures.shapes import rect
-
-
-def typed(values: np.ndarray, dtype: str) -> dict:
-    """``values`` as ``dtype`` in Plotly's binary array form ({dtype, bdata, shape}): a quarter of the
-    characters of a JSON list of floats, and plotly.js reads it directly. Only for what the browser draws
-    or shows on hover; what comes back in a selection should stay a plain list."""
-    a = np.ascontiguousarray(values, dtype=dtype)
-    spec = {
-        "dtype": {"float32": "f4", "uint8": "u1", "uint16": "u2"}[a.dtype.name],
-        "bdata": base64.b64encode(a).decode(),
-    }
-    if a.ndim > 1:
-        spec["shape"] = ", ".join(map(str, a.shape))
-    return spec
 
 
 @dataclass
@@ -160,9 +146,14 @@ class PrebuiltFigure(go.Figure):
     which returns the stored spec; the ``go.Figure`` behind it is built the first time anything else is
     asked of the figure (``fig.data``, ``fig.layout``, in tests). The spec is shared, so treat it as
     read-only. Tests validate these specs in full.
+
+    Numpy arrays in the traces travel in Plotly's binary form ({dtype, bdata, shape}), as ``go.Figure``'s
+    own ``to_dict`` sends them: a float32 map is a quarter of the characters of a JSON list. Give an
+    array the dtype it should travel as (float32 values, uint8 indexes); plain lists stay lists.
     """
 
     def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure yet: see the class docstring
+        spec = {**spec, "data": [_binary(trace) for trace in spec["data"]]}
         object.__setattr__(self, "_spec", spec)
 
     def __getattr__(self, name: str) -> Any:
@@ -179,6 +170,15 @@ class PrebuiltFigure(go.Figure):
         if self.__dict__.get("_built"):  # changed through go.Figure's own methods, maybe: ask it
             return super().to_dict()
         return self._spec
+
+
+def _binary(value: Any) -> Any:
+    """``value`` with every numpy array in it (at any depth of dicts) in Plotly's binary array form."""
+    if isinstance(value, np.ndarray):
+        return to_typed_array_spec(value)
+    if isinstance(value, dict):
+        return {k: _binary(v) for k, v in value.items()}
+    return value
 
 
 def fit_height(

@@ -19,12 +19,12 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from playground.figures.canvas import Canvas, PrebuiltFigure, grid_ranges, typed
+from playground.figures.canvas import Canvas, PrebuiltFigure, grid_ranges
 from playground.figures.common import CHOSEN, DIVERGING, FONT, GREYS, WINDOW, scale_rgb, symmetric_range
 from playground.figures.conv import feature_map_figure, feature_map_spec
 from playground.figures.shapes import outline, rect
 
-BACKGROUND, GAP = 0, 1  # byte values of the mosaic's white background and of the gaps between tiles (light grey)
+GAP = 0  # byte value of the gaps between tiles (drawn light grey)
 MOSAIC_CELLS = 240  # about this many cells across each layer's mosaic
 CELL_PX = 2.35  # screen pixels per feature-map cell in the overview (its column is ~570 px wide)
 LABEL_PX = 40  # room above each layer for its name and shape, enough at 150 % zoom (the figure shrinks, the font not)
@@ -77,12 +77,12 @@ def probability_figure(
 
 
 def map_bytes(maps: np.ndarray) -> np.ndarray:
-    """(C, H, W) maps -> uint8 2..254 with 128 = 0, each map scaled by its own largest magnitude (bytes 0
-    and 1 are the mosaic's background and gaps)."""
+    """(C, H, W) maps -> uint8 1..255 with 128 = 0, each map scaled by its own largest magnitude (byte 0 is
+    the gap between tiles)."""
     m = np.asarray(maps, dtype=np.float64)
     peak = np.abs(m).reshape(len(m), -1).max(axis=1)
     peak[peak == 0] = 1.0
-    return np.rint(128 + 126 * m / peak[:, None, None]).astype(np.uint8)
+    return np.rint(128 + 127 * m / peak[:, None, None]).astype(np.uint8)
 
 
 def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CELLS) -> tuple[int, int]:
@@ -92,10 +92,10 @@ def tile_layout(channels: int, height: int, width: int, across: int = MOSAIC_CEL
     return rows, -(-channels // rows)  # as even as possible: no half-empty last row
 
 
-def mosaic(maps: np.ndarray, rows: int, cols: int, fill: int = GAP) -> np.ndarray:
-    """Tile (C, H, W) maps row-major into one (rows·(H+1)−1, cols·(W+1)−1) grid with ``fill`` between tiles."""
+def mosaic(maps: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Tile (C, H, W) maps row-major into one (rows·(H+1)−1, cols·(W+1)−1) grid with GAP between tiles."""
     c, h, w = maps.shape
-    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), fill, maps.dtype)
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), GAP, maps.dtype)
     for i in range(c):
         r, q = divmod(i, cols)
         out[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = maps[i]
@@ -104,10 +104,8 @@ def mosaic(maps: np.ndarray, rows: int, cols: int, fill: int = GAP) -> np.ndarra
 
 @lru_cache(maxsize=8)
 def _lut(scale: tuple[tuple[float, str], ...]) -> np.ndarray:
-    """(256, 3) uint8: byte 0 white (the background), 1 the gap grey, 2..254 the diverging ``scale``
-    (128 = zero)."""
-    out = scale_rgb(np.clip((np.arange(256) - 2) / 252, 0, 1), scale)
-    out[BACKGROUND] = (255, 255, 255)
+    """(256, 3) uint8: byte 0 the gap grey, bytes 1..255 the diverging ``scale`` (128 = zero)."""
+    out = scale_rgb((np.arange(256) - 1) / 254, scale)
     out[GAP] = (229, 231, 235)
     return np.rint(out).astype(np.uint8)
 
@@ -118,16 +116,17 @@ def palette_lut(scale: Sequence[Sequence] = DIVERGING) -> np.ndarray:
 
 
 def png_data_url(pixels: np.ndarray, lut: np.ndarray | None = None) -> str:
-    """(H, W, 3) uint8 RGB, or (H, W) bytes with their (256, 3) colour table ``lut`` (a palette PNG: a third
-    of the size and about ten times faster to encode), -> a PNG data URL (a Plotly image's ``source``)."""
+    """A picture at one pixel per value as a PNG data URL: (H, W) uint8 grey, (H, W, 3) uint8 RGB, or (H, W)
+    bytes with their (256, 3) colour table ``lut`` (a palette PNG: a third of RGB's size, ten times faster).
+    The page enlarges it with hard edges (Plotly's image trace; CSS ``image-rendering: pixelated`` for
+    ``st.image``), so a 28×28 picture travels as a few hundred bytes inside the page's message, not as an
+    enlarged file the browser must fetch on every stroke."""
+    a = np.ascontiguousarray(pixels, dtype=np.uint8)
+    picture = Image.fromarray(a, mode="L" if a.ndim == 2 else "RGB")
+    if lut is not None:
+        picture.putpalette(np.ascontiguousarray(lut, dtype=np.uint8).tobytes())  # the bytes become indexes
     buf = io.BytesIO()
-    if lut is None:
-        Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="RGB").save(buf, "PNG", compress_level=6)
-    else:
-        picture = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="L")
-        picture = picture.convert("P")  # the same bytes, now palette indexes
-        picture.putpalette(np.asarray(lut, dtype=np.uint8).ravel().tolist())
-        picture.save(buf, "PNG", compress_level=1)
+    picture.save(buf, "PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -136,7 +135,7 @@ class _Layer:
     """Where one layer's maps go in the overview: its picture at one pixel per value, drawn ``k`` times
     enlarged with its top-left corner at row ``top``."""
 
-    index: np.ndarray  # (H, W) int32 of the picture: 2 + the map value's position, or BACKGROUND / GAP
+    index: np.ndarray  # (H, W) int32 of the picture: 1 + the map value's position, or GAP
     top: int  # overview row of the picture's first row
     k: int  # overview cells per value: small maps are enlarged (14×14 → 28, 7×7 → 21)
     shape: tuple[int, int, int]  # (maps, height, width) of one map, in values
@@ -163,7 +162,7 @@ def _overview_plan(layers: tuple[tuple[str, tuple[int, ...]], ...]) -> _Overview
         c, mh, mw = shape[0], shape[1], shape[2]
         k = max(1, round(MIN_TILE / max(mh, mw)))  # whole-cell enlargement: every value stays one block
         rows, cols = tile_layout(c, mh * k, mw * k)
-        index = mosaic(2 + np.arange(c * mh * mw, dtype=np.int32).reshape(c, mh, mw), rows, cols)
+        index = mosaic(1 + np.arange(c * mh * mw, dtype=np.int32).reshape(c, mh, mw), rows, cols)
         annotations.append(
             dict(
                 text=f"<b>{name}</b> · {' × '.join(map(str, shape))}",
@@ -213,10 +212,10 @@ def overview_figure(
     layout is computed once per model (the layers' names and shapes); a stroke only fills in the values.
     """
     plan = _overview_plan(tuple((str(name), tuple(int(n) for n in shape)) for name, shape, _ in layers))
-    lut, fixed = palette_lut(scale), np.array([BACKGROUND, GAP], np.uint8)
+    lut, gap = palette_lut(scale), np.array([GAP], np.uint8)
     pictures = []
     for lay, (_, shape, maps) in zip(plan.layers, layers):
-        values = np.concatenate([fixed, map_bytes(np.reshape(maps, shape)).ravel()])
+        values = np.concatenate([gap, map_bytes(np.reshape(maps, shape)).ravel()])
         pictures.append(
             dict(
                 type="image",
@@ -309,18 +308,18 @@ def large_map_figure(values: np.ndarray, title: str, cell: tuple[int, int] | Non
     selections); ``cell``, the one whose receptive field is shown, outlined. Arrays travel in Plotly's
     binary form (the map is float32 in the engine already): about 12 KB a stroke for 28×28, not 38."""
     spec = feature_map_spec(values, title=title, height=420)
-    heatmap = dict(spec["data"][0], z=typed(values, "float32"))
-    rows, cols = np.indices(np.shape(values))
-    index = "uint8" if max(np.shape(values)) <= 256 else "uint16"
+    values = np.asarray(values, dtype=np.float32)  # the engine's precision: binary, a quarter of a JSON list
+    heatmap = dict(spec["data"][0], z=values)
+    rows, cols = np.indices(values.shape, dtype=np.uint8 if max(values.shape) <= 256 else np.uint16)
     spec["data"] = [
         heatmap,
         *spec["data"][1:],
         dict(
             type="scatter",
             mode="markers",
-            x=typed(cols.ravel(), index),
-            y=typed(rows.ravel(), index),
-            customdata=typed(np.ravel(values), "float32"),
+            x=cols.ravel(),
+            y=rows.ravel(),
+            customdata=values.ravel(),
             hovertemplate="row %{y}, col %{x}<br>value %{customdata:.4g}<br>click: its receptive field<extra></extra>",
             name="cells",
             marker=dict(size=max(4, int(330 / max(np.shape(values)))), symbol="square", opacity=0.0),
@@ -364,17 +363,6 @@ def square(img: np.ndarray) -> np.ndarray:
     side = max(h, w)
     a = np.pad(a, (((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)))
     return np.rint(np.clip(a, 0, 1) * 255).astype(np.uint8)
-
-
-def picture_url(pixels: np.ndarray) -> str:
-    """A small picture, (H, W) uint8 grey or (H, W, 3) uint8 RGB, as a PNG data URL at one pixel per value.
-    The page shows it enlarged with hard edges (CSS ``image-rendering: pixelated``), so a 28×28 picture
-    travels as a few hundred bytes inside the page's message, not as an enlarged file the browser must
-    fetch on every stroke."""
-    a = np.ascontiguousarray(pixels, dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(a, mode="L" if a.ndim == 2 else "RGB").save(buf, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def saliency_overlay(image: np.ndarray, sal: np.ndarray, scale: Sequence[Sequence] | None = None) -> np.ndarray:

@@ -84,8 +84,9 @@ def picture() -> tuple[np.ndarray | None, str]:
 
 def _model_id(choice: models.ModelChoice) -> str:
     """Names the model in use for the session's memos: what is computed from the model alone (its kernels'
-    figures) is kept across strokes, and nothing of another model is ever shown."""
-    return f"{choice.name}|{id(choice.model)}"
+    figures) is kept across strokes, and nothing of another model is ever shown (an id() could be reused
+    by a model loaded after one was dropped; the token is never)."""
+    return f"{choice.name}|{choice.token}"
 
 
 def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> insight.DigitAnalysis:
@@ -132,10 +133,10 @@ def seen(result: insight.DigitAnalysis) -> None:
     """The 28×28 picture the network sees, with the preprocessing steps small beside it."""
     # one pixel per value, inline in the message, enlarged with hard edges by PIXELATED: no separate
     # download per stroke, no JPEG blur, exact greys
-    st.image(fig.picture_url(fig.square(result.prep.image)), caption="What the network sees: 28 × 28", width=196)
+    st.image(fig.png_data_url(fig.square(result.prep.image)), caption="What the network sees: 28 × 28", width=196)
     cells = st.columns(len(STAGES) - 1)
     for cell, stage in zip(cells, STAGES[1:]):
-        cell.image(fig.picture_url(fig.square(result.prep.stages[stage])), caption=stage, width=84)
+        cell.image(fig.png_data_url(fig.square(result.prep.stages[stage])), caption=stage, width=84)
     st.caption(
         "Crop to the ink → scale the longer side to 20 px → place by centre of mass in 28 × 28, as "
         "MNIST was made. That is why a digit drawn small or in a corner still works."
@@ -143,32 +144,35 @@ def seen(result: insight.DigitAnalysis) -> None:
     )
 
 
-def _clicked(chart: str, fields: tuple[str, ...]) -> tuple[int, int] | None:
-    """The two numbers a click on the chart ``chart`` selected: its point's ``fields`` (``customdata``'s first
-    two, or the point's ``y`` and ``x``), or None when there was no click or it is not shaped so."""
-    event = state.get(PAGE, chart, None) or {}
-    points = (event.get("selection") or {}).get("points") or []
-    point = points[0] if points and isinstance(points[0], dict) else {}
-    data = point.get("customdata") if fields == ("customdata",) else [point.get(f) for f in fields]
-    if isinstance(data, (list, tuple)) and len(data) >= 2 and all(isinstance(v, (int, float)) for v in data[:2]):
-        return int(data[0]), int(data[1])
+def _two_numbers(values) -> tuple[int, int] | None:
+    if isinstance(values, (list, tuple)) and len(values) >= 2 and all(isinstance(v, (int, float)) for v in values[:2]):
+        return int(values[0]), int(values[1])
     return None
 
 
+def _clicked_point(chart: str) -> dict:
+    """The point a click on the chart ``chart`` selected ({} when none, or not shaped as Plotly sends it)."""
+    event = state.get(PAGE, chart, None) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    return points[0] if points and isinstance(points[0], dict) else {}
+
+
 def _pick_from_chart() -> None:
-    """A click on a feature map in the overview opens it (sets the layer and map selectors)."""
-    data = _clicked("maps", ("customdata",))
+    """A click on a feature map in the overview opens it: its marker's customdata is [layer, channel, ...]."""
+    data = _two_numbers(_clicked_point("maps").get("customdata"))
     if data is not None:
-        state.put(PAGE, "open_layer", int(data[0]))
-        state.put(PAGE, "open_map", int(data[1]) + 1)
+        state.put(PAGE, "open_layer", data[0])
+        state.put(PAGE, "open_map", data[1] + 1)
 
 
 def _pick_cell() -> None:
-    """A click on a cell of the opened map: its receptive field is shown (layer, map, row, column kept)."""
-    data = _clicked("large", ("y", "x"))
+    """A click on a cell of the opened map (its marker sits at x = column, y = row): its receptive field is
+    shown (layer, map, row, column kept)."""
+    point = _clicked_point("large")
+    data = _two_numbers([point.get("y"), point.get("x")])
     if data is not None:
         layer, ch = int(state.get(PAGE, "open_layer", 0)), int(state.get(PAGE, "open_map", 1)) - 1
-        state.put(PAGE, "field_cell", (layer, ch, int(data[0]), int(data[1])))
+        state.put(PAGE, "field_cell", (layer, ch, data[0], data[1]))
 
 
 def _receptive_field(choice: models.ModelChoice, result: insight.DigitAnalysis, li: int, ch: int) -> None:
@@ -267,7 +271,12 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         _receptive_field(choice, result, li, ch)
         if not layer.source:
             return
-        weights, biases = insight.conv_weights(choice.model, layer.source)
+        weights, biases = state.memo(  # the model's, the same for every stroke
+            PAGE,
+            "conv_weights",
+            f"{_model_id(choice)}|{layer.source}",
+            lambda: insight.conv_weights(choice.model, layer.source),
+        )
         made = "" if layer.kind == "conv" else f" ({layer.name} is computed from {layer.source}'s map {ch + 1})"
         if weights.shape[1] == 1:
             display.chart(
@@ -308,7 +317,7 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     with row.container(width=PANEL_PX, key="draw-saliency-panel"):
         st.subheader("Which strokes mattered")
         st.image(
-            fig.picture_url(fig.saliency_overlay(result.prep.image, result.saliency, scale=display.saliency_scale())),
+            fig.png_data_url(fig.saliency_overlay(result.prep.image, result.saliency, scale=display.saliency_scale())),
             width=PANEL_PX - 14,
             caption=f"Gradient × input for the class {pred.label}: {display.palette().strong} pixels pushed "
             "the network towards it.",

@@ -6,6 +6,7 @@ Session models live in this session's state only: another user never sees them.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class ModelChoice:
     spec: ModelSpec
     about: str  # one sentence: where it comes from and how good it is
     classes: tuple[str, ...] = DIGITS  # what each output means (Fashion-MNIST: "T-shirt/top", ...)
+    token: str = ""  # names this model among all this session has used (what is computed from it is kept under it)
 
 
 class ModelUnavailable(PlaygroundError):
@@ -80,7 +82,7 @@ def shipped() -> ModelChoice:
     about = f"{loaded.spec.name} architecture, loaded from {path.name}"
     if isinstance(acc, (int, float)):
         about += f", {acc:.2%} accuracy on its validation images"
-    return ModelChoice(SHIPPED, loaded.model, loaded.spec, about + ".")
+    return ModelChoice(SHIPPED, loaded.model, loaded.spec, about + ".", token=f"{path}|{st_.st_mtime_ns}|{st_.st_size}")
 
 
 # ---------------------------------------------------------------- this session's models
@@ -95,7 +97,7 @@ def add_session_model(
 ) -> None:
     """Keep a model trained or loaded in this session (pass a copy, not a module still training)."""
     models = dict(state.get(PAGE, "session", {}))
-    models[name] = ModelChoice(name, _freeze(model), spec, about, tuple(classes))
+    models[name] = ModelChoice(name, _freeze(model), spec, about, tuple(classes), uuid.uuid4().hex)
     state.put(PAGE, "session", models)
     if use_on_draw:
         state.put(PAGE, "draw_choice", name)
