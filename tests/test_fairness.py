@@ -61,7 +61,9 @@ def test_a_fragments_own_reruns_count_against_the_tabs_share(monkeypatch):
 
     budget = Budget()
     monkeypatch.setattr(fairness, "budget", lambda: budget)
-    monkeypatch.setattr(fairness.st, "fragment", lambda body: body)  # the body as Streamlit would call it
+    monkeypatch.setattr(
+        fairness.st, "fragment", lambda body, run_every=None: body
+    )  # the body as Streamlit would call it
     calls = []
 
     def body(n: int) -> None:

@@ -11,11 +11,10 @@ import torch
 from apptest_support import charts, errors, rerun, shown, trace_names
 from streamlit.runtime import memory_media_file_storage
 from streamlit.testing.v1 import AppTest
-from train_page_support import (  # noqa: F401 - the fixtures are used by name
+from train_page_support import (
     SMALL,
     TRAIN,
     configure,
-    curve_caption,
     done,
     open_page,
     points,

@@ -9,14 +9,10 @@ import pytest
 import torch
 from apptest_support import charts, query, rerun, shown
 from test_figures import arr
-from train_page_support import (  # noqa: F401 - the fixtures are used by name
-    SMALL,
-    TRAIN,
+from train_page_support import (
     configure,
-    curve_caption,
     done,
     open_page,
-    points,
     run_state,
     start,
     table,

@@ -11,17 +11,12 @@ import threading
 import pytest
 import torch
 from apptest_support import errors, rerun, shown
-from train_page_support import (  # noqa: F401 - the fixtures are used by name
-    SMALL,
-    TRAIN,
+from train_page_support import (
     configure,
-    curve_caption,
     done,
     open_page,
-    points,
     run_state,
     start,
-    table,
     until,
 )
 

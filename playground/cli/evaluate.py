@@ -59,7 +59,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress=ProgressBar("downloading"),
         seed=int((loaded.metadata.get("config") or {}).get("seed", 0) or 0),
     )
-    n_out = int(loaded.model(_dummy()).shape[-1])
+    n_out = loaded.spec.num_classes  # the model was built from its spec and its tensors checked against it
     if n_out != len(data.classes):
         raise EngineCliError(f"The model has {n_out} outputs but {args.dataset} has {len(data.classes)} classes.")
     for warning in overlap_warnings(loaded.metadata, data.name, data.indices, args.split):
@@ -99,9 +99,3 @@ def _evaluate(args: argparse.Namespace) -> int:
     for i in range(k):
         print(f"{i:>6}" + "".join(f"{int(v):>6}" for v in res.confusion[i]))
     return 0
-
-
-def _dummy() -> Any:
-    import torch
-
-    return torch.zeros(1, 1, 28, 28)

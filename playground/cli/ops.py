@@ -438,7 +438,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
         print(json.dumps(doc))
 
 
-def _fail(e: Exception) -> int:
+def _fail(e: Exception | str) -> int:
     message = " ".join(str(e).split()) or "unknown error"  # always one line
     try:
         print(f"error: {message}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Plotly figure builders: engine arrays and step records in, ``go.Figure`` out.
 
-No streamlit, no torch, no arithmetic of the convolution itself: ``common`` (colours, panels,
-shapes), ``conv`` (input ∗ kernel = output at a step; activation curve), ``player`` (the data the
+No streamlit, no torch, no arithmetic of the convolution itself: ``common`` (colours, sizes,
+number labels), ``canvas`` (a figure under construction, its panels), ``shapes`` (outlines), ``conv`` (input ∗ kernel = output at a step; activation curve), ``player`` (the data the
 Play view's in-browser player paints), ``channels``
 (several channels / filters, im2col GEMM), ``pool`` (pooling steps, shift comparison).
 """

@@ -1,10 +1,6 @@
 """Shared pieces of the Plotly builders: colours, fonts, sizes, number labels and value ranges. A figure
 under construction and its panels are in ``figures.canvas``, outline shapes in ``figures.shapes``.
 
-Figures are assembled as plain dicts and wrapped in ``go.Figure(..., _validate=False)`` at the end:
-Plotly's validation would cost 10-15 ms per step figure. ``tests/test_figures.py`` validates every builder's
-output with a full ``go.Figure(fig.to_dict())`` instead, so skipping it here loses no safety.
-
 Conventions: a grid panel shows row 0 at the top (reversed y), cells are square, axis ranges are
 fixed, and cells carry their numbers when the grid is small enough
 to read on a projector (:data:`MAX_LABELLED`).

@@ -22,8 +22,8 @@ from pathlib import Path
 FDS = Path("/proc/self/fd")
 
 
-def _tcp_fds() -> list[int]:
-    """The file descriptors of this process that are sockets (``socket:[inode]``)."""
+def _socket_fds() -> list[int]:
+    """The file descriptors of this process that are sockets of any kind (``socket:[inode]``)."""
     try:
         entries = list(FDS.iterdir())
     except OSError:  # no /proc (macOS, Windows): nothing to do
@@ -42,7 +42,7 @@ def no_delay() -> int:
     """Switch Nagle's algorithm off on every TCP socket this process holds (listening and connected);
     returns how many were switched. Other sockets (Unix, UDP) are left alone."""
     switched = 0
-    for fd in _tcp_fds():
+    for fd in _socket_fds():
         try:
             sock = socket.socket(fileno=os.dup(fd))  # a second handle on the same socket
         except OSError:

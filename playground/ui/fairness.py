@@ -80,9 +80,10 @@ def waited_note(waited: float) -> None:
         st.caption(f"This tab waited {waited:.1f} s: it has kept the shared server busy for a while.")
 
 
-def fragment(body: Callable[..., None]) -> Callable[..., None]:
-    """``st.fragment(body)`` whose own reruns (a widget inside it changed: a stroke on the Draw page) count
-    against the session's fair share like full runs, which the router already wraps in :func:`fair_share`."""
+def fragment(body: Callable[..., None], run_every: float | None = None) -> Callable[..., None]:
+    """``st.fragment(body, run_every=...)`` whose own reruns (a widget inside it changed, e.g. a stroke on the
+    Draw page, or its timer fired, e.g. the Train page's live curves) count against the session's fair share
+    like full runs, which the router already wraps in :func:`fair_share`. Every fragment goes through here."""
 
     @functools.wraps(body)
     def fair(*args, **kwargs) -> None:
@@ -94,4 +95,4 @@ def fragment(body: Callable[..., None]) -> Callable[..., None]:
             waited_note(waited)
             body(*args, **kwargs)
 
-    return st.fragment(fair)
+    return st.fragment(fair, run_every=run_every)

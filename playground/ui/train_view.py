@@ -32,7 +32,7 @@ from playground.nn.insight import feature_maps, first_layer_kernels, predict
 from playground.nn.model import build
 from playground.nn.timeline import BUDGET_BYTES, MAX_SNAPSHOTS
 from playground.nn.trainer import EvalResult, TrainSnapshot, evaluate, images_to_tensor
-from playground.ui import display, draw_view, models, state, widgets
+from playground.ui import display, draw_view, fairness, models, state, widgets
 from playground.ui.conv_view import fingerprint
 from playground.ui.train_runs import REFRESH_S, VISUAL_EVERY_S, DataBundle, Plan, Run, TrainingSession, one_thread
 from playground.ui.training import progress_text, queue_text
@@ -80,8 +80,8 @@ def live(page: str, sess: TrainingSession) -> None:
     for each in sess.runs:  # this full run redraws the runs table (history, below): no state to catch up on
         each.table_state = None
     st.subheader(f"{run.label}: {run.plan.spec.name} on {run.plan.data.title}")
-    st.fragment(_progress, run_every=REFRESH_S if polling else None)(sess, run, polling)
-    st.fragment(_visuals, run_every=VISUAL_EVERY_S if polling else None)(page, run)
+    fairness.fragment(_progress, run_every=REFRESH_S if polling else None)(sess, run, polling)
+    fairness.fragment(_visuals, run_every=VISUAL_EVERY_S if polling else None)(page, run)
 
 
 def _progress(sess: TrainingSession, run: Run, polling: bool) -> None:
