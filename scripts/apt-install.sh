@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian packages (e.g. chromium, nginx) that are not there yet, with sudo when not root.
+# Install Debian packages (e.g. chromium, nginx, postgresql) that are not there yet, with sudo when not root.
 # Usage: bash scripts/apt-install.sh COMMAND=PACKAGE ...   (e.g. nginx=nginx chromium=chromium)
 # Exits 1 with one line when a package is missing and apt-get cannot be used here.
 set -euo pipefail
@@ -7,7 +7,9 @@ set -euo pipefail
 missing=()
 for pair in "$@"; do
   command="${pair%%=*}"; package="${pair#*=}"
-  if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ]; then
+  # Debian keeps some programs out of PATH: nginx in /usr/sbin, PostgreSQL's in /usr/lib/postgresql/N/bin
+  if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ] \
+    && ! compgen -G "/usr/lib/postgresql/*/bin/$command" >/dev/null; then
     missing+=("$package")
   fi
 done
