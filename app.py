@@ -15,6 +15,7 @@ pages = [
     st.Page("playground/pages/backprop.py", title="Backpropagation", url_path="backprop"),
     st.Page("playground/pages/build.py", title="Build", url_path="build"),
     st.Page("playground/pages/train.py", title="Train", url_path="train"),
+    st.Page("playground/pages/classroom.py", title="Class", url_path="class"),
     # the default page answers only at /, so /draw (a link people type or share) gets this hidden twin
     st.Page("playground/pages/draw.py", title="Draw & Predict", url_path="draw", visibility="hidden"),
 ]

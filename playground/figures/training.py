@@ -256,8 +256,11 @@ def curves_figure(series: Sequence[CurveSeries], *, height: int = 340, log_loss:
     return _figure(data, layout)
 
 
-def confusion_figure(confusion: np.ndarray, classes: Sequence[str], *, height: int = 460) -> go.Figure:
-    """Counts (K, K): rows are true classes (top to bottom), columns predicted ones; counts printed in cells."""
+def confusion_figure(
+    confusion: np.ndarray, classes: Sequence[str], *, height: int = 460, true_label: str = "true"
+) -> go.Figure:
+    """Counts (K, K): rows are true classes (top to bottom), columns predicted ones; counts printed in cells.
+    ``true_label`` names the rows ("true"; "meant" for a class's drawings)."""
     z = np.asarray(confusion, dtype=np.int64)
     k = z.shape[0]
     names = [str(c) for c in classes][:k]
@@ -275,7 +278,7 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], *, height: i
         showscale=False,
         customdata=[[[names[r], names[c]] for c in range(k)] for r in range(k)],
         name="confusion",
-        hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{z:,} images<extra></extra>",
+        hovertemplate=f"{true_label} %{{customdata[0]}}, predicted %{{customdata[1]}}: %{{z:,}} images<extra></extra>",
         xgap=1,
         ygap=1,
     )
@@ -286,7 +289,7 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], *, height: i
         height,
         margin=dict(l=8, r=8, t=8, b=8),
         xaxis=dict(ticks, title=dict(text="predicted"), side="top", constrain="domain"),
-        yaxis=dict(ticks, title=dict(text="true"), autorange="reversed", scaleanchor="x", constrain="domain"),
+        yaxis=dict(ticks, title=dict(text=true_label), autorange="reversed", scaleanchor="x", constrain="domain"),
     )
     return _figure([trace], layout)
 

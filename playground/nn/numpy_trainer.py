@@ -111,8 +111,9 @@ class NumpyTrainer:
         val_data: Any = None,
         callbacks: Sequence[Callable[[TrainEvent], None]] = (),
         test_data: Any = None,
+        start_weights: dict[str, np.ndarray] | None = None,
     ):
-        self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
+        self.setup = setup = RunSetup.of(spec, config, train_data, val_data, start_weights)
         self.test_data, self.test_evaluation = test_data, None  # scored once the run ends
         self.spec, self.config, self.n_train = setup.spec, config, setup.n_train
         self.net, self.names = network_of(setup.spec)

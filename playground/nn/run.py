@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from playground.imaging.canvas_style import canvas_style_digits
@@ -102,6 +103,17 @@ def run_seeds(seed: int) -> tuple[int, int, int, int]:
     return tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(4))
 
 
+def _check_start_weights(spec: ModelSpec, weights: dict[str, np.ndarray]) -> None:
+    """ConfigError unless ``weights`` are a full state dict of ``spec``'s model (same names and shapes)."""
+    wanted = {k: tuple(v.shape) for k, v in build(spec, seed=0).state_dict().items()}
+    given = {k: tuple(np.shape(v)) for k, v in weights.items()}
+    if given != wanted:
+        odd = sorted(set(wanted) ^ set(given)) or sorted(k for k in wanted if wanted[k] != given[k])
+        raise ConfigError(
+            f"The weights to fine-tune do not fit this design (look at {', '.join(odd[:3])}).", "start_weights"
+        )
+
+
 def initial_model(spec: ModelSpec, config: TrainConfig) -> nn.Sequential:
     """The weights a run of ``spec`` with ``config`` starts from (its seed, its initialisation)."""
     seed = run_seeds(config.seed)[0]
@@ -122,10 +134,19 @@ class RunSetup:
     batch_size: int
     steps_per_epoch: int  # the last partial batch is left out
     total_steps: int
+    start_weights: dict[str, np.ndarray] | None = None  # fine-tuning: the weights to start from, not the seed's
 
     @classmethod
-    def of(cls, spec: ModelSpec, config: TrainConfig, train_data: Dataset, val_data: Dataset | None = None) -> RunSetup:
-        """Validate everything a run needs: ConfigError / SpecError name the setting or layer at fault."""
+    def of(
+        cls,
+        spec: ModelSpec,
+        config: TrainConfig,
+        train_data: Dataset,
+        val_data: Dataset | None = None,
+        start_weights: dict[str, np.ndarray] | None = None,
+    ) -> RunSetup:
+        """Validate everything a run needs: ConfigError / SpecError name the setting or layer at fault.
+        ``start_weights`` (a state dict as arrays) makes the run fine-tune those weights."""
         if not isinstance(config, TrainConfig):
             raise ConfigError("The training settings must be a TrainConfig.")
         spec = spec.with_dropout(config.dropout) if config.dropout is not None else spec
@@ -137,7 +158,20 @@ class RunSetup:
         total_steps = steps_per_epoch * config.epochs
         if config.max_steps is not None:
             total_steps = min(total_steps, config.max_steps)
-        return cls(spec, config, train_data, val_data, n_train, n_images, batch_size, steps_per_epoch, total_steps)
+        if start_weights is not None:
+            _check_start_weights(spec, start_weights)
+        return cls(
+            spec,
+            config,
+            train_data,
+            val_data,
+            n_train,
+            n_images,
+            batch_size,
+            steps_per_epoch,
+            total_steps,
+            start_weights,
+        )
 
     def training_images(self) -> tuple[np.ndarray, np.ndarray]:
         """The images (N, H, W) uint8 and labels (N,) of one epoch: the subset, then its canvas-style copies
@@ -156,8 +190,16 @@ class RunSetup:
         return run_seeds(self.config.seed)
 
     def initial_model(self) -> nn.Sequential:
-        """The seeded model the run starts from, initialised as the config says."""
-        return initial_model(self.spec, self.config)
+        """The model the run starts from: seeded and initialised as the config says, or the start weights."""
+        model = initial_model(self.spec, self.config)
+        if self.start_weights is not None:
+            try:
+                model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in self.start_weights.items()})
+            except (RuntimeError, TypeError, ValueError) as err:
+                raise ConfigError(
+                    f"The weights to fine-tune do not fit this design: {str(err).splitlines()[0]}", "start_weights"
+                ) from None
+        return model
 
     def queued(self) -> TrainSnapshot:
         """The snapshot of a run that has not started."""

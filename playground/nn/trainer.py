@@ -99,8 +99,9 @@ class Trainer:
         val_data: Dataset | None = None,
         callbacks: Sequence[Callback] = (),
         test_data: Dataset | None = None,
+        start_weights: dict[str, np.ndarray] | None = None,
     ):
-        self.setup = setup = RunSetup.of(spec, config, train_data, val_data)
+        self.setup = setup = RunSetup.of(spec, config, train_data, val_data, start_weights)
         self.test_data = test_data  # scored once the run ends (see run), where the run is
         self.test_evaluation: EvalResult | None = None
         self.config, self.spec, self.n_train = config, setup.spec, setup.n_train

@@ -103,9 +103,10 @@ class ProcessTrainer:
         train_data: Dataset,
         val_data: Dataset | None = None,
         test_data: Dataset | None = None,
+        start_weights: dict[str, np.ndarray] | None = None,
     ):
         # validated here, on the caller's thread: ConfigError / SpecError / DataError at once
-        self.setup = RunSetup.of(spec, config, train_data, val_data)
+        self.setup = RunSetup.of(spec, config, train_data, val_data, start_weights)
         if config.engine == "numpy":
             network_of(self.setup.spec)  # EngineError (a ConfigError) for a layer the numpy engine cannot train
         self.test_data = test_data  # scored in the child once the run ends, never in this process
@@ -215,7 +216,17 @@ class ProcessTrainer:
         s = self.setup
         try:
             conn = _connect()
-            conn.send(("train", s.spec.to_json(), s.config.to_dict(), s.train_data, s.val_data, self.test_data))
+            conn.send(
+                (
+                    "train",
+                    s.spec.to_json(),
+                    s.config.to_dict(),
+                    s.train_data,
+                    s.val_data,
+                    self.test_data,
+                    s.start_weights,
+                )
+            )
         except OSError as err:
             log.warning("cannot start a training child: %s", err)
             self._fail("The training process could not be started; try again in a moment.")

@@ -81,7 +81,7 @@ def weights(model: nn.Module) -> dict[str, np.ndarray]:
 def train_child(conn: Connection) -> None:
     """A forked child: receive one run, train it, report, obey pause/resume/stop, answer weight and timeline
     requests; the run's checkpoint timeline goes back with its final weights."""
-    _, spec_json, config, train, val, test = conn.recv()
+    _, spec_json, config, train, val, test, start_weights = conn.recv()
     conn.send(("pid", os.getpid()))
     config = TrainConfig.from_dict(config)
     timeline = Timeline()
@@ -96,7 +96,15 @@ def train_child(conn: Connection) -> None:
             timeline.offer(event.step, live_weights)
 
     engine = NumpyTrainer if config.engine == "numpy" else Trainer  # the from-scratch engine, or PyTorch
-    trainer = engine(ModelSpec.from_json(spec_json), config, train, val, callbacks=[on_event], test_data=test)
+    trainer = engine(
+        ModelSpec.from_json(spec_json),
+        config,
+        train,
+        val,
+        callbacks=[on_event],
+        test_data=test,
+        start_weights=start_weights,
+    )
     box.append(trainer)
     timeline.offer(0, live_weights)  # the initial weights
     worker = threading.Thread(target=trainer.run, daemon=True)

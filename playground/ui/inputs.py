@@ -166,7 +166,7 @@ def _undo_and_clear(page: str) -> None:
     row.button(
         "✕ Clear",
         key=state.key(page, "clear_canvas"),
-        on_click=_clear_canvas,
+        on_click=clear_canvas,
         args=(page,),
         disabled=strokes_drawn == 0 and not state.has(page, "image"),
         width="stretch",
@@ -174,7 +174,7 @@ def _undo_and_clear(page: str) -> None:
     )
 
 
-def _clear_canvas(page: str) -> None:
+def clear_canvas(page: str) -> None:
     state.put(page, "canvas_gen", state.get(page, "canvas_gen", 0) + 1)  # a fresh, empty canvas
     state.drop(page, "drawing")
     state.drop(page, "image")
@@ -185,7 +185,7 @@ def _undo_stroke(page: str) -> None:
     predicts from is drawn from them here (a remounted canvas sends no picture until the next stroke)."""
     drawing = state.get(page, "drawing", None) or {}
     rest = list(drawing.get("objects", []))[:-1]
-    _clear_canvas(page)
+    clear_canvas(page)
     if rest:
         state.put(page, "drawing", {**drawing, "objects": rest})
         px = state.get(page, "canvas_px", CANVAS_PX)
