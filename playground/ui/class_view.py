@@ -414,6 +414,7 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         bottom[1].metric("Read as meant", "–" if acc is None else f"{acc:.0%}")
     if room is not None and room.closed:
         st.info(f"Room {code} is closed: students cannot send. Reopen it {display.controls_place()}.")
+    said("picked")  # what happened to the drawing picked last (deleted), before anything else changes
     if n == 0:
         st.info("No drawings yet. As students send them, they appear here grouped by what the model answers.")
         return
@@ -451,12 +452,30 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         _picked_panel(code, key, r)
 
 
+def _pick_number() -> None:
+    number = state.peek(PAGE, "pick_number")
+    if number is not None:
+        state.put(PAGE, "picked", int(number))
+
+
 def _picked_panel(code: str, key: str, r: ClassReport) -> None:
-    said("picked")
+    st.number_input(
+        "Open drawing number",
+        min_value=1,
+        max_value=2**53 - 1,
+        value=None,
+        step=1,
+        key=state.key(PAGE, "pick_number"),
+        on_change=_pick_number,
+        help="Or click a drawing: its number shows when the pointer rests on it.",
+    )
     picked = state.peek(PAGE, "picked")
     where = np.flatnonzero(r.ids == picked) if picked is not None else []
     if not len(where):
-        st.caption("Click a drawing to see its probabilities, or to delete it.")
+        if picked is not None:
+            st.warning(f"There is no drawing {picked} in this room (deleted, or not sent yet).")
+        else:
+            st.caption("Click a drawing to see its probabilities, or to delete it.")
         return
     i = int(where[0])
     p, meant = r.probabilities[i], int(r.meant[i])
