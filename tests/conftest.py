@@ -38,9 +38,12 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """A live CNN Playground server for real-browser tests."""
-    proc, url = start_server(extra_env={"PLAYGROUND_DATA_DIR": str(mnist_dir() or "")})
+def app_url(tmp_path_factory):
+    """A live CNN Playground server for real-browser tests (its class store a throwaway SQLite file)."""
+    class_db = tmp_path_factory.mktemp("class") / "class.sqlite3"
+    proc, url = start_server(
+        extra_env={"PLAYGROUND_DATA_DIR": str(mnist_dir() or ""), "PLAYGROUND_CLASS_DB": str(class_db)}
+    )
     yield url
     stop_server(proc)
 
@@ -80,6 +83,7 @@ def page(browser, request):
         return path
 
     pg.shot = shot
+    pg.folder = out  # where shot() saves: for pictures taken by other pages of the same test
     yield pg
     context.close()
 
