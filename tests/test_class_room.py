@@ -194,3 +194,41 @@ def test_the_link_students_open():
     assert class_room.room_link("http://a:1/", "K7QMP") == "http://a:1/class?room=K7QMP"
     lan = class_room.lan_address()
     assert lan is None or not lan.startswith(class_room.LOOPBACK)
+
+
+def test_fine_tuning_on_the_class_runs_in_the_queue_and_is_judged_on_held_out_drawings(model, digits, mnist_path):
+    from waiting import wait_until
+
+    from playground.data.datasets import load_dataset
+    from playground.nn.config import ConfigError, TrainConfig, evaluate
+    from playground.nn.shapes import infer_shapes  # noqa: F401 (the spec travels with the checkpoint)
+    from playground.serve import class_tune, jobs
+
+    loaded = load_checkpoint(SHIPPED_MODEL)
+    ids, images, meant, senders = drawings(digits)
+    few, _ = class_report.report(model, ids[:9], images[:9], meant[:9], senders[:9])
+    assert "at least 10 drawings" in class_tune.check(few)
+    with pytest.raises(ConfigError, match="at least 10 drawings"):
+        class_tune.start("AAAAA", "m", model, loaded.spec, few, None, None)
+    r, _ = class_report.report(model, ids, images, meant, senders)
+    assert class_tune.check(r) == ""
+    train = load_dataset("mnist", mnist_path, split="train", download_ok=False)
+    val = load_dataset("mnist", mnist_path, split="val", download_ok=False)
+    queue = jobs.JobQueue(cap=1)
+    config = TrainConfig(optimizer="adam", lr=3e-4, batch_size=64, epochs=1, seed=0, threads=1)
+    tuning = class_tune.start("AAAAA", "Pretrained", model, loaded.spec, r, train, val, queue, config)
+    assert tuning.trained_on == 32 and tuning.before.held_out_n == 8 and tuning.before.mnist_n == 1000
+    assert tuning.before.held_out == r.accuracy(class_report.held_out(r.ids))
+    assert tuning.before.mnist_val == evaluate(model, val).accuracy
+    wait_until(lambda: tuning.trainer.result is not None, what="the fine-tuning to end")
+    assert tuning.finish() and not tuning.finish()
+    assert tuning.trainer.result.state == "finished", tuning.trainer.result.message
+    tuned = tuning.model
+    held = class_report.class_dataset(r, class_report.held_out(r.ids), "AAAAA", "test")
+    assert tuning.after.held_out == evaluate(tuned, held).accuracy
+    assert tuning.after.mnist_val == evaluate(tuned, val).accuracy
+    # it started from the model's weights, not from fresh ones, and changed them
+    start = dict(model.state_dict())
+    assert any(not torch.equal(start[k], v) for k, v in tuned.state_dict().items())
+    assert tuning.after.mnist_val > 0.95
+    queue.shutdown()

@@ -204,3 +204,43 @@ def test_the_address_students_open_can_be_changed(db):
     lect.text_input(key="class.base").input("http://lab-pc.local:8501")
     rerun(lect)
     assert f"http://lab-pc.local:8501/class?room={code}" in shown(lect)
+
+
+def test_fine_tuning_on_the_class_shows_before_and_after_and_the_model_can_read_the_room(db, mnist_env):
+    from train_page_support import until
+
+    from playground.data.datasets import load_dataset
+    from playground.nn.class_report import held_out
+
+    lect, code = lecturer()
+    test = load_dataset("mnist", mnist_env, split="test", download_ok=False)
+    ids = [db.send(code, f"s{i}", test.images[i], meant=int(test.labels[i]), now=float(i)) for i in range(9)]
+    rerun(lect)
+    assert lect.button(key="class.tune_start").disabled and "this room has 9" in shown(lect)
+    ids += [db.send(code, f"s{i}", test.images[i], meant=int(test.labels[i]), now=float(i)) for i in range(9, 15)]
+    rerun(lect)
+    assert not lect.button(key="class.tune_start").disabled
+    rerun(lect.button(key="class.tune_start").click())
+    until(lect, lambda at: "class drawings it never trained on" in shown(at), timeout=240)
+    table = [m.value for m in lect.markdown if "never trained on" in m.value][0]
+    n_held = int(held_out(np.array(ids)).sum())
+    assert f"| {n_held} class drawings it never trained on |" in table and "| 1,000 MNIST validation images |" in table
+    assert f"Trained on {15 - n_held} of the class's labelled drawings" in shown(lect)
+    name = f"Fine-tuned on class {code} ({15 - n_held} drawings)"
+    assert name in lect.radio(key="class.model").options
+    rerun(lect.button(key="class.tune_use").click())
+    assert lect.radio(key="class.model").value == name and f"({name})" in shown(lect)
+    rerun(lect.button(key="class.tune_again").click())
+    assert not lect.button(key="class.tune_start").disabled and name in lect.button(key="class.tune_start").label
+
+
+def test_fine_tuning_without_mnist_says_where_the_files_go(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "no-mnist"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lect, code = lecturer()
+    img = np.pad(np.full((20, 4), 255, np.uint8), ((4, 4), (12, 12)))
+    for i in range(12):
+        db.send(code, f"s{i}", img, meant=1, now=float(i))
+    rerun(lect)
+    rerun(lect.button(key="class.tune_start").click())
+    assert any("MNIST" in e for e in errors(lect)) and not lect.exception

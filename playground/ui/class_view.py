@@ -17,7 +17,8 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from playground.data.datasets import DIGITS
+from playground.data.datasets import DIGITS, load_dataset
+from playground.errors import PlaygroundError
 from playground.figures import classroom as fig
 from playground.figures.draw import png_data_url, probability_figure
 from playground.figures.training import confusion_figure
@@ -25,7 +26,7 @@ from playground.imaging import qr
 from playground.imaging.preprocess import preprocess_digit
 from playground.nn.class_report import ClassReport
 from playground.nn.insight import MAX_INK, MIN_INK
-from playground.serve import class_room
+from playground.serve import class_room, class_tune
 from playground.serve.class_store import ClassError, ClassStore, default_location, open_store, room_code, sender_token
 from playground.ui import display, fairness, inputs, models, state
 
@@ -280,6 +281,9 @@ def lecturer_controls(code: str, key: str) -> models.ModelChoice | None:
     """The screen's settings (sidebar, or the presenter's Settings): the model that reads the drawings, the
     address students use, and what can be done with the room."""
     names = models.names()
+    if state.peek(PAGE, "model_next") in names:
+        state.seed_widget(PAGE, "model", state.peek(PAGE, "model_next"))
+    state.drop(PAGE, "model_next")
     name = (
         st.radio("Model that reads the drawings", names, key=state.key(PAGE, "model")) if len(names) > 1 else names[0]
     )
@@ -450,6 +454,7 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
             selection_mode="points",
         )
         _picked_panel(code, key, r)
+    tune_panel(code, choice, r)
 
 
 def _pick_number() -> None:
@@ -499,3 +504,83 @@ def _picked_panel(code: str, key: str, r: ClassReport) -> None:
 def lecturer(code: str, key: str, choice: models.ModelChoice | None) -> None:
     st.html(PIXELATED)
     fairness.fragment(live, run_every=REFRESH_S)(code, key, choice)
+
+
+# ----------------------------------------------------------------- fine-tune on the class
+def _start_tuning(code: str, name: str) -> None:
+    held = state.peek(PAGE, "report")
+    try:
+        choice = models.get(name)
+        train = load_dataset("mnist", None, split="train", download_ok=False)
+        val = load_dataset("mnist", None, split="val", download_ok=False)
+        tuning = class_tune.start(code, name, choice.model, choice.spec, held[1], train, val)
+    except PlaygroundError as e:
+        _say("tune", str(e))
+        return
+    state.put(PAGE, "tune", tuning)
+
+
+def _stop_tuning() -> None:
+    tuning = state.peek(PAGE, "tune")
+    if tuning is not None:
+        tuning.stop()
+
+
+def _percent(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def tune_panel(code: str, choice: models.ModelChoice, r: ClassReport) -> None:
+    """Train the model a little more on the class's drawings (through the training queue) and show how it
+    reads the drawings it did not train on, before and after."""
+    st.markdown(
+        "**Fine-tune on the class** · a few epochs more on the labelled drawings and MNIST, judged on every fifth drawing, which it never trains on"
+    )
+    said("tune")
+    tuning = state.peek(PAGE, "tune")
+    if tuning is None or tuning.code != code:
+        problem = class_tune.check(r)
+        st.button(
+            f"Fine-tune {choice.name} on the class",
+            disabled=bool(problem),
+            icon=":material/model_training:",
+            on_click=_start_tuning,
+            args=(code, choice.name),
+            key=state.key(PAGE, "tune_start"),
+        )
+        st.caption(problem or f"Uses {r.labelled.sum()} labelled drawings; takes about a minute on a shared server.")
+        return
+    if tuning.finish() and tuning.model is not None:
+        name = f"Fine-tuned on class {code} ({tuning.trained_on} drawings)"
+        models.add_session_model(
+            name,
+            tuning.model,
+            tuning.trainer.spec,
+            f"{tuning.model_name}, fine-tuned on class {code}'s drawings.",
+            use_on_draw=False,
+        )
+        tuning.model_name = name
+        st.rerun(scope="app")  # the sidebar's model choice (outside this fragment) now offers it
+    snap = tuning.trainer.snapshot()
+    if tuning.after is None:
+        place = tuning.position
+        waiting = f"Waiting in the training queue: {place}." if place else snap.message
+        st.progress(snap.progress, text=f"{snap.state.capitalize()}: {waiting}")
+        st.button("Stop fine-tuning", on_click=_stop_tuning, key=state.key(PAGE, "tune_stop"))
+        return
+    if tuning.model is None:
+        st.warning(f"The fine-tuning ended without a model: {snap.message}")
+    else:
+        b, a = tuning.before, tuning.after
+        st.markdown(
+            "| | before | after |\n|---|---|---|\n"
+            f"| {b.held_out_n} class drawings it never trained on | {_percent(b.held_out)} | **{_percent(a.held_out)}** |\n"
+            f"| {b.mnist_n:,} MNIST validation images | {_percent(b.mnist_val)} | {_percent(a.mnist_val)} |"
+        )
+        st.caption(
+            f"Trained on {tuning.trained_on} of the class's labelled drawings (each {class_tune.REPEAT} times an epoch) and {class_tune.MNIST_IMAGES:,} MNIST images, {snap.step} steps in {snap.elapsed_s:.0f} s."
+        )
+        if st.button("Read the drawings with the fine-tuned model", key=state.key(PAGE, "tune_use")):
+            state.put(PAGE, "model_next", tuning.model_name)  # the sidebar's choice takes it before it is drawn
+            st.rerun(scope="app")  # the choice sits in the sidebar, outside this fragment
+    st.button("Fine-tune again", on_click=lambda: state.drop(PAGE, "tune"), key=state.key(PAGE, "tune_again"))
