@@ -1,18 +1,22 @@
-"""Re-take the README's screenshots of Draw & Predict, Convolution, Backpropagation and Train in Chromium at 1366 px wide.
+"""Re-take the README's screenshots of Draw & Predict, Convolution, Backpropagation, Class and Train in Chromium at 1366 px wide.
 
-Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -backprop.png, -train.png)
+Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -backprop.png, -class.png, -train.png)
 Starts its own server on 127.0.0.1 (with the MNIST folder, as the load client does) and stops it.
 """
 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks.harness import BROWSER_ARGS, wait_for_app
+from benchmarks.harness import BROWSER_ARGS, mnist_dir, wait_for_app
 from benchmarks.loadclient import start_app, stop_app
+from playground.data.datasets import load_dataset
+from playground.imaging.canvas_style import canvas_style_digits
+from playground.serve.class_store import open_store
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
@@ -76,8 +80,38 @@ def _train(page, url: str) -> None:
     page.locator(".st-key-train-stop button").first.click()
 
 
+def _class(page, url: str, location: str) -> None:
+    """A class room with 48 drawings: held-out MNIST test digits redrawn as canvas drawings (seeded), each
+    sent with the digit it is, most of them by one of 20 "students", a few with no digit said."""
+    page.set_viewport_size({"width": 1366, "height": 1500})
+    page.goto(url + "/class")
+    wait_for_app(page)
+    page.get_by_role("button", name="Open a new room").click()
+    page.locator(".class-code").wait_for(timeout=60_000)
+    code = page.locator(".class-code").inner_text().strip()
+    test = load_dataset("mnist", mnist_dir(), split="test", download_ok=False)
+    drawn = canvas_style_digits(test.images[:48], seed=3, elastic_px=1.0)
+    store = open_store(location)
+    for i, img in enumerate(drawn):
+        store.send(code, f"student-{i % 20}", img, None if i % 9 == 4 else int(test.labels[i]), now=1000.0 + 4 * i)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('48'))",
+        timeout=60_000,
+    )
+    wait_for_app(page)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ASSETS / "screenshot-class.png"))
+
+
 def main() -> None:
-    proc, url = start_app()
+    with tempfile.TemporaryDirectory() as tmp:
+        location = str(Path(tmp) / "class.sqlite3")
+        proc, url = start_app({"PLAYGROUND_CLASS_DB": location})
+        _all(proc, url, location)
+
+
+def _all(proc, url: str, location: str) -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=BROWSER_ARGS)
@@ -118,6 +152,7 @@ def main() -> None:
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ASSETS / "screenshot-convolution.png"))
             _backprop(page, url)
+            _class(page, url, location)
             _train(page, url)
             browser.close()
     finally:

@@ -138,7 +138,7 @@ def test_grouped_figure_puts_each_drawing_under_its_answer(model):
 
 def test_strip_figure_captions_each_drawing_and_clicks_read_back():
     f = fig.strip_figure(thumbs(8), [str(d) for d in range(10)], per_row=6).to_dict()
-    assert [a["text"] for a in f["layout"]["annotations"]][:2] == ["1 · 50%", "1 · 51%"]
+    assert [a["text"] for a in f["layout"]["annotations"]][:2] == ["1 · 50.0%", "1 · 51.0%"]
     assert list(f["data"][1]["customdata"]) == list(range(1, 9))
     assert fig.clicked_drawing({"selection": {"points": [{"customdata": 4}]}}) == 4
     assert fig.clicked_drawing({"selection": {"points": [{"customdata": [6]}]}}) == 6

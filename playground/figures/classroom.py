@@ -170,7 +170,7 @@ def strip_figure(
         places.append((top, left, t))
         annotations.append(
             dict(
-                text=f"{classes[t.predicted]} · {t.confidence:.0%}",
+                text=f"{classes[t.predicted]} · {t.confidence:.1%}",
                 x=left + (SIDE + 2 * FRAME) / 2,
                 y=top + SIDE + 2 * FRAME + 1,
                 xref="x",
