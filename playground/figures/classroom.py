@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from playground.figures.canvas import PrebuiltFigure
 from playground.figures.common import FONT
-from playground.figures.draw import png_data_url
+from playground.figures.draw import picture_layout, png_data_url
 from playground.figures.shapes import outline
 
 SIDE = 28  # a drawing's side in values
@@ -98,27 +98,22 @@ def _figure(
     picture = dict(
         type="image", source=png_data_url(canvas, LUT), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip", name="drawings"
     )
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
-    spec = {
-        "data": [picture, targets] if places else [picture],
-        "layout": dict(
-            height=int(rows * cell_px) + 12,
-            margin=dict(l=4, r=4, t=4, b=4),
-            font=FONT,
-            template={},
-            paper_bgcolor="rgba(0,0,0,0)",
-            plot_bgcolor="rgba(0,0,0,0)",
-            showlegend=False,
-            xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
-            yaxis=dict(axis, range=[rows - 0.5, -0.5], scaleanchor="x", constrain="domain", constraintoward="top"),
-            annotations=annotations,
-            shapes=shapes,
-            dragmode=False,
-            clickmode="event+select",
-            hovermode="closest",
-        ),
-    }
-    return PrebuiltFigure(spec)
+    layout = picture_layout(width, rows, int(rows * cell_px) + 12, annotations, shapes)
+    return PrebuiltFigure({"data": [picture, targets] if places else [picture], "layout": layout})
+
+
+def _label(text: str, x: float, y: float, anchor: str, size: int) -> dict:
+    """Text placed on the picture's own coordinates (a column's header, a drawing's caption)."""
+    return dict(
+        text=text,
+        x=x,
+        y=y,
+        xref="x",
+        yref="y",
+        yanchor=anchor,
+        showarrow=False,
+        font=dict(size=size, color=FONT["color"]),
+    )
 
 
 def grouped_figure(groups: Sequence[Sequence[Thumb]], classes: Sequence[str], selected: int | None = None) -> go.Figure:
@@ -140,15 +135,12 @@ def grouped_figure(groups: Sequence[Sequence[Thumb]], classes: Sequence[str], se
             places.append((top, left, t))
         more = f" <span style='font-size:12px'>+{len(group) - len(shown)}</span>" if len(group) > len(shown) else ""
         annotations.append(
-            dict(
-                text=f"<b>{classes[k]}</b> · {len(group)}{more}",
-                x=k * col_w + (across * PITCH) / 2 - 1,
-                y=HEADER - 4,
-                xref="x",
-                yref="y",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=16, color=FONT["color"]),
+            _label(
+                f"<b>{classes[k]}</b> · {len(group)}{more}",
+                k * col_w + (across * PITCH) / 2 - 1,
+                HEADER - 4,
+                "bottom",
+                16,
             )
         )
     return _figure(canvas, places, classes, annotations, selected)
@@ -169,15 +161,12 @@ def strip_figure(
         _paint(canvas, top, left, t)
         places.append((top, left, t))
         annotations.append(
-            dict(
-                text=f"{classes[t.predicted]} · {t.confidence:.1%}",
-                x=left + (SIDE + 2 * FRAME) / 2,
-                y=top + SIDE + 2 * FRAME + 1,
-                xref="x",
-                yref="y",
-                yanchor="top",
-                showarrow=False,
-                font=dict(size=13, color=FONT["color"]),
+            _label(
+                f"{classes[t.predicted]} · {t.confidence:.1%}",
+                left + (SIDE + 2 * FRAME) / 2,
+                top + SIDE + 2 * FRAME + 1,
+                "top",
+                13,
             )
         )
     return _figure(canvas, places, classes, annotations, selected)

@@ -236,34 +236,33 @@ def overview_figure(
             r, q = divmod(selected[1], lay.cols)
             r0, c0 = lay.top + r * (mh + 1) * lay.k, q * (mw + 1) * lay.k
             shapes += outline(("x", "y"), r0, r0 + mh * lay.k - 1, c0, c0 + mw * lay.k - 1, width=3)
+    layout = picture_layout(plan.width, plan.rows, int(plan.rows * CELL_PX) + 10, list(plan.annotations), shapes)
+    return PrebuiltFigure({"data": [*pictures, *plan.targets], "layout": layout})
+
+
+def picture_layout(width: int, rows: int, height_px: int, annotations: list[dict], shapes: list[dict]) -> dict:
+    """The layout of a figure that is one enlarged picture of ``rows`` × ``width`` values (axes hidden, one
+    value one square, top-left anchored) whose markers are clicked to pick something: the feature-map
+    overview, the class room's drawings."""
     axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, showline=False)
-    spec = {
-        "data": [*pictures, *plan.targets],
-        "layout": dict(
-            height=int(plan.rows * CELL_PX) + 10,
-            margin=dict(l=4, r=4, t=4, b=4),
-            font=FONT,
-            template={},
-            paper_bgcolor="rgba(0,0,0,0)",
-            plot_bgcolor="rgba(0,0,0,0)",
-            showlegend=False,
-            xaxis=dict(axis, range=[-0.5, plan.width - 0.5], constrain="domain", constraintoward="left"),
-            yaxis=dict(
-                axis,
-                range=[plan.rows - 0.5, -0.5],
-                scaleanchor="x",
-                scaleratio=1,
-                constrain="domain",
-                constraintoward="top",
-            ),
-            annotations=list(plan.annotations),
-            shapes=shapes,
-            dragmode=False,
-            clickmode="event+select",
-            hovermode="closest",
+    return dict(
+        height=height_px,
+        margin=dict(l=4, r=4, t=4, b=4),
+        font=FONT,
+        template={},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+        xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
+        yaxis=dict(
+            axis, range=[rows - 0.5, -0.5], scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top"
         ),
-    }
-    return PrebuiltFigure(spec)
+        annotations=annotations,
+        shapes=shapes,
+        dragmode=False,
+        clickmode="event+select",
+        hovermode="closest",
+    )
 
 
 def kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -> go.Figure:
