@@ -109,6 +109,14 @@ def test_students_drawings_reach_the_lecturers_screen(browser, page, app_url, tm
     assert [(r["meant"], r["predicted"]) for r in rows] == [("1", "1"), ("7", "7")]
     assert sum(n.endswith(".png") for n in z.namelist()) == 2
 
+    # on the projector, in presenter mode: the code, the QR code and the counts on the first screen
     page.set_viewport_size({"width": 1024, "height": 768})
+    page.get_by_role("switch", name="Presenter mode").click(force=True)
+    page.locator(".st-key-present-header").wait_for(timeout=30_000)
     wait_for_app(page)
-    page.screenshot(path=str(page.folder / "projector-1024x768.png"))
+    assert shown_link(page) == link
+    for part in (".st-key-class-banner img", ".st-key-class-counts"):
+        box = page.locator(part).first.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1024, (part, box)
+    assert page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
+    page.screenshot(path=str(page.folder / "projector-presenting-1024x768.png"))

@@ -169,6 +169,7 @@ def test_the_sidebar_canvas_is_whole_and_draws_to_its_right_edge(browser, app_ur
         choose(page, "conv.source", "Draw a digit")
         canvas = page.locator("[data-testid=stSidebar] canvas.upper-canvas")
         canvas.wait_for(timeout=30_000)
+        canvas.scroll_into_view_if_needed()  # the sidebar's length depends on how many pages the navigation lists
         box = canvas.bounding_box()
         side = page.locator("[data-testid=stSidebarUserContent]").bounding_box()
         assert round(box["width"]) == inputs.SIDEBAR_CANVAS_PX, box

@@ -35,7 +35,11 @@ PAGE = "class"
 REFRESH_S = 1.5  # the live screen's refresh
 STROKE_PX = 20  # as on the Draw page: MNIST-thick strokes after scaling
 LEAST_SURE = 12
-PIXELATED = "<style>.st-key-class-picked img { image-rendering: pixelated; image-rendering: crisp-edges; }</style>"
+# the picked drawing travels one pixel per value; the counts stay big in presenter mode's larger body text too
+STYLE = (
+    "<style>.st-key-class-picked img { image-rendering: pixelated; image-rendering: crisp-edges; }"
+    ' .st-key-class-counts [data-testid="stMetricValue"] p { font-size: 2.4rem; line-height: 1.15; }</style>'
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -502,7 +506,7 @@ def _picked_panel(code: str, key: str, r: ClassReport) -> None:
 
 
 def lecturer(code: str, key: str, choice: models.ModelChoice | None) -> None:
-    st.html(PIXELATED)
+    st.html(STYLE)
     fairness.fragment(live, run_every=REFRESH_S)(code, key, choice)
 
 
