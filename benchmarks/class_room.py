@@ -4,7 +4,8 @@ Run: python -m benchmarks.class_room [--drawings N] [--repeat R] [--postgres URL
 
 Fills a throwaway class store (SQLite, or the PostgreSQL server at URL) with held-out MNIST test digits redrawn
 as canvas drawings, then times, each as the median of R repeats:
-- an idle refresh: the room's version checked, nothing else (what the screen does while no one sends);
+- an idle refresh's question to the store: the room's version (while no one sends, the screen asks only
+  this; its report and figures are kept from the last change);
 - a refresh after one new drawing: every drawing read back, only the new one read by the model, the grouped
   figure, the least-sure strip and the confusion matrix built (what the screen does while the class sends);
 - the first refresh: the model reads the whole room (a model switch, or a restart);
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
     kind = "PostgreSQL" if args.postgres else "SQLite"
     print(f"class room of {n:,} drawings ({kind}, one torch thread):")
-    print(f"  idle refresh (version only)      {idle:8.2f} ms")
+    print(f"  idle refresh: version check      {idle:8.2f} ms")
     print(
         f"  refresh after one new drawing    {new:8.1f} ms  (send + read-back and figures; {new / first:.2f}× the first)"
     )

@@ -410,7 +410,7 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         banner(code)
         st.warning(f"Room {code} no longer exists.")
         return
-    r, _ = got
+    r, version = got
     room = store().room(code)
     n, labelled = len(r.ids), int(r.labelled.sum())
     acc = r.accuracy()
@@ -427,11 +427,14 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         st.info("No drawings yet. As students send them, they appear here grouped by what the model answers.")
         return
     picked = state.peek(PAGE, "picked")
+    seen = f"{version}|{choice.token or choice.name}|{picked}"  # an idle refresh rebuilds no figure
     st.markdown(
         f"**By the model's answer** ({choice.name}) · frames: green read as meant, vermillion not, grey digit not said · click one to look closer"
     )
     display.chart(
-        fig.grouped_figure([_thumbs(r, g) for g in r.groups()], DIGITS, picked),
+        state.memo(
+            PAGE, "grouped_fig", seen, lambda: fig.grouped_figure([_thumbs(r, g) for g in r.groups()], DIGITS, picked)
+        ),
         f"class-{code}-by-answer",
         key=state.key(PAGE, "grouped"),
         on_select=lambda: _pick("grouped"),
@@ -451,7 +454,12 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
     with right:
         st.markdown("**Least sure first**")
         display.chart(
-            fig.strip_figure(_thumbs(r, r.least_confident(LEAST_SURE)), DIGITS, picked, per_row=6),
+            state.memo(
+                PAGE,
+                "least_fig",
+                seen,
+                lambda: fig.strip_figure(_thumbs(r, r.least_confident(LEAST_SURE)), DIGITS, picked, per_row=6),
+            ),
             f"class-{code}-least-sure",
             key=state.key(PAGE, "least"),
             on_select=lambda: _pick("least"),
