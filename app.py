@@ -3,7 +3,7 @@
 import streamlit as st
 
 from playground.serve import sockets
-from playground.ui import display, fairness, page_helpers
+from playground.ui import display, fairness, page_helpers, state
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
 sockets.no_delay_once()  # the server's messages leave at once, not 40 ms later (see playground/serve/sockets.py)
@@ -21,6 +21,8 @@ pages = [
 ]
 with fairness.fair_share(fairness.budget()) as waited:
     fairness.waited_note(waited)
+    if state.restarted_under_the_page():
+        st.info(state.RESTART_NOTE, icon=":material/restart_alt:")
     display.read_address()  # presenter mode, palette, numbers: before any widget
     display.publish()
     display.presenter_style()

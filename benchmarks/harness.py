@@ -42,10 +42,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0, root: Path = ROOT):
-    """Start ``streamlit run app.py`` of the checkout at ``root`` on a free loopback port; return (process,
-    base_url)."""
-    port = free_port()
+def start_server(
+    extra_env: dict[str, str] | None = None, timeout: float = 60.0, root: Path = ROOT, port: int | None = None
+):
+    """Start ``streamlit run app.py`` of the checkout at ``root`` on ``port`` of 127.0.0.1 (default: a free
+    one); return (process, base_url)."""
+    port = port or free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     proc = subprocess.Popen(
         [

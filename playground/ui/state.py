@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 T = TypeVar("T")
 
@@ -89,3 +90,24 @@ def seed_widget(page: str, name: str, value: Any) -> None:
     """Set a widget's value before the widget is drawn in this run (e.g. the step slider follows the
     step buttons). Only valid before the widget call, which then takes the value from here."""
     st.session_state[key(page, name)] = value
+
+
+RESTART_NOTE = (
+    "This tab started afresh: the server process it was on restarted, so what the tab held there (a drawing, "
+    "models trained in it, its runs) is gone. The page works as before from here."
+)
+
+
+def restarted_under_the_page() -> bool:
+    """True on the first run of a session that a page older than it asked for: the browser's page still holds
+    widget values (it sends them with the rerun) but the server has no session for it, i.e. the server process
+    it was on restarted (a replica of the class server, or the one server). A new or reloaded page sends no
+    widget values on its first run. Reads Streamlit's own record of what the browser sent (no public API)."""
+    if has("router", "started"):
+        return False
+    put("router", "started", True)
+    try:
+        sent = get_script_run_ctx().session_state._state._new_widget_state.states  # type: ignore[union-attr]
+    except AttributeError:  # another Streamlit inside: say nothing rather than guess
+        return False
+    return len(sent) > 0
