@@ -107,8 +107,8 @@ def read_address() -> None:
     room, key = params.get("room"), params.get("key")
     if key is not None:
         del params["key"]
-    if room is None or (lecturing() and lecturing()[0] == room and key is None):
-        return
+    if room is None or (key is None and (joined() == room or (lecturing() and lecturing()[0] == room))):
+        return  # nothing new: a stroke on a student's canvas does not ask the store again
     try:
         code = room_code(room)
         if key is not None:
@@ -209,7 +209,7 @@ def _send(code: str) -> None:
         if rgba is None:
             raise ClassError("The canvas is empty: draw a digit before sending it.", "image")
         number = store().send(code, sender_token(_tab(), code), _digit28(rgba), None if meant is None else int(meant))
-    except ClassError as e:
+    except PlaygroundError as e:  # the room's refusal, or a picture preprocessing cannot read
         _say("send", str(e))
         return
     sent = state.get(PAGE, "sent", 0) + 1
@@ -519,6 +519,17 @@ def lecturer(code: str, key: str, choice: models.ModelChoice | None) -> None:
 
 
 # ----------------------------------------------------------------- fine-tune on the class
+def _stop_all(held: dict[str, class_tune.Tuning]) -> None:
+    for tuning in list(held.values()):
+        tuning.stop()
+
+
+@st.cache_resource(scope="session", on_release=_stop_all, show_spinner=False)
+def tunings() -> dict[str, class_tune.Tuning]:
+    """This session's fine-tunings by room; a tab that closes stops them (its training child too)."""
+    return {}
+
+
 def _start_tuning(code: str, name: str) -> None:
     held = state.peek(PAGE, "report")
     try:
@@ -529,11 +540,11 @@ def _start_tuning(code: str, name: str) -> None:
     except PlaygroundError as e:
         _say("tune", str(e))
         return
-    state.put(PAGE, "tune", tuning)
+    tunings()[code] = tuning
 
 
 def _stop_tuning() -> None:
-    tuning = state.peek(PAGE, "tune")
+    tuning = tunings().get(state.peek(PAGE, "lecturer", ("",))[0])
     if tuning is not None:
         tuning.stop()
 
@@ -549,8 +560,8 @@ def tune_panel(code: str, choice: models.ModelChoice, r: ClassReport) -> None:
         "**Fine-tune on the class** · a few epochs more on the labelled drawings and MNIST, judged on every fifth drawing, which it never trains on"
     )
     said("tune")
-    tuning = state.peek(PAGE, "tune")
-    if tuning is None or tuning.code != code:
+    tuning = tunings().get(code)
+    if tuning is None:
         problem = class_tune.check(r)
         st.button(
             f"Fine-tune {choice.name} on the class",
@@ -595,4 +606,4 @@ def tune_panel(code: str, choice: models.ModelChoice, r: ClassReport) -> None:
         if st.button("Read the drawings with the fine-tuned model", key=state.key(PAGE, "tune_use")):
             state.put(PAGE, "model_next", tuning.model_name)  # the sidebar's choice takes it before it is drawn
             st.rerun(scope="app")  # the choice sits in the sidebar, outside this fragment
-    st.button("Fine-tune again", on_click=lambda: state.drop(PAGE, "tune"), key=state.key(PAGE, "tune_again"))
+    st.button("Fine-tune again", on_click=lambda: tunings().pop(code, None), key=state.key(PAGE, "tune_again"))
