@@ -206,7 +206,9 @@ def test_the_address_students_open_can_be_changed(db):
     assert f"http://lab-pc.local:8501/class?room={code}" in shown(lect)
 
 
-def test_fine_tuning_on_the_class_shows_before_and_after_and_the_model_can_read_the_room(db, mnist_env, release_sessions):
+def test_fine_tuning_on_the_class_shows_before_and_after_and_the_model_can_read_the_room(
+    db, mnist_env, release_sessions
+):
     from train_page_support import until
 
     from playground.data.datasets import load_dataset
