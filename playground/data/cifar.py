@@ -104,9 +104,14 @@ def unpack(archive: str | Path, dest: str | Path) -> Path:
         if found is None:
             raise DataError(f"{archive.name} does not hold the six CIFAR-10 batch files ({FOLDER}/data_batch_1.bin …).")
         final = dest / FOLDER
-        if final.exists():
-            shutil.rmtree(final)
-        found.rename(final)
+        try:
+            if final.is_symlink() or final.is_file():
+                final.unlink()
+            elif final.exists():
+                shutil.rmtree(final)
+            found.rename(final)
+        except OSError as err:
+            raise DataError(f"Cannot put the unpacked files in {final}: {err.strerror or err}.") from None
         return final
     finally:
         shutil.rmtree(work, ignore_errors=True)

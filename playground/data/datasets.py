@@ -136,7 +136,7 @@ class Dataset:
         return len(self.images)
 
 
-def _user_cache() -> Path:
+def user_cache() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / APP_DIR
 
@@ -179,7 +179,7 @@ def find_data_dir(explicit: str | Path | None = None, name: str | None = None) -
     """The data folder: ``explicit`` (--data-dir), else $PLAYGROUND_DATA_DIR, else the user cache
     folder. With ``name``, the folder of that data set inside it (see :func:`dataset_dir`)."""
     env = os.environ.get(ENV_VAR)
-    root = Path(explicit).expanduser() if explicit else Path(env).expanduser() if env else _user_cache()
+    root = Path(explicit).expanduser() if explicit else Path(env).expanduser() if env else user_cache()
     return root if name is None else dataset_dir(root, name)
 
 

@@ -2,7 +2,7 @@
 (the digit meant against the answer), the least confident drawings, and the data sets that fine-tune a model
 on the class. Plain arrays in, plain arrays out: the class page lays them out, the store keeps the drawings.
 
-Fine-tuning is judged on drawings it did not train on: every fifth labelled drawing (by its number) is held
+Fine-tuning is judged on drawings it did not train on: every fifth labelled drawing (in the order sent) is held
 out (``held_out``), so "before and after" is measured on the class's handwriting, not on what was learnt.
 """
 
@@ -102,9 +102,11 @@ def report(
     return ClassReport(ids_, imgs, meant_, probs, len(set(senders))), kept
 
 
-def held_out(ids: np.ndarray) -> np.ndarray:
-    """Which drawings judge a fine-tuning and are never trained on: every HELD_OUT_EVERY-th by number."""
-    return np.asarray(ids, dtype=np.int64) % HELD_OUT_EVERY == 0
+def held_out(r: ClassReport) -> np.ndarray:
+    """Which drawings judge a fine-tuning and are never trained on: every HELD_OUT_EVERY-th labelled drawing
+    of the room in the order sent (the 5th, 10th, ...), so ten labelled drawings keep two out."""
+    rank = np.cumsum(r.labelled) - 1  # each labelled drawing's place among the labelled ones
+    return r.labelled & (rank % HELD_OUT_EVERY == HELD_OUT_EVERY - 1)
 
 
 def class_dataset(r: ClassReport, mask: np.ndarray, code: str, split: str) -> Dataset:
@@ -125,7 +127,7 @@ def class_dataset(r: ClassReport, mask: np.ndarray, code: str, split: str) -> Da
 def fine_tune_data(r: ClassReport, mnist: Dataset, code: str, repeat: int = 5) -> Dataset:
     """What a fine-tuning trains on: the MNIST images given (so the model keeps reading MNIST) and the class's
     labelled drawings that are not held out, each ``repeat`` times (a class has tens, MNIST thousands)."""
-    own = class_dataset(r, ~held_out(r.ids), code, "train")
+    own = class_dataset(r, ~held_out(r), code, "train")
     images = np.concatenate([mnist.images, *([own.images] * repeat)])
     labels = np.concatenate([mnist.labels, *([own.labels] * repeat)]).astype(np.int64)
     indices = np.concatenate([mnist.indices, *([own.indices] * repeat)]).astype(np.int64)

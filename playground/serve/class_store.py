@@ -30,9 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from playground.data.datasets import user_cache
 from playground.errors import PlaygroundError
 
 log = logging.getLogger(__name__)
@@ -157,9 +159,7 @@ class ClassStore:
         except self._db_errors as err:
             _quietly(conn.close)  # a connection that failed is not used again
             log.warning("class store %s failed: %s", self.where, err)
-            raise ClassError(
-                f"The class store ({self.where}) did not answer: {_first_line(err)} Try again in a moment.", "store"
-            ) from None
+            raise ClassError("The class store did not answer in time; try again in a moment.", "store") from None
         except BaseException:
             if not _quietly(conn.rollback):
                 _quietly(conn.close)
@@ -180,16 +180,23 @@ class ClassStore:
         except (*self._db_errors, OSError) as err:
             log.warning("class store %s cannot be opened: %s", self.where, err)
             raise ClassError(
-                f"The class store ({self.where}) cannot be reached: {_first_line(err)} Ask the lecturer to "
-                f"check {ENV_DB}.",
+                f"The class store cannot be reached: ask the lecturer to check the server's {ENV_DB}. "
+                "Try again in a moment.",
                 "store",
             ) from None
         with self._schema_lock:
             if not self._schema_ready:
-                cur = conn.cursor()
-                for statement in SCHEMA[self.kind]:
-                    cur.execute(statement)
-                conn.commit()
+                try:
+                    cur = conn.cursor()
+                    if self.kind == "postgresql":  # replicas creating the tables at once would collide
+                        cur.execute("SELECT pg_advisory_xact_lock(7202612)")
+                    for statement in SCHEMA[self.kind]:
+                        cur.execute(statement)
+                    conn.commit()
+                except self._db_errors as err:
+                    _quietly(conn.close)
+                    log.warning("class store %s: tables not created: %s", self.where, err)
+                    raise ClassError("The class store could not be set up; try again in a moment.", "store") from None
                 self._schema_ready = True
         return conn
 
@@ -354,20 +361,13 @@ def _quietly(action: Any) -> bool:
     return True
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    line = text[0] if text else type(err).__name__
-    return line.rstrip(".") + "."
-
-
 # ----------------------------------------------------------------- opening a store
 def default_location() -> str:
     """$PLAYGROUND_CLASS_DB, else class.sqlite3 in the user's cache folder."""
     env = os.environ.get(ENV_DB, "").strip()
     if env:
         return env
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "playground"
-    return str(cache / "class.sqlite3")
+    return str(user_cache() / "class.sqlite3")  # beside the downloaded data sets
 
 
 def open_store(location: str | None = None) -> ClassStore:
@@ -379,7 +379,8 @@ def open_store(location: str | None = None) -> ClassStore:
 
         return ClassStore(
             "postgresql",
-            lambda: psycopg.connect(where, connect_timeout=5),
+            # a send waiting for a room held by a stuck transaction gives up, as SQLite's does after 10 s
+            lambda: psycopg.connect(where, connect_timeout=5, options="-c lock_timeout=10s -c statement_timeout=15s"),
             (psycopg.Error,),
             where=_without_password(where),
         )
@@ -397,8 +398,8 @@ def _sqlite(path: Path) -> sqlite3.Connection:
 
 
 def _without_password(url: str) -> str:
-    head, sep, tail = url.partition("@")
-    if not sep or "://" not in head:
-        return url
-    scheme, _, cred = head.partition("://")
-    return f"{scheme}://{cred.split(':', 1)[0]}@{tail}"
+    """The server's address for the log: no password, no query (which may carry one)."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}{parts.hostname or ''}{port}", parts.path, "", ""))

@@ -10,6 +10,7 @@ the server process, once per start (1,000 images, a fraction of a second).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +87,7 @@ class Tuning:
 def check(r: ClassReport) -> str:
     """ "" when the room has enough labelled drawings to fine-tune on, else the sentence saying why not."""
     labelled = int(r.labelled.sum())
-    kept_out = int((r.labelled & held_out(r.ids)).sum())
-    if labelled < MIN_LABELLED or kept_out < 2:
+    if labelled < MIN_LABELLED:
         return (
             f"Fine-tuning needs at least {MIN_LABELLED} drawings whose digit the students said (two of them are kept "
             f"out to judge it); this room has {labelled}."
@@ -105,23 +105,22 @@ def start(
     mnist_val: Dataset,
     queue: jobs.JobQueue | None = None,
     config: TrainConfig = TUNE_CONFIG,
+    classes: tuple[str, ...] = DIGITS,
 ) -> Tuning:
     """Queue the fine-tuning of ``model`` on room ``code``'s labelled drawings; ConfigError says why not."""
     problem = check(r)
     if problem:
         raise ConfigError(problem, "class")
-    if tuple(mnist_train.classes) != DIGITS or spec.num_classes != len(DIGITS):
+    if tuple(classes) != DIGITS or tuple(mnist_train.classes) != DIGITS:
         raise ConfigError("Only a digit model can be fine-tuned on the class's digits.", "model")
-    held = class_dataset(r, held_out(r.ids), code, "test")
-    mnist = Dataset(
-        mnist_train.name,
-        mnist_train.images[:MNIST_IMAGES],
-        mnist_train.labels[:MNIST_IMAGES],
-        mnist_train.indices[:MNIST_IMAGES],
-        mnist_train.source,
-        mnist_train.synthetic,
-        mnist_train.classes,
-        mnist_train.split,
+    held = class_dataset(r, held_out(r), code, "test")
+    n = min(MNIST_IMAGES, len(mnist_train))
+    mnist = dataclasses.replace(
+        mnist_train,
+        images=mnist_train.images[:n],
+        labels=mnist_train.labels[:n],
+        indices=mnist_train.indices[:n],
+        source=f"{mnist_train.source}, first {n:,}",
     )
     train = fine_tune_data(r, mnist, code, repeat=REPEAT)
     test = Dataset(
@@ -135,7 +134,7 @@ def start(
         "test",
     )
     val_before = evaluate(model, mnist_val)
-    before = Scores(r.accuracy(held_out(r.ids)), len(held), val_before.accuracy if val_before else None, len(mnist_val))
+    before = Scores(r.accuracy(held_out(r)), len(held), val_before.accuracy if val_before else None, len(mnist_val))
     trainer = ProcessTrainer(spec, config, train, held, test, start_weights=weights(model))
     queue = queue or jobs.default_queue()
     trained_on = (len(train) - len(mnist)) // REPEAT

@@ -27,7 +27,15 @@ from playground.imaging.preprocess import preprocess_digit
 from playground.nn.class_report import ClassReport
 from playground.nn.insight import MAX_INK, MIN_INK
 from playground.serve import class_room, class_tune
-from playground.serve.class_store import ClassError, ClassStore, default_location, open_store, room_code, sender_token
+from playground.serve.class_store import (
+    ClassError,
+    ClassStore,
+    Room,
+    default_location,
+    open_store,
+    room_code,
+    sender_token,
+)
 from playground.ui import display, fairness, inputs, models, state
 
 log = logging.getLogger(__name__)
@@ -281,10 +289,15 @@ def _stop_lecturing() -> None:
     st.query_params.pop("room", None)
 
 
+def _reads_digits(name: str) -> bool:
+    model = models.session_models().get(name)
+    return model is None or tuple(model.classes) == DIGITS  # the shipped model reads digits
+
+
 def lecturer_controls(code: str, key: str) -> models.ModelChoice | None:
     """The screen's settings (sidebar, or the presenter's Settings): the model that reads the drawings, the
     address students use, and what can be done with the room."""
-    names = models.names()
+    names = [n for n in models.names() if _reads_digits(n)]  # a Fashion-MNIST model would answer in garments
     if state.peek(PAGE, "model_next") in names:
         state.seed_widget(PAGE, "model", state.peek(PAGE, "model_next"))
     state.drop(PAGE, "model_next")
@@ -369,19 +382,21 @@ def banner(code: str) -> DeltaGenerator:
     return row.container(width=330, key="class-counts")
 
 
-def _report(code: str, choice: models.ModelChoice) -> tuple[ClassReport, int] | None:
-    """The model's reading of the room, recomputed only when the room or the model changed (a new drawing
-    costs one forward pass, not the whole room's)."""
-    version = store().version(code)
-    if version is None:
+def _report(code: str, choice: models.ModelChoice) -> tuple[ClassReport, Room] | None:
+    """The model's reading of the room and the room (None when it is gone), recomputed only when the room or
+    the model changed (a new drawing costs one forward pass, not the whole room's). One question to the store
+    per refresh while nothing changes."""
+    room = store().room(code)
+    if room is None:
         return None
+    version = room.version
     held = state.peek(PAGE, "report")
     if held is not None and held[0] == (version, choice.token or choice.name):
-        return held[1], version
+        return held[1], room
     known = held[2] if held is not None and held[0][1] == (choice.token or choice.name) else None
     r, probs = class_room.room_report(store().drawings(code), choice.model, known)
     state.put(PAGE, "report", ((version, choice.token or choice.name), r, probs))
-    return r, version
+    return r, room
 
 
 def _thumbs(r: ClassReport, positions) -> list[fig.Thumb]:
@@ -410,8 +425,8 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         banner(code)
         st.warning(f"Room {code} no longer exists.")
         return
-    r, version = got
-    room = store().room(code)
+    r, room = got
+    version = room.version
     n, labelled = len(r.ids), int(r.labelled.sum())
     acc = r.accuracy()
     with banner(code):
@@ -427,7 +442,7 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         st.info("No drawings yet. As students send them, they appear here grouped by what the model answers.")
         return
     picked = state.peek(PAGE, "picked")
-    seen = f"{version}|{choice.token or choice.name}|{picked}"  # an idle refresh rebuilds no figure
+    seen = f"{version}|{choice.token or choice.name}|{picked}"  # an idle refresh rebuilds none of the room's figures
     st.markdown(
         f"**By the model's answer** ({choice.name}) · frames: green read as meant, vermillion not, grey digit not said · click one to look closer"
     )
@@ -445,7 +460,12 @@ def live(code: str, key: str, choice: models.ModelChoice | None) -> None:
         st.markdown(f"**Confusion matrix** · the digit meant against the answer ({labelled} drawings)")
         if labelled:
             display.chart(
-                confusion_figure(r.confusion(), DIGITS, true_label="meant", height=420),
+                state.memo(
+                    PAGE,
+                    "confusion_fig",
+                    seen,
+                    lambda: confusion_figure(r.confusion(), DIGITS, true_label="meant", height=420),
+                ),
                 f"class-{code}-confusion",
                 key=state.key(PAGE, "confusion"),
             )
@@ -536,7 +556,7 @@ def _start_tuning(code: str, name: str) -> None:
         choice = models.get(name)
         train = load_dataset("mnist", None, split="train", download_ok=False)
         val = load_dataset("mnist", None, split="val", download_ok=False)
-        tuning = class_tune.start(code, name, choice.model, choice.spec, held[1], train, val)
+        tuning = class_tune.start(code, name, choice.model, choice.spec, held[1], train, val, classes=choice.classes)
     except PlaygroundError as e:
         _say("tune", str(e))
         return
@@ -557,7 +577,7 @@ def tune_panel(code: str, choice: models.ModelChoice, r: ClassReport) -> None:
     """Train the model a little more on the class's drawings (through the training queue) and show how it
     reads the drawings it did not train on, before and after."""
     st.markdown(
-        "**Fine-tune on the class** · a few epochs more on the labelled drawings and MNIST, judged on every fifth drawing, which it never trains on"
+        "**Fine-tune on the class** · a few epochs more on the labelled drawings and MNIST, judged on every fifth labelled drawing, which it never trains on"
     )
     said("tune")
     tuning = tunings().get(code)
