@@ -3,19 +3,19 @@ draw a digit on their phones and send it; the lecturer's screen groups the drawi
 
 import streamlit as st
 
-from playground.ui import class_view, display
+from playground.ui import class_join, class_roles, class_screen, display
 
-class_view.read_address()
-head = display.header("Class", class_view.intro())
+class_roles.read_address()
+head = display.header("Class", class_roles.intro())
 
-lecturing = class_view.lecturing()
+lecturing = class_roles.lecturing()
 if lecturing is not None:
     code, key = lecturing
     with head.controls:
         st.header("Room")
-        choice = class_view.lecturer_controls(code, key)
-    class_view.lecturer(code, key, choice)
-elif class_view.joined() is not None:
-    class_view.student(class_view.joined())
+        choice = class_screen.lecturer_controls(code, key)
+    class_screen.lecturer(code, key, choice)
+elif class_roles.joined() is not None:
+    class_join.student(class_roles.joined())
 else:
-    class_view.start()
+    class_join.start()
