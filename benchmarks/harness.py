@@ -99,3 +99,13 @@ def wait_for_app(pg, timeout: float = 30_000) -> None:
         " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
         timeout=timeout,
     )
+
+
+def open_class_room(pg, url: str, timeout: float = 60_000) -> str:
+    """As a lecturer: open the Class page of the server at ``url``, open a new room; the room's code as shown."""
+    pg.goto(url + "/class")
+    wait_for_app(pg)
+    pg.get_by_role("button", name="Open a new room").click()
+    code = pg.locator(".class-code")
+    code.wait_for(timeout=timeout)
+    return code.inner_text().strip()

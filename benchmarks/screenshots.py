@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks.harness import BROWSER_ARGS, mnist_dir, wait_for_app
+from benchmarks.harness import BROWSER_ARGS, mnist_dir, open_class_room, wait_for_app
 from benchmarks.loadclient import start_app, stop_app
 from playground.data.datasets import load_dataset
 from playground.imaging.canvas_style import canvas_style_digits
@@ -84,11 +84,7 @@ def _class(page, url: str, location: str) -> None:
     """A class room with 48 drawings: held-out MNIST test digits redrawn as canvas drawings (seeded), each
     sent with the digit it is, most of them by one of 20 "students", a few with no digit said."""
     page.set_viewport_size({"width": 1366, "height": 1500})
-    page.goto(url + "/class")
-    wait_for_app(page)
-    page.get_by_role("button", name="Open a new room").click()
-    page.locator(".class-code").wait_for(timeout=60_000)
-    code = page.locator(".class-code").inner_text().strip()
+    code = open_class_room(page, url)
     test = load_dataset("mnist", mnist_dir(), split="test", download_ok=False)
     drawn = canvas_style_digits(test.images[:48], seed=3, elastic_px=1.0)
     store = open_store(location)

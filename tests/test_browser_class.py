@@ -14,7 +14,7 @@ import zxingcpp
 from PIL import Image
 from test_browser_draw import stroke
 
-from benchmarks.harness import wait_for_app
+from benchmarks.harness import open_class_room, wait_for_app
 
 FIGURE = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
     return gd && gd._fullData ? gd._fullData.map(t => ({type: t.type, name: t.name,
@@ -68,11 +68,7 @@ def count(page, label: str) -> str:
 
 def test_students_drawings_reach_the_lecturers_screen(browser, page, app_url, tmp_path):
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(app_url + "/class")
-    wait_for_app(page)
-    page.get_by_role("button", name="Open a new room").click()
-    page.locator(".class-code").wait_for(timeout=30_000)
-    code = page.locator(".class-code").inner_text().strip()
+    code = open_class_room(page, app_url)
     link = shown_link(page)
     assert link.endswith(f"/class?room={code}") and link in page.locator(".st-key-class-banner").inner_text()
     page.shot("lecturer-room-open")

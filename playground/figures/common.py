@@ -17,6 +17,8 @@ CONTAINER_PX = 1000  # typical main-column width in the wide layout (940 px at 1
 GRID_MARGIN = 0.1  # cells of room around a grid panel for the highlight outlines
 MAX_LABELLED = 14  # grids up to 14×14 (a 12×12 input with padding 1) show their numbers
 FONT = dict(family="Inter, Arial, sans-serif", size=16, color="#1f2937")
+# every figure's look: the house font on transparent paper, no Plotly template (the page's theme shows through)
+PLAIN = dict(font=FONT, template={}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
 
 # Colour-blind-safe choices: ColorBrewer RdBu (blue = negative, red = positive) for signed values,
 # plain black-to-white for images (0 = black like MNIST), Okabe-Ito orange / sky blue for highlights.

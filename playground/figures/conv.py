@@ -27,7 +27,7 @@ from playground.figures.canvas import (
 from playground.figures.common import (
     CONTAINER_PX,
     DIVERGING,
-    FONT,
+    PLAIN,
     WindowLike,
     fmt,
     label_font_size,
@@ -258,11 +258,8 @@ def activation_figure(
     layout = dict(
         height=height,
         margin=dict(l=50, r=10, t=36, b=40),
-        template={},
-        font=FONT,
+        **PLAIN,
         showlegend=False,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
         title=dict(text=f"{name} curve", x=0.02, font=dict(size=16)),
         xaxis=dict(axis, title=dict(text="convolution output")),
         yaxis=dict(axis, title=dict(text=name)),

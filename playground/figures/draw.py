@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from playground.figures.canvas import Canvas, PrebuiltFigure, grid_ranges
-from playground.figures.common import CHOSEN, DIVERGING, FONT, GREYS, WINDOW, scale_rgb, symmetric_range
+from playground.figures.common import CHOSEN, DIVERGING, FONT, GREYS, PLAIN, WINDOW, scale_rgb, symmetric_range
 from playground.figures.conv import feature_map_figure, feature_map_spec
 from playground.figures.shapes import outline, rect
 
@@ -59,10 +59,7 @@ def probability_figure(
         "layout": dict(
             height=260,
             margin=dict(l=40, r=10, t=24, b=36),
-            font=FONT,
-            template={},
-            paper_bgcolor="rgba(0,0,0,0)",
-            plot_bgcolor="rgba(0,0,0,0)",
+            **PLAIN,
             showlegend=False,
             xaxis=dict(
                 title=dict(text="class" if names != [str(k) for k in range(len(p))] else "digit"),
@@ -248,10 +245,7 @@ def picture_layout(width: int, rows: int, height_px: int, annotations: list[dict
     return dict(
         height=height_px,
         margin=dict(l=4, r=4, t=4, b=4),
-        font=FONT,
-        template={},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
+        **PLAIN,
         showlegend=False,
         xaxis=dict(axis, range=[-0.5, width - 0.5], constrain="domain", constraintoward="left"),
         yaxis=dict(

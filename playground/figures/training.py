@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.figures.common import BLUES, FONT, GREYS
+from playground.figures.common import BLUES, FONT, GREYS, PLAIN
 
 RUN_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 GAP = "#bfdbfe"  # pale blue between feature-map tiles: never a value of a grey image
@@ -72,10 +72,7 @@ def _base_layout(height: int, **extra) -> dict:
     lay = dict(
         height=height,
         margin=dict(l=8, r=8, t=36, b=8),
-        font=FONT,
-        template={},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
+        **PLAIN,
         hoverlabel=dict(font_size=15),
     )
     lay.update(extra)
