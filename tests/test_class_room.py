@@ -142,6 +142,8 @@ def test_strip_figure_captions_each_drawing_and_clicks_read_back():
     f = fig.strip_figure(thumbs(8), [str(d) for d in range(10)], per_row=6).to_dict()
     assert [a["text"] for a in f["layout"]["annotations"]][:2] == ["1 · 50.0%", "1 · 51.0%"]
     assert list(f["data"][1]["customdata"]) == list(range(1, 9))
+    sure = fig.strip_figure([fig.Thumb(thumbs(1)[0].image, 9, 1, 1, 0.99971)], [str(d) for d in range(10)]).to_dict()
+    assert sure["layout"]["annotations"][0]["text"] == "1 · > 99.9%"
     assert fig.clicked_drawing({"selection": {"points": [{"customdata": 4}]}}) == 4
     assert fig.clicked_drawing({"selection": {"points": [{"customdata": [6]}]}}) == 6
     for bad in (None, {}, {"selection": {"points": []}}, {"selection": {"points": [{"customdata": "x"}]}}, 3):

@@ -102,6 +102,11 @@ def _figure(
     return PrebuiltFigure({"data": [picture, targets] if places else [picture], "layout": layout})
 
 
+def _sure(confidence: float) -> str:
+    """A confidence for a caption: one decimal, and "> 99.9%" where rounding would print a certain 100.0%."""
+    return "> 99.9%" if confidence >= 0.9995 else f"{confidence:.1%}"
+
+
 def _label(text: str, x: float, y: float, anchor: str, size: int) -> dict:
     """Text placed on the picture's own coordinates (a column's header, a drawing's caption)."""
     return dict(
@@ -162,7 +167,7 @@ def strip_figure(
         places.append((top, left, t))
         annotations.append(
             _label(
-                f"{classes[t.predicted]} · {t.confidence:.1%}",
+                f"{classes[t.predicted]} · {_sure(t.confidence)}",
                 left + (SIDE + 2 * FRAME) / 2,
                 top + SIDE + 2 * FRAME + 1,
                 "top",
