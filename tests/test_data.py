@@ -223,7 +223,7 @@ def test_raw_files_are_validated(tmp_path):
 
 def test_unknown_names_are_refused():
     with pytest.raises(DataError, match="Unknown data set"):
-        load_dataset("cifar10")
+        load_dataset("cifar100")
     with pytest.raises(DataError, match="Unknown split"):
         load_dataset("synthetic", split="holdout")
 

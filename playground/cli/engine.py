@@ -16,14 +16,14 @@ from playground.cli.predict import run_predict
 from playground.cli.train import run_train
 from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL
 
-DATASET_NAMES = ("mnist", "fashion-mnist", "synthetic")
+DATASET_NAMES = ("mnist", "fashion-mnist", "synthetic", "cifar10", "shapes", "shapes-shortcut")  # = data.DATASETS
 
 
 def add_engine_commands(subparsers: Any) -> None:
     """Register ``train``, ``evaluate`` and ``predict``; each sets ``func(args) -> exit code``."""
     train = subparsers.add_parser(
         "train",
-        help="train a CNN on MNIST, Fashion-MNIST or synthetic digits and save it",
+        help="train a CNN on MNIST, Fashion-MNIST, CIFAR-10 or a synthetic set and save it",
         description="Train on the 'train' split, validate on the 'val' split (the test split is never used), "
         "save a safetensors checkpoint. Settings default to the recommended configuration.",
     )
@@ -37,7 +37,9 @@ def add_engine_commands(subparsers: Any) -> None:
     )
     train.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="data set to train on")
     train.add_argument(
-        "--data-dir", default=None, help="folder with the IDX files (default $PLAYGROUND_DATA_DIR or the user cache)"
+        "--data-dir",
+        default=None,
+        help="folder with the IDX files or CIFAR-10 (default $PLAYGROUND_DATA_DIR or the user cache)",
     )
     train.add_argument("--epochs", type=int, default=None, help="passes over the training images")
     train.add_argument("--batch-size", type=int, default=None, help="images per optimizer step")

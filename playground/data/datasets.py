@@ -1,4 +1,5 @@
-"""Data sets: MNIST, Fashion-MNIST (standard IDX files) and synthetic digits (numpy only + urllib).
+"""Data sets: MNIST, Fashion-MNIST (standard IDX files), CIFAR-10 (its binary batches), synthetic digits and
+synthetic colour shapes (numpy only + urllib).
 
 Where files are looked for: ``--data-dir``, then ``$PLAYGROUND_DATA_DIR``, then the user cache
 folder (``$XDG_CACHE_HOME/cnn-playground`` or ``~/.cache/cnn-playground``); see
@@ -12,6 +13,10 @@ Only the 10,000-image t10k pair is required. When the 60,000-image training pair
 10,000 + j (TRAIN_FILE_OFFSET) so that one number always names one image; val and test stay
 exactly the same t10k images, so their figures stay comparable. Only the t10k pair is downloaded
 automatically. ``.gz`` files are checked against the published md5 whenever they are read.
+CIFAR-10 keeps its own splits (``playground.data.cifar``: train 0–44,999 and val 45,000–49,999 of the
+training batches, test = test_batch.bin); the synthetic sets use the image numbers above.
+
+Grey images are (N, 28, 28) uint8, white on black; colour images (N, 3, H, W) uint8, channels first.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.data import cifar
 from playground.data.download import DEFAULT_TIMEOUT, ProgressBar, RemoteFile, fetch_files, format_progress, md5sum
 from playground.data.idx import DataError, read_idx, write_idx
+from playground.data.shapes import CLASSES as SHAPES
+from playground.data.shapes import colour_shapes
 from playground.data.synthetic import synthetic_digits
 
 __all__ = [
@@ -78,6 +86,12 @@ class DatasetInfo:
     train_files: tuple[RemoteFile, RemoteFile] | None = None  # (images, labels): optional, never downloaded
     mirrors: tuple[str, ...] = ()
     synthetic: bool = False
+    kind: str = "idx"  # how it is read: "idx" files, "cifar" batches, or generated: "digits", "shapes", "shortcut"
+    input_shape: tuple[int, int, int] = (1, 28, 28)  # (channels, height, width) of one image
+
+    @property
+    def colour(self) -> bool:
+        return self.input_shape[0] == 3
 
 
 def _files(prefix: str, images_md5: str, labels_md5: str) -> tuple[RemoteFile, RemoteFile]:
@@ -107,7 +121,21 @@ DATASETS: dict[str, DatasetInfo] = {
         train_files=_files("train", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe"),
         mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     ),
-    "synthetic": DatasetInfo("synthetic", "Synthetic digits", DIGITS, synthetic=True),
+    "synthetic": DatasetInfo("synthetic", "Synthetic digits", DIGITS, synthetic=True, kind="digits"),
+    "cifar10": DatasetInfo(
+        "cifar10", "CIFAR-10", cifar.CLASSES, mirrors=cifar.MIRRORS, kind="cifar", input_shape=(3, 32, 32)
+    ),
+    "shapes": DatasetInfo(
+        "shapes", "Colour shapes (synthetic)", SHAPES, synthetic=True, kind="shapes", input_shape=(3, 32, 32)
+    ),
+    "shapes-shortcut": DatasetInfo(
+        "shapes-shortcut",
+        "Colour shapes, each class its own colour (synthetic)",
+        SHAPES,
+        synthetic=True,
+        kind="shortcut",
+        input_shape=(3, 32, 32),
+    ),
 }
 
 
@@ -116,7 +144,7 @@ class Dataset:
     """Images and labels of one split, with exactly which images they are and where they came from."""
 
     name: str
-    images: np.ndarray  # (N, 28, 28) uint8, white on black
+    images: np.ndarray  # (N, 28, 28) uint8 grey, white on black; or (N, 3, H, W) uint8 colour, channels first
     labels: np.ndarray  # (N,) int64 in [0, len(classes))
     indices: np.ndarray  # (N,) int64 image numbers (t10k number, or TRAIN_FILE_OFFSET + training-file number)
     source: str  # human text, e.g. "MNIST t10k images 0–6,999"
@@ -125,8 +153,13 @@ class Dataset:
     split: str = ""
 
     def __post_init__(self) -> None:
-        n = len(self.images)
-        if self.images.shape[1:] != (28, 28) or self.labels.shape != (n,) or self.indices.shape != (n,):
+        n, shape = len(self.images), self.images.shape[1:]
+        if (
+            shape != (28, 28)
+            and (len(shape) != 3 or shape[0] != 3)
+            or self.labels.shape != (n,)
+            or self.indices.shape != (n,)
+        ):
             raise DataError(
                 f"Inconsistent data set {self.name}: images {self.images.shape}, "
                 f"labels {self.labels.shape}, indices {self.indices.shape}."
@@ -134,6 +167,12 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of one image, as a model's input is described."""
+        shape = self.images.shape[1:]
+        return (1, *shape) if len(shape) == 2 else tuple(shape)  # type: ignore[return-value]
 
 
 def user_cache() -> Path:
@@ -236,16 +275,20 @@ def _span(r: range) -> str:
 
 
 @lru_cache(maxsize=4)
-def _synthetic_cached(seed: int, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = synthetic_digits(n, seed, start=start)
+def _synthetic_cached(kind: str, seed: int, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "digits":
+        images, labels = synthetic_digits(n, seed, start=start)
+    else:
+        images, labels = colour_shapes(n, seed, start=start, shortcut=kind == "shortcut")
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
 
 
 def _synthetic_dataset(info: DatasetInfo, split: str, seed: int) -> Dataset:
     r = SPLITS[split]
-    images, labels = _synthetic_cached(seed, r.start, len(r))
-    source = f"Synthetic digits (generated by CNN Playground, seed {seed}) — not MNIST, images {_span(r)}"
+    images, labels = _synthetic_cached(info.kind, seed, r.start, len(r))
+    real = "MNIST" if info.kind == "digits" else "CIFAR-10"
+    source = f"{info.title.removesuffix(' (synthetic)')} (generated by CNN Playground, seed {seed}) — not {real}, images {_span(r)}"
     return Dataset(
         info.name,
         images.copy(),
@@ -253,6 +296,33 @@ def _synthetic_dataset(info: DatasetInfo, split: str, seed: int) -> Dataset:
         np.arange(r.start, r.stop, dtype=np.int64),
         source,
         True,
+        info.classes,
+        split,
+    )
+
+
+def _cifar_dataset(
+    info: DatasetInfo,
+    root: Path,
+    split: str,
+    download_ok: bool,
+    progress: Callable[[int, int | None], None] | None,
+    timeout: float,
+) -> Dataset:
+    """CIFAR-10's own splits (see ``playground.data.cifar``); trainval is train followed by val."""
+    if split == SPLIT_ALL:
+        raise DataError(
+            "CIFAR-10's test images are kept apart from its training images: choose train, val, trainval or test."
+        )
+    folder = cifar.locate(root, download_ok=download_ok, progress=progress, timeout=timeout)
+    parts = [cifar.load_split(folder, s) for s in ((SPLIT_TRAIN, SPLIT_VAL) if split == SPLIT_TRAINVAL else (split,))]
+    return Dataset(
+        info.name,
+        np.concatenate([p.images for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.indices for p in parts]).astype(np.int64),
+        " + ".join(p.source for p in parts),
+        False,
         info.classes,
         split,
     )
@@ -282,6 +352,8 @@ def load_dataset(
         raise DataError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
     if info.synthetic:
         data = _synthetic_dataset(info, split, seed)
+    elif info.kind == "cifar":
+        data = _cifar_dataset(info, find_data_dir(data_dir), split, download_ok, progress, timeout)
     elif info.test_files is not None:
         folder = find_data_dir(data_dir, name)
         missing = [f.name for f in info.test_files if _locate(folder, f) is None]

@@ -238,7 +238,7 @@ def _glyph(path: str | None, size: int, digit: int, stroke: int) -> np.ndarray:
     return a
 
 
-def _labels(n: int, seed: int, start: int) -> np.ndarray:
+def balanced_labels(n: int, seed: int, start: int) -> np.ndarray:
     """Labels for images start..start+n-1: each aligned block of 10 holds every digit once, shuffled."""
     first, last = start // 10, (start + n - 1) // 10
     blocks = [np.random.default_rng([seed, 1, b]).permutation(10) for b in range(first, last + 1)]
@@ -318,7 +318,7 @@ def synthetic_digits(n: int, seed: int = 0, *, start: int = 0) -> tuple[np.ndarr
     if n < 0 or start < 0:
         raise ValueError("n and start must be >= 0.")
     fonts: tuple[str | None, ...] = find_fonts() or (None,)
-    labels = _labels(n, seed, start) if n else np.zeros(0, np.int64)
+    labels = balanced_labels(n, seed, start) if n else np.zeros(0, np.int64)
     images = np.zeros((n, FRAME, FRAME), np.uint8)
     for k in range(n):
         rng = np.random.default_rng([seed, 0, start + k])

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from playground.errors import PlaygroundError
+from playground.imaging.photo import COLOUR_MEAN, COLOUR_STD
 from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
 from playground.ops.layers import LOSS_FORMULAS, LOSS_LABELS, LOSSES  # noqa: F401 - the one table of losses
 from playground.ops.network import INIT_LABELS as NUMPY_INIT_LABELS
@@ -258,9 +259,19 @@ def initialise(model: nn.Module, scheme: str, std: float, seed: int) -> nn.Modul
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W) uint8 -> (N, 1, H, W) float32 normalised with the MNIST mean and std."""
+    """Grey (N, H, W) uint8 -> (N, 1, H, W) float32 normalised with the MNIST mean and std; colour
+    (N, 3, H, W) uint8 -> (N, 3, H, W) normalised channel by channel with CIFAR-10's (``imaging.photo``)."""
     x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)
+    if x.dim() == 4:
+        mean, std = torch.tensor(COLOUR_MEAN).view(1, 3, 1, 1), torch.tensor(COLOUR_STD).view(1, 3, 1, 1)
+        return x.sub_(mean).div_(std).contiguous()
     return x.sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1).contiguous()
+
+
+def image_shape(images: np.ndarray) -> tuple[int, ...]:
+    """(channels, height, width) of one image of a batch: grey (N, H, W) is one channel."""
+    shape = tuple(np.shape(images)[1:])
+    return (1, *shape) if len(shape) == 2 else shape
 
 
 def augment_batch(
@@ -350,9 +361,12 @@ def evaluate(
 def _check_images(spec: Any, data: Dataset, what: str) -> int:
     images, labels = np.asarray(data.images), np.asarray(data.labels)
     c, h, w = spec.input_shape
-    if images.ndim != 3 or images.shape[1:] != (h, w) or c != 1 or images.dtype != np.uint8:
+    if images.ndim not in (3, 4) or image_shape(images) != (c, h, w) or c not in (1, 3) or images.dtype != np.uint8:
+        kind = {1: "grey", 3: "colour"}.get(image_shape(images)[0] if images.ndim == 4 else 1, "")
+        shown = "×".join(map(str, image_shape(images))) if images.ndim in (3, 4) else str(images.shape)
         raise ConfigError(
-            f"The {what} images are {images.dtype} {images.shape[1:]} but this model needs {h}×{w} uint8 gray images.",
+            f"The {what} images are {kind} {shown} ({images.dtype}) but this model reads {c}×{h}×{w} "
+            f"{'grey' if c == 1 else 'colour'} images: choose a data set of that shape, or change the model's input.",
             "data",
         )
     if len(images) < 2 or len(labels) != len(images):

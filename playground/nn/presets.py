@@ -1,5 +1,6 @@
 """The architectures offered by name: the shipped model, the lecture notes' networks (LeNet-5, AlexNet for
-28×28, the course's SimpleConvNet, the Keras lecture model) and the Build page's starting points.
+28×28, the course's SimpleConvNet, the Keras lecture models, one of them for 32×32 colour images) and the
+Build page's starting points. Grey presets read 1×28×28; the colour ones 3×32×32.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from playground.nn.architecture import (
 )
 
 _R, _BR, _P, _F = Act("relu"), (BatchNorm(), Act("relu")), Pool("max", 2), Flatten()
+_TINYVGG = (Conv(10, 3), _R, Conv(10, 3), _R, _P, Conv(10, 3), _R, Conv(10, 3), _R, _P, _F, Dense(10))
 
 
 PRESETS: dict[str, ModelSpec] = {
@@ -109,9 +111,13 @@ PRESETS: dict[str, ModelSpec] = {
         (Conv(32, 5, padding=2), _R, _P, Conv(64, 5, padding=2), _R, _P, _F, Dense(1024), _R, Dropout(0.5), Dense(10)),
     ),
     # CNN Explainer's TinyVGG on 1×28×28 input: two blocks of (conv 10 3×3, ReLU) ×2 + max pool.
-    "tinyvgg": ModelSpec(
-        "tinyvgg", (Conv(10, 3), _R, Conv(10, 3), _R, _P, Conv(10, 3), _R, Conv(10, 3), _R, _P, _F, Dense(10))
-    ),
+    "tinyvgg": ModelSpec("tinyvgg", _TINYVGG),
+    # Colour (3×32×32: CIFAR-10 and the synthetic colour shapes).
+    # The first model of the lecture notes, exactly as written there for 32×32×3 images: Conv2D 32 3×3 ReLU
+    # → MaxPooling 2 → Flatten → Dense 10 (the softmax is in the loss), trained with Adam for 5 epochs.
+    "keras-notes": ModelSpec("keras-notes", (Conv(32, 3), _R, _P, _F, Dense(10)), (3, 32, 32)),
+    # CNN Explainer's TinyVGG on colour input, 3×32×32.
+    "tinyvgg-rgb": ModelSpec("tinyvgg-rgb", _TINYVGG, (3, 32, 32)),
 }
 
 
