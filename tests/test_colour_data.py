@@ -164,7 +164,9 @@ def test_the_lecture_notes_colour_model_is_as_written():
 def test_a_colour_model_trains_on_colour_shapes():
     train = load_dataset("shapes", split="train", subset=800)
     val = load_dataset("shapes", split="val", subset=200)
-    trainer = Trainer(PRESETS["keras-notes"], TrainConfig(optimizer="adam", epochs=3, batch_size=32, lr=3e-3, seed=0), train, val)
+    trainer = Trainer(
+        PRESETS["keras-notes"], TrainConfig(optimizer="adam", epochs=3, batch_size=32, lr=3e-3, seed=0), train, val
+    )
     result = trainer.run()
     assert result.state == "finished"
     losses = [loss for _, loss in result.train_loss]
