@@ -174,3 +174,36 @@ def test_pictures_are_square_with_hard_edges():
         url = fig.png_data_url(picture)
         back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
         assert url.startswith("data:image/png;base64,") and np.array_equal(back, picture)
+
+
+def test_colour_kernels_are_patches_stretched_per_filter_with_every_weight_in_the_hover():
+    k = np.random.default_rng(2).normal(size=(5, 3, 3, 3))
+    k[4] = 0.25  # a flat filter: mid-grey, not a division by zero
+    raw = fig.colour_kernels_figure(k, per_row=3).to_dict()
+    go.Figure(raw)  # a valid spec
+    (trace,) = raw["data"]
+    z = np.array(trace["z"], dtype=float)
+    assert trace["type"] == "image" and z.shape[-1] == 3
+    tiles = [note for note in raw["layout"]["annotations"]]
+    assert [t["text"] for t in tiles] == ["1", "2", "3", "4", "5"]
+    for i, note in enumerate(tiles):
+        top, left = int(note["y"] + 0.5), int(round(note["x"])) - 1  # the number sits over the tile's middle
+        patch = z[top : top + 3, left : left + 3].transpose(2, 0, 1)  # (3, KH, KW)
+        w = k[i]
+        want = np.full_like(w, 127.5) if np.ptp(w) == 0 else (w - w.min()) / np.ptp(w) * 255
+        np.testing.assert_allclose(patch, np.rint(want), atol=0.51)
+        text = trace["hovertext"][top + 1][left + 2]
+        assert (
+            text
+            == f"filter {i + 1}, row 1, column 2: red {w[0, 1, 2]:.3g}, green {w[1, 1, 2]:.3g}, blue {w[2, 1, 2]:.3g}"
+        )
+    with pytest.raises(ValueError, match="3 input channels"):
+        fig.colour_kernels_figure(k[:, :2])
+
+
+def test_per_channel_kernels_show_the_chosen_channel_under_a_title():
+    k = np.random.default_rng(3).normal(size=(4, 3, 3, 3))
+    raw = fig.kernels_figure(k, per_row=2, channel=2, title="blue channel").to_dict()
+    z = _array(raw["data"][0]["z"])
+    assert np.allclose(sorted(v for v in z.ravel() if not np.isnan(v)), sorted(k[:, 2].ravel()))
+    assert "blue channel" in [a["text"] for a in raw["layout"]["annotations"]]

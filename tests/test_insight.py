@@ -10,13 +10,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from playground import ops
 from playground.data.datasets import load_dataset
+from playground.imaging.photo import channels_last, fit_photo
 from playground.imaging.preprocess import normalise
 from playground.nn import insight
 from playground.nn.architecture import Act, Conv, Dense, Flatten, ModelSpec
 from playground.nn.checkpoints import load_checkpoint
+from playground.nn.config import images_to_tensor
 from playground.nn.model import build
 from playground.nn.shapes import infer_shapes
 
@@ -207,3 +210,23 @@ def test_handoff_equals_the_channels_contribution_for_any_design(first, second, 
     total = sum(contribution(x, weight, layer, channel, c) for c in range(h.n_in)) + bias
     assert np.allclose(total, net.detach().numpy(), atol=1e-5)
     assert h.stride == (layer.stride, layer.stride) and h.dilation == (layer.dilation, layer.dilation)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=conv_layers(), seed=st.integers(0, 2**16), data=st.data())
+def test_a_colour_first_layer_is_handed_over_whole_with_the_networks_numbers(first, seed, data):
+    """A layer reading three channels hands over all three with the filter's kernels and bias: the several-
+    channels view's engine gives the network's own map (to 1e-5), for any geometry the Build page accepts."""
+    spec = ModelSpec("colour", (first, Act("relu"), Flatten(), Dense(10)), input_shape=(3, 32, 32))
+    model = build(spec, seed=seed).eval()
+    photo = np.random.default_rng(seed).integers(0, 256, (3, 32, 32), dtype=np.uint8)
+    a = insight.analyse_photo(model, spec, fit_photo(Image.fromarray(channels_last(photo)), (32, 32)))
+    channel = data.draw(st.integers(0, first.filters - 1), label="channel")
+    h = insight.handoff(model, spec, a, "conv1", channel)
+    assert h.channels.shape == (3, 32, 32) and h.kernels.shape == (3, first.kernel, first.kernel)
+    page = ops.conv2d(h.channels[None], h.kernels[None], np.array([h.full_bias]), h.settings)[0, 0]
+    net = a.layers[0].maps[channel]  # the network's conv1 map, as PyTorch computed it
+    assert a.layers[0].name == "conv1"
+    np.testing.assert_allclose(page, net, atol=1e-5)
+    # the input handed over is the photo normalised per channel, exactly as the training images were
+    np.testing.assert_allclose(h.channels, images_to_tensor(photo[None])[0].numpy(), atol=1e-6)

@@ -228,6 +228,7 @@ def test_a_session_model_can_be_chosen_and_named(shipped):
         )
     }
     at.session_state["models.draw_choice"] = "untrained keras-mnist"
+    rerun(at).radio(key="draw.model").set_value("untrained keras-mnist")  # the picker was on screen already
     draw(at, stroke_png("1"))
     assert at.radio(key="draw.model").value == "untrained keras-mnist"
     assert "**untrained keras-mnist**: random weights, never trained." in shown(at)
@@ -274,6 +275,7 @@ def test_a_fashion_model_names_its_classes():
     }
     at.session_state["models.session"] = models_held
     at.session_state["models.draw_choice"] = "fashion"
+    rerun(at).radio(key="draw.model").set_value("fashion")  # the picker was on screen already
     draw(at, stroke_png("1"))
     bars = chart(at, 0)["data"][0]
     label = int(np.argmax(np.array(bars["y"], dtype=float)))
@@ -305,6 +307,7 @@ def test_an_even_same_padded_dilated_layer_opens_with_the_networks_numbers():
     at.run()
     at.session_state["models.session"] = {"even": models.ModelChoice("even", model, spec, "an even-kernel design.")}
     at.session_state["models.draw_choice"] = "even"
+    rerun(at).radio(key="draw.model").set_value("even")  # the picker was on screen already
     draw(at, stroke_png("1"))
     at.number_input(key="draw.open_map").set_value(2)
     rerun(at)

@@ -67,6 +67,26 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, CHANNELS, SIDE, SIDE), labels
 
 
+def read_record(path: str | Path, number: int) -> tuple[np.ndarray, int]:
+    """Record ``number`` (0-based) of a batch file alone: image (3, 32, 32) uint8 and its label."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        count = size // RECORD
+        if size % RECORD or not 0 <= number < count:
+            raise DataError(
+                f"{path.name} holds {count:,} whole images; image {number + 1:,} is not one of them."
+                if size % RECORD == 0
+                else f"{path.name} is not a whole number of CIFAR-10 records: delete it and unpack {ARCHIVE.name} again."
+            )
+        raw = np.fromfile(path, dtype=np.uint8, count=RECORD, offset=number * RECORD)
+    except OSError as err:
+        raise DataError(f"Cannot read {path}: {err.strerror or err}.") from None
+    if raw[0] >= len(CLASSES):
+        raise DataError(f"{path.name}: record {number:,} has label {raw[0]}, not one of 0–9; the file is damaged.")
+    return raw[1:].reshape(CHANNELS, SIDE, SIDE), int(raw[0])
+
+
 def batches_folder(root: str | Path) -> Path | None:
     """The folder holding all six batch files: ``root`` itself, or ``root/cifar-10-batches-bin``, or
     ``root/cifar10/cifar-10-batches-bin``; None when the files are not there."""

@@ -328,6 +328,34 @@ def _cifar_dataset(
     )
 
 
+def held_out_image(
+    name: str, number: int, data_dir: str | Path | None = None, seed: int = 0
+) -> tuple[np.ndarray, int, str]:
+    """Image ``number`` (0-based) of a colour data set's held-out test split, read or generated alone (no
+    whole split in memory): (3, H, W) uint8, its label, and one line saying which image it is."""
+    info = _info(name)
+    if not info.colour:
+        raise DataError(f"{info.title} is not a colour data set.")
+    if info.kind == "cifar":
+        folder = cifar.locate(find_data_dir(data_dir))
+        image, label = cifar.read_record(folder / cifar.TEST_FILE, number)
+        return image, label, f"CIFAR-10 test image {number + 1:,} of 10,000"
+    r = SPLITS[SPLIT_TEST]
+    if not 0 <= number < len(r):
+        raise DataError(f"The test split has {len(r):,} images; image {number + 1:,} is not one of them.")
+    images, labels = colour_shapes(1, seed, start=r.start + number, shortcut=info.kind == "shortcut")
+    return (
+        images[0],
+        int(labels[0]),
+        f"{info.title}: test image {number + 1:,} of {len(r):,} (image {r.start + number:,})",
+    )
+
+
+def held_out_count(name: str) -> int:
+    """How many images a data set's test split holds."""
+    return 10_000 if _info(name).kind == "cifar" else len(SPLITS[SPLIT_TEST])
+
+
 def load_dataset(
     name: str,
     data_dir: str | Path | None = None,

@@ -259,39 +259,109 @@ def picture_layout(width: int, rows: int, height_px: int, annotations: list[dict
     )
 
 
-def kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -> go.Figure:
-    """First-layer kernels (F, C, KH, KW) side by side on one diverging scale (channel 0 of each),
-    numbered in a band of their own above each row; hover gives every weight (open a map to see its
+@dataclass(frozen=True)
+class _Tiles:
+    """Where F kernels of KH×KW go in a panel: rows × cols tiles, a band above each row for the numbers."""
+
+    rows: int
+    cols: int
+    band: int
+    pitch: int
+    scale: float  # px per cell
+
+    @classmethod
+    def of(cls, f: int, kh: int, kw: int, per_row: int, width_px: int) -> _Tiles:
+        rows, cols = tile_layout(f, kh, kw, across=per_row * (kw + 1))
+        scale = width_px / (cols * (kw + 1) - 1)
+        band = int(np.ceil(15 / scale))  # cells above each row of kernels for their numbers (12 px type)
+        return cls(rows, cols, band, band + kh + 1, scale)
+
+    def corner(self, i: int, kw: int) -> tuple[int, int]:
+        """(row, column) of kernel i's top-left cell."""
+        r, q = divmod(i, self.cols)
+        return r * self.pitch + self.band, q * (kw + 1)
+
+    def canvas(self, f: int, kh: int, kw: int, title: str | None) -> tuple[Canvas, tuple[str, str], tuple[int, int]]:
+        shape = (self.rows * self.pitch - 1, self.cols * (kw + 1) - 1)
+        canvas = Canvas(height=int(shape[0] * self.scale + 24 + (24 if title else 0)))
+        xr, yr = grid_ranges(*shape)
+        refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=yr, title=title)
+        for i in range(f):
+            top, left = self.corner(i, kw)
+            canvas.annotations.append(
+                dict(
+                    text=f"{i + 1}",
+                    x=left + (kw - 1) / 2,
+                    y=top - 0.5,  # the tile's top edge: the number sits on it, in the band
+                    xref=refs[0],
+                    yref=refs[1],
+                    yanchor="bottom",
+                    showarrow=False,
+                    font=dict(size=12),
+                )
+            )
+        return canvas, refs, shape
+
+
+def kernels_figure(
+    kernels: np.ndarray, per_row: int = 8, width_px: int = 350, channel: int = 0, title: str | None = None
+) -> go.Figure:
+    """First-layer kernels (F, C, KH, KW) side by side on one diverging scale (input channel ``channel`` of
+    each), numbered in a band of their own above each row; hover gives every weight (open a map to see its
     kernel's numbers). Sized for a panel ``width_px`` wide."""
-    k = np.asarray(kernels, dtype=np.float64)[:, 0]
+    k = np.asarray(kernels, dtype=np.float64)[:, channel]
     f, kh, kw = k.shape
-    rows, cols = tile_layout(f, kh, kw, across=per_row * (kw + 1))
-    scale = width_px / (cols * (kw + 1) - 1)  # px per cell
-    band = int(np.ceil(15 / scale))  # cells above each row of kernels for their numbers (12 px type)
-    pitch = band + kh + 1
-    grid = np.full((rows * pitch - 1, cols * (kw + 1) - 1), np.nan)
+    tiles = _Tiles.of(f, kh, kw, per_row, width_px)
+    canvas, refs, shape = tiles.canvas(f, kh, kw, title)
+    grid = np.full(shape, np.nan)
     for i in range(f):
-        r, q = divmod(i, cols)
-        grid[r * pitch + band : r * pitch + band + kh, q * (kw + 1) : q * (kw + 1) + kw] = k[i]
-    canvas = Canvas(height=int(grid.shape[0] * scale + 24))
-    xr, yr = grid_ranges(*grid.shape)
-    refs = canvas.axes((0, 1), (0, 1), x_range=xr, y_range=yr)
+        top, left = tiles.corner(i, kw)
+        grid[top : top + kh, left : left + kw] = k[i]
     lo, hi = symmetric_range(k)
     canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False, hover="weight")
+    return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=8, b=8)))
+
+
+def colour_kernels_figure(kernels: np.ndarray, per_row: int = 8, width_px: int = 350) -> go.Figure:
+    """A colour network's first-layer kernels (F, 3, KH, KW) as small colour patches: each filter's red,
+    green and blue weights as one pixel's colour, stretched to black…white over that filter's own smallest
+    and largest weight (so a filter that looks for red edges shows red beside dark). Hover gives the three
+    weights of every cell."""
+    k = np.asarray(kernels, dtype=np.float64)
+    f, c, kh, kw = k.shape
+    if c != 3:
+        raise ValueError(f"Colour patches need kernels with 3 input channels, not {c}.")
+    tiles = _Tiles.of(f, kh, kw, per_row, width_px)
+    canvas, refs, shape = tiles.canvas(f, kh, kw, None)
+    rgb = np.full((*shape, 3), 255, np.uint8)  # the paper between the patches
+    hover = np.full(shape, "", dtype=object)
     for i in range(f):
-        r, q = divmod(i, cols)
-        canvas.annotations.append(
-            dict(
-                text=f"{i + 1}",
-                x=q * (kw + 1) + (kw - 1) / 2,
-                y=r * pitch + band - 0.5,  # the tile's top edge: the number sits on it, in the band
-                xref=refs[0],
-                yref=refs[1],
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=12),
-            )
+        w = k[i]
+        lo, hi = w.min(), w.max()
+        patch = (w - lo) / (hi - lo) if hi > lo else np.full_like(w, 0.5)
+        top, left = tiles.corner(i, kw)
+        rgb[top : top + kh, left : left + kw] = np.rint(patch.transpose(1, 2, 0) * 255).astype(np.uint8)
+        for r in range(kh):
+            for q in range(kw):
+                hover[top + r, left + q] = (
+                    f"filter {i + 1}, row {r}, column {q}: red {w[0, r, q]:.3g}, green {w[1, r, q]:.3g}, "
+                    f"blue {w[2, r, q]:.3g}"
+                )
+    canvas.data.append(
+        dict(
+            type="image",
+            z=rgb.tolist(),
+            x0=0,
+            y0=0,
+            dx=1,
+            dy=1,
+            xaxis=refs[0],
+            yaxis=refs[1],
+            hovertext=hover.tolist(),
+            hoverinfo="text",
+            name="colour kernels",
         )
+    )
     return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=8, b=8)))
 
 

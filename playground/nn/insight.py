@@ -1,5 +1,6 @@
-"""What a trained network does with one digit: prediction with an honest "unsure" notice, feature maps,
-first-layer kernels, gradient × input saliency and the softmax + cross-entropy arithmetic.
+"""What a trained network does with one digit (or, for a colour model, one photo): prediction with an honest
+"unsure" notice, feature maps, first-layer kernels, gradient × input saliency and the softmax + cross-entropy
+arithmetic.
 
 torch + numpy, no streamlit: the Draw & Predict page and the CLI call these and only display the results.
 """
@@ -16,8 +17,10 @@ import torch
 from torch import nn
 
 from playground import ops
+from playground.imaging.photo import FittedPhoto
 from playground.imaging.preprocess import Preprocessed, normalise, preprocess_digit
 from playground.nn.architecture import ModelSpec
+from playground.nn.config import images_to_tensor  # the training path's normalisation, also for photos
 from playground.nn.model import forward_all
 from playground.nn.shapes import infer_shapes
 
@@ -60,8 +63,17 @@ def predict(model: nn.Module, x: torch.Tensor, *, ink_fraction: float | None = N
     return judge(logits, ink_fraction)
 
 
-def judge(logits: np.ndarray, ink_fraction: float | None = None) -> Prediction:
-    """The prediction for one image's logits (K,), with the empty / covered / unsure notice."""
+DIGIT_HINT = "Try drawing the digit larger or more clearly."
+
+
+def judge(
+    logits: np.ndarray,
+    ink_fraction: float | None = None,
+    classes: tuple[str, ...] | None = None,
+    hint: str = DIGIT_HINT,
+) -> Prediction:
+    """The prediction for one image's logits (K,), with the empty / covered / unsure notice (answers named by
+    ``classes`` when given, else by number; ``hint`` says what to try)."""
     z = np.asarray(logits, dtype=np.float64)
     probs = np.exp(z - z.max())
     probs /= probs.sum()
@@ -74,9 +86,9 @@ def judge(logits: np.ndarray, ink_fraction: float | None = None) -> Prediction:
         notice = "Most of the canvas is covered: draw one digit with thin strokes on the black background."
     elif confidence < UNSURE_BELOW:
         second = int(np.argsort(probs)[-2])
+        name = (lambda k: classes[k]) if classes else str
         notice = (
-            f"The network is unsure: {label} at {confidence:.0%}, {second} at {probs[second]:.0%}. "
-            "Try drawing the digit larger or more clearly."
+            f"The network is unsure: {name(label)} at {confidence:.0%}, {name(second)} at {probs[second]:.0%}. " + hint
         )
     return Prediction(probs, label, confidence, bool(notice), notice)
 
@@ -139,15 +151,16 @@ SHOWN_KINDS = ("conv", "act", "pool")  # the layers whose maps the Draw page lay
 
 @dataclass(frozen=True)
 class DigitAnalysis:
-    """Everything the Draw & Predict page shows for one drawing or upload."""
+    """Everything the Draw & Predict page shows for one drawing, upload or (colour model) photo."""
 
-    prep: Preprocessed  # the 28×28 image and the preprocessing stages
+    prep: Preprocessed  # the 28×28 image and the preprocessing stages; for a photo, its brightness (H, W)
     prediction: Prediction | None  # None when there is nothing to classify (empty or covered)
     layers: tuple[LayerMaps, ...]  # conv / activation / pooling outputs, in order
     saliency: np.ndarray | None  # (28, 28) in [0, 1], gradient × input of the predicted class
     softmax: SoftmaxExplanation | None  # the arithmetic for the predicted class
     problem: str  # "" or one sentence: why nothing is predicted
     conv_inputs: dict[str, np.ndarray] = field(default_factory=dict)  # conv name -> its input (C, H, W)
+    photo: FittedPhoto | None = None  # a colour model's input: the photo, its square and the (3, H, W) picture
 
 
 @lru_cache(maxsize=32)
@@ -194,13 +207,44 @@ def analyse(model: nn.Module, spec: ModelSpec, img: np.ndarray, *, background: s
             if canvas
             else "Most of this image is ink: upload a picture of one digit on a plain background.",
         )
+    return _read(model, spec, torch.from_numpy(normalise(prep.image)), prep, lambda z: judge(z, prep.ink_fraction))
+
+
+PHOTO_HINT = "A photo of one object, filling most of the picture, is read best."
+
+
+def analyse_photo(
+    model: nn.Module, spec: ModelSpec, photo: FittedPhoto, classes: tuple[str, ...] | None = None
+) -> DigitAnalysis:
+    """A colour model's reading of ``photo`` (already fitted to its input: ``imaging.photo.fit_photo``),
+    normalised per channel exactly as its training images were: prediction, maps, saliency, arithmetic."""
+    brightness = (np.tensordot((0.299, 0.587, 0.114), photo.image, axes=1) / 255.0).astype(np.float32)
+    brightness.flags.writeable = False
+    prep = Preprocessed(brightness, {}, 1.0, False, False)
+    x = images_to_tensor(photo.image[None])
+    result = _read(model, spec, x, prep, lambda z: judge(z, None, classes, PHOTO_HINT))
+    return DigitAnalysis(
+        result.prep,
+        result.prediction,
+        result.layers,
+        result.saliency,
+        result.softmax,
+        "",
+        result.conv_inputs,
+        photo,
+    )
+
+
+def _read(model: nn.Module, spec: ModelSpec, x: torch.Tensor, prep: Preprocessed, verdict) -> DigitAnalysis:
+    """One pass of the normalised input ``x`` (1, C, H, W) with gradients on: the maps of every shown layer,
+    the answer (``verdict(logits)``), the saliency of the answer and each convolution's input."""
     model.eval()
-    x = torch.from_numpy(normalise(prep.image)).requires_grad_(True)
+    x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():  # one pass gives the maps, the answer and (backwards) the saliency
         acts = forward_all(model, x)
         scores = next(reversed(acts.values()))
         logits = scores[0].detach().double().numpy()
-        pred = judge(logits, prep.ink_fraction)
+        pred = verdict(logits)
         sal = _gradient_times_ink(scores[0, pred.label], x)
     kinds = _layer_kinds(spec)
     layers = tuple(
@@ -240,6 +284,11 @@ class ConvHandoff:
     in_channel: int  # which input channel (0-based)
     n_in: int  # how many input channels the full map sums over
     label: str  # "conv2 map 5, input channel 3 of 16"
+    # a layer reading three channels (a colour network's first convolution) is handed over whole too, for the
+    # Convolution page's several-channels view: every input channel, the filter's kernel for each, its bias
+    channels: np.ndarray | None = None  # (3, H, W) the layer's input as the network computed it
+    kernels: np.ndarray | None = None  # (3, KH, KW)
+    full_bias: float = 0.0  # the map's bias
 
     @property
     def settings(self) -> ops.ConvSettings:
@@ -267,4 +316,7 @@ def handoff(model: nn.Module, spec: ModelSpec, analysis: DigitAnalysis, conv: st
         f", input channel {c + 1} of {n_in} (the largest contribution)" if n_in > 1 else ""
     )
     bias = float(biases[channel]) if n_in == 1 else 0.0
-    return ConvHandoff(inp[c], weights[channel, c], bias, pads, (s, s), (d, d), c, n_in, label)
+    whole = {}
+    if n_in == 3:
+        whole = dict(channels=inp, kernels=weights[channel], full_bias=float(biases[channel]))
+    return ConvHandoff(inp[c], weights[channel, c], bias, pads, (s, s), (d, d), c, n_in, label, **whole)

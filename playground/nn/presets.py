@@ -19,6 +19,23 @@ from playground.nn.architecture import (
 )
 
 _R, _BR, _P, _F = Act("relu"), (BatchNorm(), Act("relu")), Pool("max", 2), Flatten()
+_PLAYGROUND = (
+    Conv(16, 3, padding=1),
+    *_BR,
+    Conv(16, 3, padding=1),
+    *_BR,
+    _P,
+    Conv(32, 3, padding=1),
+    *_BR,
+    Conv(32, 3, padding=1),
+    *_BR,
+    _P,
+    _F,
+    Dense(128),
+    _R,
+    Dropout(0.3),
+    Dense(10),
+)
 _TINYVGG = (Conv(10, 3), _R, Conv(10, 3), _R, _P, Conv(10, 3), _R, Conv(10, 3), _R, _P, _F, Dense(10))
 
 
@@ -26,26 +43,7 @@ PRESETS: dict[str, ModelSpec] = {
     # The shipped model: two blocks of (conv 3×3, batch norm, ReLU) ×2 + max pool, Dense 128, dropout.
     # 218,682 parameters (0.9 MB). Measured 99.3-99.5 % on MNIST images 8,000-9,999 after 8 epochs on
     # images 0-7,999 (train.RECOMMENDED_CONFIG: Adam 3e-3, one-cycle, batch 64, augmentation).
-    "playground": ModelSpec(
-        "playground",
-        (
-            Conv(16, 3, padding=1),
-            *_BR,
-            Conv(16, 3, padding=1),
-            *_BR,
-            _P,
-            Conv(32, 3, padding=1),
-            *_BR,
-            Conv(32, 3, padding=1),
-            *_BR,
-            _P,
-            _F,
-            Dense(128),
-            _R,
-            Dropout(0.3),
-            Dense(10),
-        ),
-    ),
+    "playground": ModelSpec("playground", _PLAYGROUND),
     # The course's SimpleConvNet ("Deep Learning from Scratch"): Convolution 30 5×5 → ReLU → Pooling →
     # Affine 100 → ReLU → Affine 10; the one the numpy engine also trains (--engine numpy).
     "simple-convnet": ModelSpec("simple-convnet", (Conv(30, 5), _R, _P, _F, Dense(100), _R, Dense(10))),
@@ -116,6 +114,8 @@ PRESETS: dict[str, ModelSpec] = {
     # The first model of the lecture notes, exactly as written there for 32×32×3 images: Conv2D 32 3×3 ReLU
     # → MaxPooling 2 → Flatten → Dense 10 (the softmax is in the loss), trained with Adam for 5 epochs.
     "keras-notes": ModelSpec("keras-notes", (Conv(32, 3), _R, _P, _F, Dense(10)), (3, 32, 32)),
+    # The shipped colour model's architecture: the playground preset's layers on 3×32×32 input.
+    "playground-colour": ModelSpec("playground-colour", _PLAYGROUND, (3, 32, 32)),
     # CNN Explainer's TinyVGG on colour input, 3×32×32.
     "tinyvgg-rgb": ModelSpec("tinyvgg-rgb", _TINYVGG, (3, 32, 32)),
 }

@@ -1,4 +1,4 @@
-"""Where the shipped model lives, and which model the pages and `predict` use by default.
+"""Where the shipped models live, and which model the pages and `predict` use by default.
 
 Kept free of torch so that the command line can name it in its help without loading the engine.
 """
@@ -10,6 +10,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = PROJECT_ROOT / "assets" / "models" / "playground-mnist.safetensors"
+# the colour model: 3×32×32 input, trained on the synthetic colour shapes (assets/models/README.md)
+SHIPPED_COLOUR_MODEL = PROJECT_ROOT / "assets" / "models" / "playground-shapes.safetensors"
 MODEL_ENV = "PLAYGROUND_MODEL"
 
 

@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from playground.ui import display, draw_view, fairness, models
+from playground.ui import display, draw_view, fairness, models, photo_view
 
 INTRO = (
     "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
     "28 × 28 picture the network was trained on; then every layer turns it into **feature maps**: the "
     "convolutions detect strokes and edges, ReLU keeps the positive answers, pooling halves the size. "
-    "The last layer scores the ten digits and softmax turns the scores into probabilities."
+    "The last layer scores the ten digits and softmax turns the scores into probabilities. Pick the colour "
+    "model to give it a photo instead."
 )
 head = display.header("Draw & Predict", INTRO)
 
@@ -29,11 +30,8 @@ def drawing_and_answer(choice: models.ModelChoice | None) -> None:
     draw_col = row.container(width=284, key="draw-canvas-panel")
     answer_col = row.container(width=260, key="draw-answer-panel")
     seen_col = row.container(width=300, key="draw-seen-panel")
-    with draw_col:
-        img, background = draw_view.picture()
-    result = None
-    if img is not None and choice is not None:
-        result = draw_view.analyse(choice, img, background)
+    with draw_col:  # a colour model reads a photo or a test image; a digit model, the canvas
+        result = photo_view.photo_input(choice) if photo_view.reads_colour(choice) else draw_view.drawn(choice)
     with answer_col:
         draw_view.prediction(
             result,
@@ -42,7 +40,7 @@ def drawing_and_answer(choice: models.ModelChoice | None) -> None:
         )
     if result is not None:
         with seen_col:
-            draw_view.seen(result)
+            (photo_view.seen if result.photo is not None else draw_view.seen)(result)
 
     if result is not None and result.prediction is not None:
         st.header("Inside the network")

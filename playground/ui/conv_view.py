@@ -19,7 +19,7 @@ from streamlit.delta_generator import DeltaGenerator
 from playground import figures, ops
 from playground.nn import export as code
 from playground.ops import kernels, samples
-from playground.ui import display, player, quiz, slides, state, widgets
+from playground.ui import display, handoff, player, quiz, slides, state, widgets
 
 VIEWS = ("Step by step", "Play", "Several channels", "im2col (GEMM)")
 
@@ -258,9 +258,18 @@ def _three_by_three() -> list[str]:
     return [name for name, p in kernels.PRESETS.items() if p.array.shape == (3, 3)]
 
 
-def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
-    """An RGB input (3, H, W) with a 3-channel filter: per-channel partial sums plus bias; then
-    several filters giving a stack of output maps. Uses the page's stride/padding/dilation/bias."""
+def _channel_filter(page: str, rgb: np.ndarray | None, bias: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The colour input (3, H, W), one filter's kernels (3, KH, KW) and its bias: a colour network's own when
+    its layer was handed over from Draw & Predict (and is the input), else presets on the page's input."""
+    given = handoff.held() if page == handoff.PAGE else None
+    if given is not None and given.channels is not None and rgb is given.channels:
+        k = given.kernels.shape[1:]
+        st.caption(
+            f"Input: the three channels of {given.label.split(',')[0]}'s input as the network computed them "
+            f"(red, green and blue, normalised), with the filter's three learned {k[0]}×{k[1]} kernels and its "
+            f"bias {given.full_bias:.4g}: the output is the network's own map."
+        )
+        return given.channels, given.kernels, given.full_bias
     options = _three_by_three()
     cols = st.columns(4)
     names = [
@@ -275,22 +284,30 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     size = cols[3].select_slider(
         "RGB sample size", options=(6, 8, 10, 12, 16), value=8, **state.keep(page, "rgb_size"), disabled=rgb is not None
     )
-    image = rgb if rgb is not None else samples.rgb_sample(size)
     st.caption(
         "Input: your uploaded image in colour."
         if rgb is not None
         else "Input: a red disc, a green bar and a blue bar, one shape per channel."
     )
-    w = np.stack([kernels.PRESETS[n].array for n in names])  # (3, 3, 3)
-    s, bias = run.controls.settings, run.controls.bias
+    image = rgb if rgb is not None else samples.rgb_sample(size)
+    return image, np.stack([kernels.PRESETS[n].array for n in names]), bias  # (3, 3, 3)
+
+
+def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
+    """An RGB input (3, H, W) with a 3-channel filter: per-channel partial sums plus bias; then
+    several filters giving a stack of output maps. Uses the page's stride/padding/dilation (and bias, unless
+    a colour network's filter was handed over with its own)."""
+    s = run.controls.settings
+    image, w, bias = _channel_filter(page, rgb, run.controls.bias)
+    k = w.shape[1:]
     try:
         steps = ops.conv_steps(image, w, bias, s)
-        out = ops.conv_output_from_steps(steps, ops.conv_output_shape(image.shape[1:], (3, 3), s))
+        out = ops.conv_output_from_steps(steps, ops.conv_output_shape(image.shape[1:], k, s))
         partials = np.stack([ops.conv2d(image[None, c : c + 1], w[None, c : c + 1], None, s)[0, 0] for c in range(3)])
-        pads = s.pads((3, 3))
+        pads = s.pads(k)
         padded = ops.pad(image, pads, s.padding_mode)
     except ops.OpError as e:
-        st.error(f"{e} (for the {image.shape[1]}×{image.shape[2]} colour input and its 3×3 kernels)")
+        st.error(f"{e} (for the {image.shape[1]}×{image.shape[2]} colour input and its {k[0]}×{k[1]} kernels)")
         return
     index = widgets.step_controls(page, len(steps))
     step = steps[index]
@@ -305,14 +322,14 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     st.subheader("Several filters: a stack of output maps")
     chosen = st.multiselect(
         "Filters (each applied to all three channels)",
-        options,
+        _three_by_three(),
         default=["Sobel x", "Sobel y", "Laplacian (4-neighbour)"],
         **state.keep(page, "filters"),
         max_selections=6,
     )
     if chosen:
         stack = np.stack([np.repeat(kernels.PRESETS[n].array[None], 3, axis=0) for n in chosen])  # (F, 3, 3, 3)
-        maps = ops.conv2d(image[None], stack, np.full(len(chosen), bias), s)[0]  # (F, OH, OW)
+        maps = ops.conv2d(image[None], stack, np.full(len(chosen), run.controls.bias), s)[0]  # (F, OH, OW)
         display.chart(figures.filter_stack_figure(maps, chosen), "filter-stack")
         st.caption(
             f"{len(chosen)} filters of shape 3×3×3 turn the 3-channel input into {len(chosen)} output "

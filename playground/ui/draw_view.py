@@ -15,7 +15,7 @@ from playground.figures import draw as fig
 from playground.imaging import images
 from playground.imaging.preprocess import STAGES
 from playground.nn import insight, receptive
-from playground.ui import display, handoff, inputs, models, state, widgets
+from playground.ui import display, handoff, inputs, models, photo_view, state, widgets
 
 PAGE = "draw"
 # the pictures travel one pixel per value: the browser enlarges them with hard edges
@@ -80,6 +80,13 @@ def picture() -> tuple[np.ndarray | None, str]:
         st.caption(f"Showing the last image that could be read: {last[1]}.")
     st.image(last[0], caption=last[1], width=280)
     return last[0], "auto"
+
+
+def drawn(choice: models.ModelChoice | None) -> insight.DigitAnalysis | None:
+    """The drawing or upload, and what the digit model makes of it (None before there is one, or without a
+    model)."""
+    img, background = picture()
+    return analyse(choice, img, background) if img is not None and choice is not None else None
 
 
 def _model_id(choice: models.ModelChoice) -> str:
@@ -319,27 +326,31 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         st.image(
             fig.png_data_url(fig.saliency_overlay(result.prep.image, result.saliency, scale=display.saliency_scale())),
             width=PANEL_PX - 14,
-            caption=f"Gradient × input for the class {pred.label}: {display.palette().strong} pixels pushed "
-            "the network towards it.",
+            caption=f"Gradient × input for the class {pred.label}"
+            + (f" ({choice.classes[pred.label]})" if choice.classes != DIGITS else "")
+            + f": {display.palette().strong} pixels pushed the network towards it.",
         )
     with row.container(width=PANEL_PX, key="draw-kernels-panel"):
         st.subheader("First-layer kernels")
-        display.chart(
-            state.memo(  # the same for every stroke
-                PAGE,
-                "kernels",
-                _model_id(choice),
-                lambda: fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
-            ),
-            "first-layer-kernels",
-            key=state.key(PAGE, "kernels"),
-            theme="streamlit",
-        )
-        st.caption("The filters the first convolution learned; each makes one of its maps above.")
+        if photo_view.reads_colour(choice):
+            photo_view.kernels(choice, PANEL_PX - 10)
+        else:
+            display.chart(
+                state.memo(  # the same for every stroke
+                    PAGE,
+                    "kernels",
+                    _model_id(choice),
+                    lambda: fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
+                ),
+                "first-layer-kernels",
+                key=state.key(PAGE, "kernels"),
+                theme="streamlit",
+            )
+            st.caption("The filters the first convolution learned; each makes one of its maps above.")
     st.subheader("From scores to probabilities")
     sm = result.softmax
     st.markdown(
-        "The last layer gives one score (logit) per digit; softmax turns them into probabilities "
-        "and the training loss is the cross-entropy."
+        f"The last layer gives one score (logit) per {'digit' if choice.classes == DIGITS else 'class'}; softmax "
+        "turns them into probabilities and the training loss is the cross-entropy."
     )
     st.code(sm.text, language=None, wrap_lines=True)

@@ -1,7 +1,8 @@
 """Open one feature map's convolution on the Convolution page: the Draw & Predict page hands over the
 input channel, the kernel, the bias, and the layer's exact padding per side, stride and dilation; the
 Convolution page's input and kernel choosers then offer it as "From Draw & Predict" and its settings are
-set to match the network's layer.
+set to match the network's layer. A layer reading three channels (a colour network's first convolution)
+opens in the several-channels view with all three input channels, the filter's three kernels and its bias.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def preload(h: ConvHandoff) -> None:
         ("bias", h.bias),
         ("flip", False),
         ("activation", "none"),
-        ("view", "Step by step"),
+        ("view", "Step by step" if h.channels is None else "Several channels"),
         ("step", 0),
     ):
         state.put(PAGE, name, value)

@@ -279,7 +279,9 @@ def input_chooser(page: str, default: str = WORKED_3X3, size: int = 14) -> Input
     source = st.selectbox("Input", options, index=options.index(default), **state.keep(page, "source"))
     if given is not None and source == handoff.FROM_DRAW:
         st.caption(f"The input of {given.label}, as the network computed it for your drawing.")
-        return InputChoice(given.image, f"the input of {given.label} ({given.image.shape[0]}×{given.image.shape[1]})")
+        return InputChoice(
+            given.image, f"the input of {given.label} ({given.image.shape[0]}×{given.image.shape[1]})", given.channels
+        )
     if source == WORKED_3X3:
         return InputChoice(samples.WORKED_3X3, "the worked example [[1, 2, 3], [4, 5, 6], [7, 8, 9]]")
     if source == WORKED_4X4:

@@ -14,14 +14,15 @@ import streamlit as st
 import torch
 from torch import nn
 
-from playground.data.datasets import DIGITS
+from playground.data.datasets import DATASETS, DIGITS
 from playground.errors import PlaygroundError
 from playground.nn.architecture import ModelSpec
 from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
-from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_MODEL, default_model_path
+from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_COLOUR_MODEL, SHIPPED_MODEL, default_model_path
 from playground.ui import state
 
 SHIPPED = "Pretrained: playground-mnist"
+SHIPPED_COLOUR = "Pretrained colour: playground-shapes"
 PAGE = "models"
 
 
@@ -57,18 +58,31 @@ def _load_shared(path: str, stamp: tuple[int, int]) -> LoadedModel:
 
 
 def _restore_hint(path: Path) -> str:
-    if path.resolve() == SHIPPED_MODEL.resolve():
-        rel = SHIPPED_MODEL.relative_to(PROJECT_ROOT)
-        return (
-            f"Restore it with `git checkout -- {rel}`, or train a new one with "
-            f"`python -m playground train --dataset mnist --augment --out {rel}`."
-        )
+    for shipped_path, command in (
+        (SHIPPED_MODEL, "--dataset mnist --augment"),
+        (SHIPPED_COLOUR_MODEL, "--arch playground-colour --dataset shapes --augment --epochs 12"),
+    ):
+        if path.resolve() == shipped_path.resolve():
+            rel = shipped_path.relative_to(PROJECT_ROOT)
+            return (
+                f"Restore it with `git checkout -- {rel}`, or train a new one with "
+                f"`python -m playground train {command} --out {rel}`."
+            )
     return f"Point {MODEL_ENV} at a .safetensors model saved by this playground, or unset it."
 
 
-def shipped() -> ModelChoice:
-    """The pretrained model; ModelUnavailable naming the file and the fix when it is missing or unreadable."""
-    path = default_model_path()
+def _trained_on(metadata: dict) -> tuple[str, ...]:
+    """The class names of the data set a checkpoint was trained on (digits when it does not say)."""
+    data = metadata.get("data") if isinstance(metadata, dict) else None
+    train = data.get("train") if isinstance(data, dict) else None
+    name = train.get("name") if isinstance(train, dict) else None
+    return DATASETS[name].classes if isinstance(name, str) and name in DATASETS else DIGITS
+
+
+def shipped(name: str = SHIPPED) -> ModelChoice:
+    """A pretrained model (the digit one, or ``SHIPPED_COLOUR``); ModelUnavailable naming the file and the
+    fix when it is missing or unreadable."""
+    path = default_model_path() if name == SHIPPED else SHIPPED_COLOUR_MODEL
     try:
         st_ = path.stat()
     except OSError:
@@ -82,7 +96,14 @@ def shipped() -> ModelChoice:
     about = f"{loaded.spec.name} architecture, loaded from {path.name}"
     if isinstance(acc, (int, float)):
         about += f", {acc:.2%} accuracy on its validation images"
-    return ModelChoice(SHIPPED, loaded.model, loaded.spec, about + ".", token=f"{path}|{st_.st_mtime_ns}|{st_.st_size}")
+    if name == SHIPPED_COLOUR:
+        about += (
+            ". It knows ten synthetic shapes and textures (disc, ring, … grid) in any colour: a photo of "
+            "something else gets the nearest of those names"
+        )
+    classes = _trained_on(loaded.metadata)
+    token = f"{path}|{st_.st_mtime_ns}|{st_.st_size}"
+    return ModelChoice(name, loaded.model, loaded.spec, about + ".", classes, token)
 
 
 # ---------------------------------------------------------------- this session's models
@@ -108,8 +129,8 @@ def session_models() -> dict[str, ModelChoice]:
 
 
 def names() -> list[str]:
-    """Every model the Draw page can use, the pretrained one first."""
-    return [SHIPPED, *session_models()]
+    """Every model the Draw page can use, the pretrained ones first."""
+    return [SHIPPED, SHIPPED_COLOUR, *session_models()]
 
 
 def chosen_name() -> str:
@@ -133,8 +154,8 @@ def get(name: str) -> ModelChoice:
     shared server. Measured with the other core busy: 348 ms per drawing with 2 threads, 3.4 ms with 1.
     """
     torch.set_num_threads(INFERENCE_THREADS)
-    if name == SHIPPED:
-        return shipped()
+    if name in (SHIPPED, SHIPPED_COLOUR):
+        return shipped(name)
     try:
         return session_models()[name]
     except KeyError:
