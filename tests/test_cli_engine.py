@@ -264,3 +264,45 @@ def test_train_with_canvas_copies_records_them(tmp_path, mnist_path):
     loaded = load_checkpoint(out)
     assert loaded.metadata["config"]["canvas_copies"] == 2 and loaded.metadata["metrics"]["steps"] == 384 // 64
     assert_one_line_error(cli("train", "--dataset", "mnist", "--canvas-copies", "9", "--out", str(out)))
+
+
+# ---------------------------------------------------------------- colour
+COLOUR = ROOT / "assets" / "models" / "playground-shapes.safetensors"
+
+
+def test_colour_train_evaluate_and_predict_on_the_synthetic_colour_shapes(tmp_path):
+    out = tmp_path / "notes.safetensors"
+    res = cli(
+        "train", "--arch", "keras-notes", "--dataset", "shapes", "--subset", "300", "--epochs", "1",
+        "--optimizer", "adam", "--lr", "1e-3", "--out", str(out),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "trained keras-notes on 300 shapes images" in res.stdout
+    loaded = load_checkpoint(out)
+    assert loaded.spec.input_shape == (3, 32, 32) and loaded.metadata["data"]["train"]["name"] == "shapes"
+    res = cli("evaluate", "--model", str(out), "--dataset", "shapes-shortcut", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["count"] == 2000 and 0 <= report["accuracy"] <= 1
+    res = cli("evaluate", "--model", str(out), "--dataset", "synthetic", "--split", "val")
+    assert_one_line_error(res)  # a colour model on grey data: one sentence, no traceback
+
+
+def test_predict_reads_photos_with_a_colour_model(tmp_path):
+    ring = Image.new("RGB", (300, 200), (40, 90, 160))
+    ImageDraw.Draw(ring).ellipse([80, 30, 220, 170], outline=(250, 200, 40), width=25)
+    ring.save(tmp_path / "ring.png")
+    res = cli("predict", str(tmp_path / "ring.png"), "--model", str(COLOUR), "--json")
+    assert res.returncode == 0, res.stderr
+    record = json.loads(res.stdout)
+    import torch
+
+    from playground.imaging.photo import fit_photo
+    from playground.nn.config import images_to_tensor
+
+    loaded = load_checkpoint(COLOUR)
+    with torch.no_grad():
+        want = torch.softmax(loaded.model(images_to_tensor(fit_photo(ring, (32, 32)).image[None])).double(), 1)[0]
+    assert record["label"] == int(want.argmax()) and record["class"] == "ring"
+    assert np.allclose(record["probabilities"], want.numpy(), atol=1e-6)
+    assert len(record["probabilities"]) == 10

@@ -50,6 +50,19 @@ def test_every_design_the_editor_can_make_comes_back_from_its_text():
         assert design_code.decode(text).layers == layers, text
 
 
+def test_colour_designs_carry_their_input_in_the_text():
+    rng = random.Random(8)
+    for _ in range(50):
+        layers = tuple(random_layer(rng) for _ in range(rng.randint(1, MAX_LAYERS - 1)))
+        spec = design_code.ModelSpec("x", layers, (3, 32, 32))
+        text = design_code.encode(spec)
+        assert text.startswith("in3x32x32-") and len(text) <= design_code.MAX_CHARS
+        back = design_code.decode(text)
+        assert back.layers == layers and back.input_shape == (3, 32, 32), text
+    grey = design_code.ModelSpec("x", (Flatten(), Dense(10)))
+    assert design_code.encode(grey) == "f-d10" and design_code.decode("f-d10").input_shape == (1, 28, 28)
+
+
 def test_presets_travel_by_name():
     for name, preset in PRESETS.items():
         assert design_code.encode(preset) == name and design_code.decode(name) == preset
@@ -75,6 +88,8 @@ def test_the_text_is_short_and_readable():
         ("-".join(["relu"] * (MAX_LAYERS + 1)), f"at most {MAX_LAYERS}"),
         ("relu-" * 200, "longer than"),
         ("<script>alert(1)</script>", "Layer 1"),
+        ("in3x64x64-f-d10", "reads 3×64×64 images"),
+        ("in3x32x32", "no layers"),
     ],
 )
 def test_a_forged_design_is_refused_with_one_sentence(text, words):

@@ -13,7 +13,7 @@ import pytest
 from apptest_support import ROOT, errors, rerun
 from streamlit.testing.v1 import AppTest
 
-from playground.nn import architecture, export, model, presets, shapes
+from playground.nn import architecture, design, export, model, presets, shapes
 from playground.nn.architecture import Act, Conv, Dense, Dropout, Flatten, ModelSpec, Pool, SpecError
 from playground.ui import builder
 
@@ -354,8 +354,9 @@ def test_json_upload_round_trip_and_shape_problems_accepted():
             "Layer 1 (dropout): drop rate is True, but the editor allows 0.0 to 0.99.",
         ),
         (
-            b'{"input_shape": [3, 32, 32], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
-            "This playground trains on 1×28×28 digits with 10 classes",
+            b'{"input_shape": [3, 64, 64], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
+            "This playground trains on 1×28×28 grey (MNIST, Fashion-MNIST, synthetic digits) or 3×32×32 colour "
+            "(CIFAR-10, colour shapes) images with 10 classes",
         ),
         (b'{"layers": [' + b", ".join([b'{"type": "flatten"}'] * 41) + b"]}", "The design has 41 layers"),
         (b"\xff\xfe\x00binary", "The file is not a text file"),
@@ -393,3 +394,29 @@ def test_a_local_response_norm_layer_is_added_and_its_channels_edited():
     assert spec_of(at).layers[2] == architecture.LRN(3)
     assert table_rows(at) == engine_rows(shapes.infer_shapes(spec_of(at)))
     assert any("nn.LocalResponseNorm(3, alpha=0.0001, beta=0.75, k=2.0)" in c for c in model_code(at))
+
+
+def test_the_input_can_be_grey_digits_or_colour_images_and_shapes_follow():
+    at = page()
+    assert at.selectbox(key="build.input").value.startswith("1×28×28 grey")
+    choose(at, "build.input", design.INPUTS[(3, 32, 32)])
+    spec = spec_of(at)
+    assert spec.input_shape == (3, 32, 32) and spec.layers == presets.get_preset("playground").layers
+    infos = shapes.infer_shapes(spec)
+    assert table_rows(at) == engine_rows(infos)
+    assert infos[0].params == 16 * 3 * 9 + 16  # the first convolution's kernels now span three channels
+    assert "Trainable: a 3×32×32 colour image becomes 10 class scores." in [s.value for s in at.success]
+    at.button(key="build.undo_button").click()
+    rerun(at)
+    assert spec_of(at).input_shape == (1, 28, 28) and at.selectbox(key="build.input").value.startswith("1×28×28")
+    choose(at, "build.preset", "keras-notes")  # a colour preset brings its input
+    assert at.selectbox(key="build.input").value == design.INPUTS[(3, 32, 32)]
+    assert row_shapes(at)[0] == "32×30×30"
+    assert not at.exception and not errors(at)
+
+
+def test_a_colour_design_upload_keeps_its_input():
+    at = page()
+    data = presets.get_preset("tinyvgg-rgb").to_json().encode()
+    upload(at, data, "colour.json")
+    assert spec_of(at).input_shape == (3, 32, 32) and not errors(at)

@@ -44,11 +44,13 @@ def test_a_loss_far_above_its_start_ends_the_run_as_diverged():
 
 
 def test_a_run_at_chance_after_an_epoch_with_a_flat_loss_stops_and_says_why():
-    result = Trainer(SMALL, cfg(optimizer="adam", lr=1e-7, epochs=3), DATA, VAL).run()
-    assert result.state == "failed" and result.steps == 8  # one epoch of 8 steps
-    assert result.message.startswith("After epoch 1 the model is no better than guessing (")
+    result = Trainer(SMALL, cfg(optimizer="adam", lr=1e-7, epochs=5), DATA, VAL).run()
+    assert result.state == "failed" and result.steps == 24  # judged at the first epoch end after 20 steps
+    assert result.message.startswith("After epoch 3 the model is no better than guessing (")
     assert result.message.endswith("The learning rate 1e-07 is very small for Adam: try 1e-06 or 1e-05.")
     assert Trainer(SMALL, cfg(optimizer="adam", lr=3e-3, epochs=3), DATA, VAL).run().state == "finished"
+    # two epochs of 8 steps are too few to judge: the run ends as it is
+    assert Trainer(SMALL, cfg(optimizer="adam", lr=1e-7, epochs=2), DATA, VAL).run().state == "finished"
 
 
 def test_nan_batch_norm_statistics_are_caught_and_restored_with_the_weights():

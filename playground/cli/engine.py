@@ -89,8 +89,9 @@ def add_engine_commands(subparsers: Any) -> None:
 
     pr = subparsers.add_parser(
         "predict",
-        help="classify image files (canvas drawings or scans of digits)",
-        description="Label and the ten class probabilities for each image, after MNIST-style preprocessing.",
+        help="classify image files (drawings or scans of digits; photos for a colour model)",
+        description="Label and the class probabilities for each image, after MNIST-style preprocessing (a colour "
+        "model: the photo's centre square, resized to its input).",
     )
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files")
     pr.add_argument(

@@ -62,6 +62,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     n_out = loaded.spec.num_classes  # the model was built from its spec and its tensors checked against it
     if n_out != len(data.classes):
         raise EngineCliError(f"The model has {n_out} outputs but {args.dataset} has {len(data.classes)} classes.")
+    if data.input_shape != tuple(loaded.spec.input_shape):
+        wanted, got = ("×".join(map(str, s)) for s in (loaded.spec.input_shape, data.input_shape))
+        raise EngineCliError(
+            f"The model reads {wanted} images but {args.dataset}'s are {got}: evaluate it on a data set of its "
+            f"own kind ({'colour' if loaded.spec.input_shape[0] == 3 else 'grey'})."
+        )
     for warning in overlap_warnings(loaded.metadata, data.name, data.indices, args.split):
         print(f"warning: {warning}", file=sys.stderr)
     res = evaluate(loaded.model, data)

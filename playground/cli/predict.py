@@ -1,5 +1,6 @@
-"""``python -m playground predict``: the label and the ten class probabilities of image files (canvas
-drawings or scans), after the Draw page's MNIST-style preprocessing.
+"""``python -m playground predict``: the label and the class probabilities of image files: canvas drawings or
+scans after the Draw page's MNIST-style preprocessing, or, for a colour model, photos cut to their centre
+square and resized to its input, as the Draw page does.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ def _predict_files(args: argparse.Namespace) -> int:
     import torch
 
     from playground.imaging.images import open_image
+    from playground.imaging.photo import fit_photo
     from playground.imaging.preprocess import normalise, preprocess_digit
+    from playground.nn.config import images_to_tensor
+    from playground.nn.insight import judge
 
+    loaded = load_model(args.model or default_model_path())
+    channels, *side = loaded.spec.input_shape
     prepared = []  # read every file first: a bad one stops before any output
     for name in args.images:
         p = Path(name)
@@ -34,29 +40,32 @@ def _predict_files(args: argparse.Namespace) -> int:
             img = open_image(p.read_bytes())
         except ValueError as err:
             raise EngineCliError(f"{name}: {err}") from None
-        prepared.append((name, preprocess_digit(np.asarray(img))))
-    loaded = load_model(args.model or default_model_path())
+        if channels == 3:  # a colour model: the photo's centre square, resized to the input
+            prepared.append((name, None, images_to_tensor(fit_photo(img, tuple(side)).image[None])))
+        else:
+            pre = preprocess_digit(np.asarray(img))
+            prepared.append((name, pre, None if pre.empty else torch.from_numpy(normalise(pre.image))))
     classes = _classes(loaded.metadata)
-    for name, pre in prepared:
-        if pre.empty:
+    for name, pre, x in prepared:
+        if x is None:
             if args.json:
                 print(json.dumps({"file": name, "label": None, "probabilities": None, "empty": True}))
             else:
                 print(f"{name}: empty image (no ink found), nothing to classify")
             continue
         with torch.no_grad():
-            logits = loaded.model(torch.from_numpy(normalise(pre.image)))
-        probs = torch.softmax(logits.double(), dim=1)[0].numpy()
+            probs = judge(loaded.model(x)[0].double().numpy()).probabilities
         label = int(probs.argmax())
         if args.json:
-            print(json.dumps({"file": name, "label": label, "probabilities": [round(float(v), 6) for v in probs]}))
+            record = {"file": name, "label": label, "probabilities": [round(float(v), 6) for v in probs]}
+            if classes and classes[label] != str(label):
+                record["class"] = classes[label]
+            print(json.dumps(record))
         else:
             shown = " ".join(f"{j}:{v:.3f}" for j, v in enumerate(probs))
             cls = f" ({classes[label]})" if classes and classes[label] != str(label) else ""
-            print(
-                f"{name}: {label}{cls} {100 * probs[label]:.1f} %{' (inverted scan)' if pre.inverted else ''}"
-                f"  [{shown}]"
-            )
+            inverted = " (inverted scan)" if pre is not None and pre.inverted else ""
+            print(f"{name}: {label}{cls} {100 * probs[label]:.1f} %{inverted}  [{shown}]")
     return 0
 
 

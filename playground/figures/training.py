@@ -355,7 +355,8 @@ def gallery_figure(
     cols: int = 8,
     width_px: int = 940,
 ) -> go.Figure:
-    """Images (N, H, W) uint8, each captioned "true → predicted" with the class names."""
+    """Images (N, H, W) uint8 grey or (N, 3, H, W) colour, each captioned "true → predicted" with the class
+    names."""
     imgs = np.asarray(images)
     names = [str(c) for c in classes]
     n = len(imgs)
@@ -369,9 +370,10 @@ def gallery_figure(
             ],
         )
         return _figure([], layout)
-    h, w = imgs.shape[1:]
+    colour = imgs.ndim == 4
+    h, w = imgs.shape[-2:]
     label_rows = max(6, h // 3)
-    z = mosaic(imgs, cols, gap=2, label_rows=label_rows)
+    z = mosaic(imgs[:, 0] if colour else imgs, cols, gap=2, label_rows=label_rows)
     axes, height = _mosaic_layout(z, width_px)
     cols = max(1, min(cols, n))
     annotations = []
@@ -389,16 +391,21 @@ def gallery_figure(
                 font=dict(size=13, color=FONT["color"]),
             )
         )
-    trace = dict(
-        type="heatmap",
-        z=z.astype(np.float32),
-        colorscale=GREYS,
-        zmin=0,
-        zmax=255,
-        showscale=False,
-        hoverinfo="skip",
-        name="misclassified",
-    )
+    if colour:  # one mosaic per channel, the gaps and caption rows white
+        planes = [mosaic(imgs[:, c], cols, gap=2, label_rows=label_rows) for c in range(imgs.shape[1])]
+        rgb = np.nan_to_num(np.stack(planes, axis=-1), nan=255.0).astype(np.uint8)
+        trace = dict(type="image", z=rgb.tolist(), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip", name="misclassified")
+    else:
+        trace = dict(
+            type="heatmap",
+            z=z.astype(np.float32),
+            colorscale=GREYS,
+            zmin=0,
+            zmax=255,
+            showscale=False,
+            hoverinfo="skip",
+            name="misclassified",
+        )
     return _figure([trace], _base_layout(height, margin=dict(l=4, r=4, t=4, b=4), annotations=annotations, **axes))
 
 

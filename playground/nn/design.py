@@ -33,6 +33,11 @@ MAX_JSON_BYTES = 64_000  # a design file is a few hundred bytes; anything this l
 UNDO_DEPTH = 30
 SIZE_LIMIT = 64  # the engine's bound for kernel, stride, dilation, padding and pool size
 INPUT = PRESETS[DEFAULT_PRESET].input_shape  # (1, 28, 28): one grey MNIST digit
+# the inputs a design may read: the shapes of the data sets here (data.datasets.DATASETS[...].input_shape)
+INPUTS: dict[tuple[int, int, int], str] = {
+    (1, 28, 28): "1×28×28 grey (MNIST, Fashion-MNIST, synthetic digits)",
+    (3, 32, 32): "3×32×32 colour (CIFAR-10, colour shapes)",
+}
 CLASSES = PRESETS[DEFAULT_PRESET].num_classes  # 10 digits
 END = "end"  # "Add layer" position meaning after the last layer
 
@@ -181,7 +186,7 @@ def parse_upload(data: bytes) -> ModelSpec:
     """A design from an uploaded JSON file, or SpecError with one sentence saying what is wrong.
 
     Shape problems (a kernel too big for its input, Dense before Flatten) are accepted: the editor
-    shows them under the layer. Values no widget can show, other inputs than 1×28×28 digits with
+    shows them under the layer. Values no widget can show, inputs other than those of INPUTS, other than
     10 classes, and more than MAX_LAYERS layers are refused.
     """
     if len(data) > MAX_JSON_BYTES:
@@ -191,13 +196,13 @@ def parse_upload(data: bytes) -> ModelSpec:
     except UnicodeDecodeError:
         raise SpecError("The file is not a text file; upload a design saved as JSON from this page.") from None
     spec = ModelSpec.from_json(text)
-    if spec.input_shape != INPUT or spec.num_classes != CLASSES:
+    if spec.input_shape not in INPUTS or spec.num_classes != CLASSES:
         raise SpecError(
-            f"This playground trains on {'×'.join(map(str, INPUT))} digits with {CLASSES} classes, but "
+            f"This playground trains on {' or '.join(INPUTS.values())} images with {CLASSES} classes, but "
             f"the file expects input {spec.input_shape!r} and {spec.num_classes!r} classes."
         )
     editable(spec.layers)
-    return ModelSpec(" ".join(str(spec.name).split())[:60] or "custom", spec.layers, INPUT, CLASSES)
+    return ModelSpec(" ".join(str(spec.name).split())[:60] or "custom", spec.layers, spec.input_shape, CLASSES)
 
 
 def editable(layers: tuple) -> None:

@@ -2,7 +2,8 @@
 
 One token per layer, joined by "-": ``c{filters}`` with ``k{kernel}`` ``s{stride}`` ``p{padding}`` (``ps``:
 "same") ``d{dilation}`` where they differ from 3, 1, 0, 1; ``mp{size}`` / ``ap{size}`` (max / average) with
-``s{stride}``; ``relu`` ``leaky_relu`` ``sigmoid`` ``tanh`` ``gelu``; ``bn``; ``do{p}``; ``f``; ``d{units}``.
+``s{stride}``; ``relu`` ``leaky_relu`` ``sigmoid`` ``tanh`` ``gelu``; ``bn``; ``do{p}``; ``f``; ``d{units}``. A design reading
+another input than 1×28×28 starts with it: ``in3x32x32-c16p1-…``.
 :func:`decode` reads a hand-edited or forged text and raises ``SpecError`` with one sentence, never
 anything else; what it returns the editor can show (the same bounds as an uploaded design).
 """
@@ -25,7 +26,7 @@ from playground.nn.architecture import (
     Pool,
     SpecError,
 )
-from playground.nn.design import CLASSES, INPUT, editable
+from playground.nn.design import CLASSES, INPUT, INPUTS, editable
 from playground.nn.presets import PRESETS
 
 MAX_CHARS = 600  # 40 layers of the longest tokens fit
@@ -36,6 +37,7 @@ _POOL = re.compile(rf"([ma])p{_N}(?:s{_N})?")
 _DENSE = re.compile(rf"d{_N}")
 _LRN = re.compile(r"lrn(\d{1,6})?")
 _DROPOUT = re.compile(r"do(0|0?\.\d{1,4}|1|1\.0{1,4})")
+_INPUT = re.compile(r"in(\d{1,3})x(\d{1,3})x(\d{1,3})")
 
 
 def _token(layer) -> str:
@@ -64,9 +66,10 @@ def _token(layer) -> str:
 def encode(spec: ModelSpec) -> str:
     """The design's text: a preset's name while it is that preset's layers, else one token per layer."""
     for name, preset in PRESETS.items():
-        if preset.layers == spec.layers:
+        if preset.layers == spec.layers and preset.input_shape == spec.input_shape:
             return name
-    return "-".join(_token(layer) for layer in spec.layers)
+    prefix = [] if spec.input_shape == INPUT else ["in" + "x".join(map(str, spec.input_shape))]
+    return "-".join(prefix + [_token(layer) for layer in spec.layers])
 
 
 def _layer(token: str, i: int):
@@ -100,10 +103,18 @@ def decode(text: str) -> ModelSpec:
     if text in PRESETS:
         return PRESETS[text]
     tokens = text.split("-") if text else []
+    shape = INPUT
+    if tokens and (m := _INPUT.fullmatch(tokens[0])):
+        shape = tuple(int(v) for v in m.groups())
+        if shape not in INPUTS:
+            raise SpecError(
+                f"The linked design reads {'×'.join(m.groups())} images; this playground has {' or '.join(INPUTS.values())} ones."
+            )
+        tokens = tokens[1:]
     if not tokens:
         raise SpecError("The linked design has no layers.")
     if len(tokens) > MAX_LAYERS:
         raise SpecError(f"The linked design has {len(tokens)} layers; the editor takes at most {MAX_LAYERS}.")
     layers = tuple(_layer(t, i) for i, t in enumerate(tokens))
     editable(layers)  # values the editor can show, as for an uploaded design
-    return ModelSpec(LINKED, layers, INPUT, CLASSES)
+    return ModelSpec(LINKED, layers, shape, CLASSES)

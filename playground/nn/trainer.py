@@ -83,6 +83,11 @@ class TrainEvent:
 Callback = Callable[[TrainEvent], None]
 
 
+# A run is judged "not learning" at the end of an epoch only once it has taken this many optimizer steps: an
+# epoch of 5 steps (300 images in batches of 64) is too few to tell Adam's slow start from no learning at all.
+JUDGED_AFTER_STEPS = 20
+
+
 class Trainer:
     """One training run of `spec` on `train_data` (validated on `val_data`, if given) with `config`.
 
@@ -360,7 +365,12 @@ class Trainer:
             ended = self._validate(step, epoch, good, live) if epoch_steps else None
             if ended:
                 return ended
-            if epoch_steps and first is not None and self._at_chance(epoch_sum / epoch_steps, first):
+            if (
+                epoch_steps
+                and first is not None
+                and step >= JUDGED_AFTER_STEPS
+                and self._at_chance(epoch_sum / epoch_steps, first)
+            ):
                 return self._not_learning(step, epoch, first, epoch_sum / epoch_steps)
             if epoch_steps and self.callbacks:
                 self._emit(TrainEvent("epoch", step, epoch, loss=epoch_sum / epoch_steps))

@@ -7,8 +7,9 @@ from playground.ui import builder, display, links
 INTRO = (
     "A CNN is a list of layers: **convolutions** find patterns, **activations** bend the numbers, "
     "**pooling** shrinks the maps, **Flatten** turns the maps into one long vector and **Dense** layers "
-    "turn that into 10 scores, one per digit. Start from a preset, change a setting, add, move or "
-    "remove layers: each layer shows the shape the 1×28×28 digit has after it, and the table counts the "
+    "turn that into 10 scores, one per class. Start from a preset, change a setting, add, move or "
+    "remove layers: each layer shows the shape the input (a 1×28×28 digit, or a 3×32×32 colour image) has "
+    "after it, and the table counts the "
     "weights (parameters) and multiply-accumulates each layer costs. A valid design can be trained on the "
     "Train page, or copied as PyTorch code."
 )

@@ -23,6 +23,8 @@ from playground.nn.architecture import KINDS, ModelSpec, SpecError
 from playground.nn.design import (  # noqa: F401  (END, NEW_LAYER, check, parse_upload: used by tests too)
     _KIND,
     END,
+    INPUT,
+    INPUTS,
     KIND_LABELS,
     MAX_LAYERS,
     NEW_LAYER,
@@ -60,7 +62,9 @@ def design() -> ModelSpec:
 def open_design(spec: ModelSpec) -> None:
     """Make ``spec`` the Build page's design (a link opened); the previous one goes on the undo stack."""
     if spec != _spec():
-        origin = next((name for name, preset in PRESETS.items() if preset.layers == spec.layers), None)
+        origin = next(
+            (n for n, p in PRESETS.items() if p.layers == spec.layers and p.input_shape == spec.input_shape), None
+        )
         _replace(spec, origin)
         if origin:
             state.seed_widget(PAGE, "preset", origin)
@@ -109,6 +113,13 @@ def _widget(layer_id: int, name: str) -> str:
 def _on_preset() -> None:
     name = state.get(PAGE, "preset", DEFAULT_PRESET)
     _replace(presets.get_preset(name), name)
+
+
+def _on_input() -> None:
+    shape = next(s for s, label in INPUTS.items() if label == state.get(PAGE, "input", INPUTS[INPUT]))
+    spec = _spec()
+    if shape != spec.input_shape:
+        _commit(replace(_edited(spec, spec.layers), input_shape=shape), _ids(spec))
 
 
 def _on_undo() -> None:
@@ -177,8 +188,16 @@ def _on_upload() -> None:
 
 # ------------------------------------------------------------------ widgets
 def preset_controls() -> None:
-    """Start from a preset (replaces the design) and Undo the last change."""
-    cells = st.columns([3, 1], vertical_alignment="bottom")
+    """Start from a preset (replaces the design), the input it reads, and Undo the last change."""
+    cells = st.columns([3, 3, 1], vertical_alignment="bottom")
+    state.seed_widget(PAGE, "input", INPUTS.get(_spec().input_shape, INPUTS[INPUT]))  # follows the design
+    cells[1].selectbox(
+        "Input",
+        tuple(INPUTS.values()),
+        on_change=_on_input,
+        key=state.key(PAGE, "input"),
+        help="What one image is: channels × height × width. Shapes, parameters and costs follow.",
+    )
     cells[0].selectbox(
         "Start from a preset",
         tuple(PRESETS),
@@ -186,7 +205,7 @@ def preset_controls() -> None:
         **state.keep(PAGE, "preset"),
         help="Choosing a preset replaces the design; Undo brings the previous one back.",
     )
-    cells[1].button(
+    cells[2].button(
         "↶ Undo",
         key=state.key(PAGE, "undo_button"),
         on_click=_on_undo,
@@ -304,7 +323,8 @@ def design_status(checked: Checked) -> None:
     """Whether the design can be trained, and if not, where its problem is."""
     if checked.valid:
         st.success(
-            f"Trainable: a {'×'.join(map(str, checked.spec.input_shape))} digit becomes "
+            f"Trainable: a {'×'.join(map(str, checked.spec.input_shape))} "
+            f"{'digit' if checked.spec.input_shape[0] == 1 else 'colour image'} becomes "
             f"{checked.spec.num_classes} class scores."
         )
     elif checked.error.layer_index is None:

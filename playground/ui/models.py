@@ -71,7 +71,7 @@ def _restore_hint(path: Path) -> str:
     return f"Point {MODEL_ENV} at a .safetensors model saved by this playground, or unset it."
 
 
-def _trained_on(metadata: dict) -> tuple[str, ...]:
+def trained_on(metadata: dict) -> tuple[str, ...]:
     """The class names of the data set a checkpoint was trained on (digits when it does not say)."""
     data = metadata.get("data") if isinstance(metadata, dict) else None
     train = data.get("train") if isinstance(data, dict) else None
@@ -101,7 +101,7 @@ def shipped(name: str = SHIPPED) -> ModelChoice:
             ". It knows ten synthetic shapes and textures (disc, ring, … grid) in any colour: a photo of "
             "something else gets the nearest of those names"
         )
-    classes = _trained_on(loaded.metadata)
+    classes = trained_on(loaded.metadata)
     token = f"{path}|{st_.st_mtime_ns}|{st_.st_size}"
     return ModelChoice(name, loaded.model, loaded.spec, about + ".", classes, token)
 

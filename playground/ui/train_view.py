@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from playground.data.datasets import DATASETS, DIGITS, Dataset
-from playground.figures.draw import kernels_figure, probability_figure
+from playground.figures.draw import colour_kernels_figure, kernels_figure, probability_figure
 from playground.figures.training import (
     CurveSeries,
     activation_stats_figure,
@@ -123,13 +123,18 @@ def _visuals(page: str, run: Run) -> None:
 def _model_panels(page: str, model: nn.Module, data: DataBundle, key: str) -> None:
     """The first layer's kernels (left) and one validation image's feature maps (right) of ``model``;
     ``key`` keeps two such views on a page apart ("train": the live one, "train-timeline")."""
-    probe = images_to_tensor(data.val.images[:1])  # (1, 1, 28, 28), a fixed validation image
+    probe = images_to_tensor(data.val.images[:1])  # (1, C, H, W), a fixed validation image
     layers = feature_maps(model, probe)
     left, right = st.columns(2)
     try:
         k = first_layer_kernels(model)
-        left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): {display.palette().signs}")
-        display.chart(kernels_figure(k, width_px=440), "first-layer-kernels", where=left, key=f"{key}-kernels")
+        if k.shape[1] == 3:  # a colour network: each filter's red, green and blue weights as one colour
+            left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}×3), each stretched black…white")
+            kernel_figure = colour_kernels_figure(k, width_px=440)
+        else:
+            left.caption(f"{len(k)} first-layer kernels ({k.shape[2]}×{k.shape[3]}): {display.palette().signs}")
+            kernel_figure = kernels_figure(k, width_px=440)
+        display.chart(kernel_figure, "first-layer-kernels", where=left, key=f"{key}-kernels")
     except ValueError:
         left.caption("This model has no convolution layer, so there are no kernels to show.")
     if layers:
@@ -177,7 +182,9 @@ def timeline(page: str, sess: TrainingSession) -> None:
     with st.container(key="train-timeline-step"):
         st.markdown(f"**Snapshot {index + 1} of {len(points)}: step {step:,}** (epoch {epoch:.2f})")
     digit = draw_view.last_digit()
-    if digit is None:
+    if run.spec.input_shape != (1, 28, 28):
+        pass  # a colour run: the first-layer kernels and the maps of a validation image below show each snapshot
+    elif digit is None:
         st.caption("Draw a digit on the Draw & Predict page to see how each snapshot reads it.")
     else:
         shown = predict(model, torch.from_numpy(normalise(digit)))
@@ -325,10 +332,11 @@ def upload(page: str, data: DataBundle | None) -> None:
     st.success(f"Loaded “{loaded.spec.name}” (saved {loaded.created or 'at an unknown time'}).")
     if data is None:
         st.caption("Choose a data set that loads to score this model on its test images.")
-    elif loaded.spec.input_shape != (1, 28, 28) or loaded.spec.num_classes != len(data.test.classes):
+    elif tuple(loaded.spec.input_shape) != data.test.input_shape or loaded.spec.num_classes != len(data.test.classes):
         st.warning(
-            f"This model takes {loaded.spec.input_shape} inputs and {loaded.spec.num_classes} classes, "
-            f"so it cannot be scored on {data.title}."
+            f"This model reads {'×'.join(map(str, loaded.spec.input_shape))} images into {loaded.spec.num_classes} "
+            f"classes, so it cannot be scored on {data.title} ({'×'.join(map(str, data.test.input_shape))} images, "
+            f"{len(data.test.classes)} classes): choose a data set of its kind above."
         )
     else:
         ev = state.memo(page, "upload_eval", f"{file.file_id}:{data.name}", lambda: _evaluate(loaded, data))
@@ -337,7 +345,8 @@ def upload(page: str, data: DataBundle | None) -> None:
     about = f"{loaded.spec.name} loaded from {file.name}"
     if isinstance(acc, (int, float)):
         about += f", {acc:.2%} accuracy when it was saved"
-    _use_on_draw(page, st, "use_upload", f"Loaded: {file.name}", loaded.model, loaded.spec, about)
+    classes = models.trained_on(loaded.metadata)
+    _use_on_draw(page, st, "use_upload", f"Loaded: {file.name}", loaded.model, loaded.spec, about, classes)
 
 
 def _evaluate(loaded: LoadedModel, data: DataBundle) -> EvalResult:
