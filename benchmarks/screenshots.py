@@ -1,6 +1,6 @@
 """Re-take the README's screenshots of Draw & Predict, Convolution, Backpropagation, Class and Train in Chromium at 1366 px wide.
 
-Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -backprop.png, -class.png, -train.png)
+Run: python -m benchmarks.screenshots   (writes assets/screenshot-draw.png, -convolution.png, -colour.png, -backprop.png, -class.png, -train.png)
 Starts its own server on 127.0.0.1 (with the MNIST folder, as the load client does) and stops it.
 """
 
@@ -100,6 +100,36 @@ def _class(page, url: str, location: str) -> None:
     page.screenshot(path=str(ASSETS / "screenshot-class.png"))
 
 
+def _colour(page, url: str) -> None:
+    """The colour model reading an uploaded photo: the photo, its centre square, the 32×32 input, the answer."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    wall = np.linspace(90, 150, 400)[None, :, None] * np.array([0.6, 0.7, 1.0])[None, None, :]
+    photo = Image.fromarray(np.repeat(wall, 260, axis=0).astype(np.uint8))
+    ImageDraw.Draw(photo).ellipse([120, 50, 280, 210], outline=(240, 140, 30), width=30)
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=92)
+    page.set_viewport_size({"width": 1366, "height": 1500})
+    page.goto(url)
+    wait_for_app(page)
+    page.get_by_text("Pretrained colour: playground-shapes", exact=True).click()
+    wait_for_app(page)
+    page.get_by_text("Upload a photo").click()
+    wait_for_app(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": "ring.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}]
+    )
+    page.wait_for_function("() => document.body.innerText.includes('The picture is 400×260 pixels')", timeout=60_000)
+    page.wait_for_selector(".st-key-draw-maps .js-plotly-plot", timeout=60_000)
+    page.wait_for_timeout(2000)
+    wait_for_app(page)
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(ASSETS / "screenshot-colour.png"))
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         location = str(Path(tmp) / "class.sqlite3")
@@ -147,6 +177,7 @@ def _all(proc, url: str, location: str) -> None:
             page.mouse.move(5, 5)  # no tooltip over the buttons
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ASSETS / "screenshot-convolution.png"))
+            _colour(page, url)
             _backprop(page, url)
             _class(page, url, location)
             _train(page, url)

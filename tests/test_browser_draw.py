@@ -42,6 +42,7 @@ def open_draw_page(page, url: str):
 
 def stroke(page, canvas, points) -> None:
     """Draw one stroke through ``points`` given as fractions of the canvas (x, y)."""
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is in the window
     box = canvas.bounding_box()
     xy = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
     page.mouse.move(*xy[0])

@@ -8,8 +8,7 @@ INTRO = (
     "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
     "28 × 28 picture the network was trained on; then every layer turns it into **feature maps**: the "
     "convolutions detect strokes and edges, ReLU keeps the positive answers, pooling halves the size. "
-    "The last layer scores the ten digits and softmax turns the scores into probabilities. Pick the colour "
-    "model to give it a photo instead."
+    "The last layer scores the ten digits and softmax turns the scores into probabilities."
 )
 head = display.header("Draw & Predict", INTRO)
 
