@@ -56,6 +56,7 @@ def test_test_images_are_read_with_the_engines_numbers(colour):
     at = colour_page()
     assert not at.exception
     assert "It knows ten synthetic shapes and textures" in shown(at)
+    assert "A colour network reads a picture" in shown(at) and "Draw a digit and" not in shown(at)
     for number in (1, 7, 2000):
         at.number_input(key="draw.test_number").set_value(number)
         rerun(at)

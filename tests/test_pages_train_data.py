@@ -166,3 +166,45 @@ def test_a_colour_model_trains_on_colour_shapes_and_is_used_on_the_draw_page():
     rerun(at)
     name = at.session_state["models.draw_choice"]
     assert at.session_state["models.session"][name].classes == CLASSES
+
+
+def test_cifar10_offline_says_where_to_put_it_and_offers_colour_shapes(monkeypatch, tmp_path):
+    from playground.data import cifar
+
+    def offline(dest, **kw):
+        raise DataError(f"Could not download CIFAR-10 file cifar-10-binary.tar.gz into {dest} (offline?).")
+
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cifar, "fetch", offline)
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("cifar10")
+    rerun(at)
+    assert any("Could not download CIFAR-10" in e and str(tmp_path) in e for e in errors(at))
+    assert at.button(key="train.start").disabled
+    switch = at.button(key="train.switch_synthetic")
+    assert switch.label == "Use colour shapes"
+    switch.click()
+    rerun(at)
+    assert at.selectbox(key="train.dataset").value == "shapes"
+    assert errors(at) == [  # the Build page's design reads grey digits: said under the controls
+        "The training images are colour 3×32×32 (uint8) but this model reads 1×28×28 grey images: choose a data "
+        "set of that shape, or change the model's input."
+    ]
+    configure(at, preset="tinyvgg-rgb")
+    assert not errors(at) and not at.button(key="train.start").disabled
+
+
+def test_a_colour_model_trains_on_cifar10_files_that_are_there(monkeypatch, tmp_path):
+    from test_colour_data import write_cifar
+
+    write_cifar(tmp_path / "cifar-10-batches-bin", per_batch=40)  # CIFAR-format files written by the test
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("cifar10")
+    rerun(at)
+    configure(at, preset="keras-notes", subset=100, epochs=1)
+    assert not errors(at)
+    assert "CIFAR-10 training images 0–179: 180 training images; validation on 20, test on 40" in shown(at)
+    start(at)
+    until(at, done, timeout=300)
+    assert run_state(at) == "finished" and not at.exception

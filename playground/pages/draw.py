@@ -10,7 +10,13 @@ INTRO = (
     "convolutions detect strokes and edges, ReLU keeps the positive answers, pooling halves the size. "
     "The last layer scores the ten digits and softmax turns the scores into probabilities."
 )
-head = display.header("Draw & Predict", INTRO)
+COLOUR_INTRO = (
+    "A colour network reads a picture: a test image, or your photo cut to its centre square and shrunk to the "
+    "small size the network was trained on. Each convolution of the first layer spans the red, green and blue "
+    "channels at once; every layer turns the picture into **feature maps**, and the last layer scores the "
+    "classes, which softmax turns into probabilities."
+)
+head = display.header("Draw & Predict", COLOUR_INTRO if photo_view.reads_colour(models.in_use()) else INTRO)
 
 with head.controls:
     st.header("Model")

@@ -143,6 +143,14 @@ def choose(name: str) -> None:
     state.put(PAGE, "draw_choice", name)
 
 
+def in_use() -> ModelChoice | None:
+    """The model the Draw page will use, or None when it cannot be loaded (the picker says why)."""
+    try:
+        return get(chosen_name())
+    except ModelUnavailable:
+        return None
+
+
 INFERENCE_THREADS = 1
 
 

@@ -117,8 +117,8 @@ def model_chooser(page: str, error_slot: dict[str, Any]) -> tuple[ModelSpec | No
     return spec, f"Build page design ({spec.name})"
 
 
-def _switch_to_synthetic(page: str) -> None:
-    state.put(page, "dataset", "synthetic")
+def _switch_to_synthetic(page: str, name: str = "synthetic") -> None:
+    state.put(page, "dataset", name)
 
 
 def _retry(page: str, name: str) -> None:
@@ -128,7 +128,8 @@ def _retry(page: str, name: str) -> None:
 
 
 def data_chooser(page: str) -> DataBundle | None:
-    """Pick MNIST, Fashion-MNIST or synthetic digits; load (downloading with progress if needed)."""
+    """Pick a data set (MNIST, Fashion-MNIST, CIFAR-10 or a synthetic one); load it (downloading with progress
+    if needed)."""
     name = st.selectbox(
         "Data set", list(DATASETS), format_func=lambda n: DATASETS[n].title, **state.keep(page, "dataset")
     )
@@ -161,13 +162,14 @@ def data_chooser(page: str) -> DataBundle | None:
 def _data_problem(page: str, name: str, message: str) -> None:
     st.error(message)
     a, b = st.columns(2)
-    if name != "synthetic":
+    if not DATASETS[name].synthetic:
+        colour = DATASETS[name].colour
         a.button(
-            "Use synthetic digits",
+            "Use colour shapes" if colour else "Use synthetic digits",
             key=state.key(page, "switch_synthetic"),
             on_click=_switch_to_synthetic,
-            args=(page,),
-            help="Digits drawn by the playground itself: no download needed.",
+            args=(page, "shapes" if colour else "synthetic"),
+            help=("Colour shapes" if colour else "Digits") + " drawn by the playground itself: no download needed.",
         )
     b.button("Try again", key=state.key(page, "retry_data"), on_click=_retry, args=(page, name))
 
