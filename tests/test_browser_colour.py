@@ -23,6 +23,12 @@ PROBABILITIES = """() => {
     const gd = document.querySelector('.st-key-draw-prediction .js-plotly-plot');
     return gd && gd.data ? gd.data[0].y : null;
 }"""
+OUTPUT_Z = """() => {
+    const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullData && g._fullData.some(t => t.name === 'output'));
+    if (!gd) return null;
+    const t = gd._fullData.find(t => t.name === 'output');
+    return Array.from(t.z, r => Array.from(r));
+}"""
 KERNEL_TRACES = """() => {
     const gd = document.querySelector('.st-key-draw-kernels .js-plotly-plot');
     return gd && gd.data ? gd.data.map(t => t.type) : null;
@@ -101,6 +107,22 @@ def test_a_colour_model_reads_a_test_image_and_a_photo(page, app_url):
     body = page.locator("body").inner_text()
     assert "largest centred square (260×260, from column 70, row 0) is shrunk to 32×32" in body
     page.shot("photo", height=3600)
+
+    # conv1 map 1 opens in the Convolution page's several-channels view with the network's own numbers
+    page.get_by_role("button", name="Step through it on the Convolution page").click()
+    page.wait_for_function(
+        '() => document.body.innerText.includes("Input: the three channels of conv1 map 1\'s input")', timeout=30_000
+    )
+    wait_for_app(page)
+    page.locator(".st-key-conv-last button").filter(visible=True).click()
+    wait_for_app(page)
+    page.wait_for_function(
+        f"() => {{ const z = ({OUTPUT_Z})(); return z && z.flat().every(v => v !== null && !Number.isNaN(v)); }}",
+        timeout=30_000,
+    )
+    shown = np.array(page.evaluate(OUTPUT_Z), dtype=float)
+    np.testing.assert_allclose(shown, want.layers[0].maps[0], atol=1e-5)
+    page.shot("several-channels", height=2400)
 
 
 def test_the_colour_page_at_the_sizes_people_use(browser, app_url, request):

@@ -246,3 +246,25 @@ def test_fine_tuning_without_mnist_says_where_the_files_go(db, tmp_path, monkeyp
     rerun(lect)
     rerun(lect.button(key="class.tune_start").click())
     assert any("MNIST" in e for e in errors(lect)) and not lect.exception
+
+
+def test_only_digit_models_are_offered_to_read_the_room(db):
+    from playground.data.datasets import FASHION
+    from playground.nn.model import build
+    from playground.nn.presets import get_preset
+    from playground.ui import models
+
+    lect, code = lecturer()
+    assert not lect.get("radio") or models.SHIPPED_COLOUR not in lect.radio(key="class.model").options
+    grey, colour = get_preset("keras-mnist"), get_preset("keras-notes")
+    lect.session_state["models.session"] = {
+        "digits": models.ModelChoice("digits", build(grey, seed=1).eval(), grey, "a digit model."),
+        "garments": models.ModelChoice("garments", build(grey, seed=2).eval(), grey, "a Fashion model.", FASHION),
+        # ten classes named as digits, but it reads 3×32×32 colour pictures, not drawings
+        "colour": models.ModelChoice("colour", build(colour, seed=3).eval(), colour, "a colour model."),
+    }
+    rerun(lect)
+    assert lect.radio(key="class.model").options == [models.SHIPPED, "digits"]
+    send(session({"room": code}), "1", meant=1)
+    rerun(lect)
+    assert counts(lect)["Drawings"] == "1" and not lect.exception
