@@ -270,6 +270,20 @@ def test_train_with_canvas_copies_records_them(tmp_path, mnist_path):
 COLOUR = ROOT / "assets" / "models" / "playground-shapes.safetensors"
 
 
+def write_cifar_files(tmp_path: Path) -> Path:
+    from test_colour_data import write_cifar
+
+    write_cifar(tmp_path / "cifar" / "cifar-10-batches-bin")
+    return tmp_path / "cifar"
+
+
+def test_the_command_line_knows_every_data_set():
+    from playground.cli.engine import DATASET_NAMES
+    from playground.data.datasets import DATASETS
+
+    assert DATASET_NAMES == tuple(DATASETS)
+
+
 def test_colour_train_evaluate_and_predict_on_the_synthetic_colour_shapes(tmp_path):
     out = tmp_path / "notes.safetensors"
     res = cli(
@@ -283,7 +297,15 @@ def test_colour_train_evaluate_and_predict_on_the_synthetic_colour_shapes(tmp_pa
     res = cli("evaluate", "--model", str(out), "--dataset", "shapes-shortcut", "--json")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
-    assert report["count"] == 2000 and 0 <= report["accuracy"] <= 1
+    from playground.data.datasets import DATASETS
+
+    assert report["count"] == 2000 and report["classes"] == list(DATASETS["shapes"].classes)
+    assert sum(map(sum, report["confusion"])) == 2000 and "warning" not in res.stderr  # the same ten classes
+    res = cli(
+        "evaluate", "--model", str(COLOUR), "--dataset", "cifar10", "--data-dir", str(write_cifar_files(tmp_path))
+    )
+    assert res.returncode == 0, res.stderr
+    assert "trained to tell disc, ring, square, … apart, not cifar10's airplane, automobile, bird" in res.stderr
     res = cli("evaluate", "--model", str(out), "--dataset", "synthetic", "--split", "val")
     assert_one_line_error(res)  # a colour model on grey data: one sentence, no traceback
 

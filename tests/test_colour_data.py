@@ -191,3 +191,66 @@ def test_a_photo_is_cropped_to_its_centre_square_and_resized():
     grey = fit_photo(Image.fromarray(np.full((40, 20), 77, np.uint8), "L"), (32, 32))
     assert grey.image.shape == (3, 32, 32) and (grey.image == 77).all()
     assert grey.crop == (0, 10, 20, 30)
+
+
+def test_one_cifar_record_is_read_alone_and_counted_from_the_file(tmp_path):
+    written = write_cifar(tmp_path / cifar.FOLDER, per_batch=7)
+    test_file = tmp_path / cifar.FOLDER / cifar.TEST_FILE
+    images, labels = written[cifar.TEST_FILE]
+    assert cifar.record_count(test_file) == 7
+    for k in (0, 6):
+        image, label = cifar.read_record(test_file, k)
+        np.testing.assert_array_equal(image, images[k])
+        assert label == labels[k]
+    with pytest.raises(DataError, match="holds 7 images; image 8 is not one of them"):
+        cifar.read_record(test_file, 7)
+    from playground.data.datasets import held_out_count, held_out_image
+
+    assert held_out_count("cifar10", tmp_path) == 7
+    image, label, what = held_out_image("cifar10", 3, tmp_path)
+    assert what == "CIFAR-10 test image 4 of 7" and label == labels[3]
+    test_file.write_bytes(test_file.read_bytes()[:-5])  # cut short
+    with pytest.raises(DataError, match="not a whole number of 3,073-byte CIFAR-10 records"):
+        cifar.record_count(test_file)
+    damaged = bytearray(batch_bytes(2, 9)[0])
+    damaged[cifar.RECORD] = 12  # the second record's label byte
+    test_file.write_bytes(bytes(damaged))
+    with pytest.raises(DataError, match="record 1 has label 12"):
+        cifar.read_record(test_file, 1)
+
+
+def test_a_phone_sized_jpeg_is_decoded_small_and_a_huge_png_is_refused():
+    import io
+
+    from playground.imaging import images
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (3024, 4032, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=70)
+    opened = images.open_photo(buf.getvalue())
+    assert opened.size == (1008, 756)  # a quarter of each side, still at least 512 on the shorter
+    with pytest.raises(images.ImageError, match="more than the 4,000,000 allowed"):
+        images.open_image(buf.getvalue())  # a drawing or a scan keeps the smaller limit
+    buf = io.BytesIO()
+    Image.new("L", (5000, 4000)).save(buf, "PNG")
+    with pytest.raises(images.ImageError, match="5000×4000 pixels, more than the 13,000,000 allowed"):
+        images.open_photo(buf.getvalue())
+
+
+def test_colour_saliency_is_the_gradient_times_the_pixels_themselves():
+    from playground.nn import insight
+    from playground.nn.model import build
+
+    spec = PRESETS["keras-notes"]
+    model = build(spec, seed=1).eval()
+    picture = np.zeros((3, 32, 32), np.uint8)
+    picture[:, 8:24, 8:24] = np.array([200, 40, 90], np.uint8)[:, None, None]  # a patch on black
+    a = insight.analyse_photo(model, spec, fit_photo(Image.fromarray(channels_last(picture)), (32, 32)))
+    assert a.saliency.shape == (32, 32)
+    assert np.all(a.saliency[:8] == 0) and np.all(a.saliency[:, :8] == 0)  # black pixels carry nothing
+    x = images_to_tensor(picture[None]).requires_grad_(True)
+    score = model(x)[0, a.prediction.label]
+    (grad,) = torch.autograd.grad(score, x)
+    want = (grad[0] * torch.from_numpy(picture / 255.0).float()).sum(0).clamp(min=0).numpy()
+    np.testing.assert_allclose(a.saliency, want / want.max(), atol=1e-6)

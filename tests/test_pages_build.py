@@ -355,8 +355,16 @@ def test_json_upload_round_trip_and_shape_problems_accepted():
         ),
         (
             b'{"input_shape": [3, 64, 64], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
-            "This playground trains on 1×28×28 grey (MNIST, Fashion-MNIST, synthetic digits) or 3×32×32 colour "
-            "(CIFAR-10, colour shapes) images with 10 classes",
+            "This playground trains on 1×28×28 grey (MNIST, Fashion-MNIST, Synthetic digits) or 3×32×32 colour "
+            "(CIFAR-10, Colour shapes) images with 10 classes",
+        ),
+        (
+            b'{"input_shape": {"a": 1}, "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
+            "This playground trains on 1×28×28 grey",
+        ),
+        (
+            b'{"input_shape": [[1], 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
+            "This playground trains on 1×28×28 grey",
         ),
         (b'{"layers": [' + b", ".join([b'{"type": "flatten"}'] * 41) + b"]}", "The design has 41 layers"),
         (b"\xff\xfe\x00binary", "The file is not a text file"),

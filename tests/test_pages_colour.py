@@ -5,6 +5,8 @@ map to the Convolution page's several-channels view with the network's own numbe
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from apptest_support import ROOT, charts, errors, png, rerun, shown, trace_z, upload_files
@@ -98,7 +100,7 @@ def test_photos_are_fitted_and_read_and_bad_files_keep_the_last_one(colour):
     assert headline(at) == "### Prediction: none yet"
     at.file_uploader(key="draw.photo").set_value(("disc.png", photo(), "image/png"))
     rerun(at)
-    want = insight.analyse_photo(colour.model, colour.spec, fit_photo(images.open_image(photo()), (32, 32))).prediction
+    want = insight.analyse_photo(colour.model, colour.spec, fit_photo(images.open_photo(photo()), (32, 32))).prediction
     assert headline(at) == f"### Prediction: {want.label} ({CLASSES[want.label]})"
     np.testing.assert_allclose(probabilities(at), want.probabilities, atol=1e-6)
     assert "The picture is 300×200 pixels. Its largest centred square (200×200, from column 50, row 0)" in shown(at)
@@ -108,7 +110,7 @@ def test_photos_are_fitted_and_read_and_bad_files_keep_the_last_one(colour):
         rerun(at)
         assert not at.exception, name
         try:
-            fitted = fit_photo(images.open_image(data), (32, 32))
+            fitted = fit_photo(images.open_photo(data), (32, 32))
         except images.ImageError as e:
             assert str(e) in errors(at), name
             assert headline(at) == last, name
@@ -159,7 +161,7 @@ def test_a_colour_model_whose_test_images_are_not_here_still_reads_photos(tmp_pa
     rerun(at)
     at.file_uploader(key="draw.photo").set_value(("disc.png", photo((64, 64)), "image/png"))
     rerun(at)
-    want = insight.analyse_photo(model, spec, fit_photo(images.open_image(photo((64, 64))), (32, 32))).prediction
+    want = insight.analyse_photo(model, spec, fit_photo(images.open_photo(photo((64, 64))), (32, 32))).prediction
     assert headline(at) == f"### Prediction: {want.label} ({cifar.CLASSES[want.label]})"
 
 
@@ -184,3 +186,42 @@ def test_a_first_layer_map_opens_in_the_several_channels_view_with_the_networks_
     rerun(at)
     figure = next(f for f in charts(at) if "output" in [t.get("name") for t in f["data"]])
     np.testing.assert_allclose(trace_z(figure, "output"), out, atol=1e-9)
+
+
+def test_cifar_test_images_are_counted_from_the_file_that_is_there(tmp_path, monkeypatch):
+    from test_colour_data import write_cifar
+
+    written = write_cifar(tmp_path / cifar.FOLDER, per_batch=20)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    spec = get_preset("keras-notes")
+    model = build(spec, seed=5).eval()
+    at = AppTest.from_file(DRAW, default_timeout=60)
+    at.session_state["models.session"] = {
+        "cifar": models.ModelChoice("cifar", model, spec, "a CIFAR-10 model.", DATASETS["cifar10"].classes)
+    }
+    at.session_state["models.draw_choice"] = "cifar"
+    rerun(at)
+    assert at.number_input(key="draw.test_number").label == "Test image (1 to 20)"
+    at.number_input(key="draw.test_number").set_value(20)
+    rerun(at)
+    images_, labels = written[cifar.TEST_FILE]
+    assert f"CIFAR-10 test image 20 of 20; its true class: **{cifar.CLASSES[labels[19]]}**" in shown(at)
+    want = reading(SimpleNamespace(model=model, spec=spec), images_[19]).prediction
+    np.testing.assert_allclose(probabilities(at), want.probabilities, atol=1e-6)
+
+
+def test_before_a_photo_the_answer_panel_asks_for_one_and_a_model_of_another_shape_is_refused():
+    at = colour_page()
+    at.button_group(key="draw.colour_source").set_value("Upload a photo")
+    rerun(at)
+    assert "Choose a test image, or upload a photo." in [i.value for i in at.info]
+    assert not any("Draw a digit" in i.value for i in at.info)
+    from playground.nn.architecture import Dense, Flatten, ModelSpec
+
+    odd = ModelSpec("odd", (Flatten(), Dense(10)), (1, 32, 32))
+    at = AppTest.from_file(DRAW, default_timeout=60)
+    at.session_state["models.session"] = {"odd": models.ModelChoice("odd", build(odd, seed=1).eval(), odd, "odd.")}
+    at.session_state["models.draw_choice"] = "odd"
+    rerun(at)
+    assert not at.exception
+    assert any(e.startswith("This model reads 1×32×32 images") for e in errors(at))

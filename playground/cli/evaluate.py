@@ -49,6 +49,7 @@ def overlap_warnings(metadata: dict[str, Any], dataset: str, indices: Any, split
 
 def _evaluate(args: argparse.Namespace) -> int:
     from playground.data.datasets import ProgressBar, load_dataset
+    from playground.nn.checkpoints import trained_classes
     from playground.nn.trainer import evaluate
 
     loaded = load_model(args.model)
@@ -70,6 +71,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
     for warning in overlap_warnings(loaded.metadata, data.name, data.indices, args.split):
         print(f"warning: {warning}", file=sys.stderr)
+    trained = trained_classes(loaded.metadata)
+    if trained is not None and tuple(trained) != tuple(data.classes):
+        print(
+            f"warning: the model was trained to tell {', '.join(trained[:3])}, … apart, not {args.dataset}'s "
+            f"{', '.join(data.classes[:3])}, …: its answers are numbered alike but mean other things.",
+            file=sys.stderr,
+        )
     res = evaluate(loaded.model, data)
     per_class = [None if math.isnan(v) else float(v) for v in res.per_class_accuracy]
     if args.json:

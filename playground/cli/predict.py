@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from playground.cli.common import EngineCliError, guard, load_model
 from playground.nn.shipped import default_model_path
@@ -23,9 +22,10 @@ def _predict_files(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from playground.imaging.images import open_image
+    from playground.imaging.images import open_image, open_photo
     from playground.imaging.photo import fit_photo
     from playground.imaging.preprocess import normalise, preprocess_digit
+    from playground.nn.checkpoints import trained_classes
     from playground.nn.config import images_to_tensor
     from playground.nn.insight import judge
 
@@ -37,7 +37,7 @@ def _predict_files(args: argparse.Namespace) -> int:
         if not p.is_file():
             raise EngineCliError(f"Image file not found: {name}." if not p.exists() else f"{name} is not a file.")
         try:
-            img = open_image(p.read_bytes())
+            img = (open_photo if channels == 3 else open_image)(p.read_bytes())
         except ValueError as err:
             raise EngineCliError(f"{name}: {err}") from None
         if channels == 3:  # a colour model: the photo's centre square, resized to the input
@@ -45,7 +45,7 @@ def _predict_files(args: argparse.Namespace) -> int:
         else:
             pre = preprocess_digit(np.asarray(img))
             prepared.append((name, pre, None if pre.empty else torch.from_numpy(normalise(pre.image))))
-    classes = _classes(loaded.metadata)
+    classes = trained_classes(loaded.metadata)
     for name, pre, x in prepared:
         if x is None:
             if args.json:
@@ -67,10 +67,3 @@ def _predict_files(args: argparse.Namespace) -> int:
             inverted = " (inverted scan)" if pre is not None and pre.inverted else ""
             print(f"{name}: {label}{cls} {100 * probs[label]:.1f} %{inverted}  [{shown}]")
     return 0
-
-
-def _classes(metadata: dict[str, Any]) -> tuple[str, ...] | None:
-    from playground.data.datasets import DATASETS
-
-    name = ((metadata.get("data") or {}).get("train") or {}).get("name") if isinstance(metadata, dict) else None
-    return DATASETS[name].classes if name in DATASETS else None

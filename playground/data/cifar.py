@@ -67,18 +67,28 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, CHANNELS, SIDE, SIDE), labels
 
 
-def read_record(path: str | Path, number: int) -> tuple[np.ndarray, int]:
-    """Record ``number`` (0-based) of a batch file alone: image (3, 32, 32) uint8 and its label."""
+def record_count(path: str | Path) -> int:
+    """How many whole records a batch file holds; DataError when it cannot be read or is cut short."""
     path = Path(path)
     try:
         size = path.stat().st_size
-        count = size // RECORD
-        if size % RECORD or not 0 <= number < count:
-            raise DataError(
-                f"{path.name} holds {count:,} whole images; image {number + 1:,} is not one of them."
-                if size % RECORD == 0
-                else f"{path.name} is not a whole number of CIFAR-10 records: delete it and unpack {ARCHIVE.name} again."
-            )
+    except OSError as err:
+        raise DataError(f"Cannot read {path}: {err.strerror or err}.") from None
+    if size == 0 or size % RECORD:
+        raise DataError(
+            f"{path.name} is {size:,} bytes, not a whole number of {RECORD:,}-byte CIFAR-10 records "
+            f"(cut short?): delete it and unpack {ARCHIVE.name} again."
+        )
+    return size // RECORD
+
+
+def read_record(path: str | Path, number: int) -> tuple[np.ndarray, int]:
+    """Record ``number`` (0-based) of a batch file alone: image (3, 32, 32) uint8 and its label."""
+    path = Path(path)
+    count = record_count(path)
+    if not 0 <= number < count:
+        raise DataError(f"{path.name} holds {count:,} images; image {number + 1:,} is not one of them.")
+    try:
         raw = np.fromfile(path, dtype=np.uint8, count=RECORD, offset=number * RECORD)
     except OSError as err:
         raise DataError(f"Cannot read {path}: {err.strerror or err}.") from None

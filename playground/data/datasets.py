@@ -171,8 +171,13 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         """(channels, height, width) of one image, as a model's input is described."""
-        shape = self.images.shape[1:]
-        return (1, *shape) if len(shape) == 2 else tuple(shape)  # type: ignore[return-value]
+        return image_shape(self.images)  # type: ignore[return-value]
+
+
+def image_shape(images: np.ndarray) -> tuple[int, ...]:
+    """(channels, height, width) of one image of a batch: grey (N, H, W) is one channel."""
+    shape = tuple(np.shape(images)[1:])
+    return (1, *shape) if len(shape) == 2 else shape
 
 
 def user_cache() -> Path:
@@ -339,7 +344,7 @@ def held_out_image(
     if info.kind == "cifar":
         folder = cifar.locate(find_data_dir(data_dir))
         image, label = cifar.read_record(folder / cifar.TEST_FILE, number)
-        return image, label, f"CIFAR-10 test image {number + 1:,} of 10,000"
+        return image, label, f"CIFAR-10 test image {number + 1:,} of {cifar.record_count(folder / cifar.TEST_FILE):,}"
     r = SPLITS[SPLIT_TEST]
     if not 0 <= number < len(r):
         raise DataError(f"The test split has {len(r):,} images; image {number + 1:,} is not one of them.")
@@ -351,9 +356,12 @@ def held_out_image(
     )
 
 
-def held_out_count(name: str) -> int:
-    """How many images a data set's test split holds."""
-    return 10_000 if _info(name).kind == "cifar" else len(SPLITS[SPLIT_TEST])
+def held_out_count(name: str, data_dir: str | Path | None = None) -> int:
+    """How many images a data set's test split holds (CIFAR-10: as many whole records as its test file has;
+    DataError when the files are not there)."""
+    if _info(name).kind == "cifar":
+        return cifar.record_count(cifar.locate(find_data_dir(data_dir)) / cifar.TEST_FILE)
+    return len(SPLITS[SPLIT_TEST])
 
 
 def load_dataset(

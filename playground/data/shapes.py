@@ -6,8 +6,8 @@ colour on a background of another random colour with a soft gradient and noise. 
 information about the class: every class is drawn from the same colour distribution, so a network must
 learn shapes and edges.
 
-The **shortcut** variant draws the very same images except that each class always has its own ink hue
-(class k: hue k/10, jittered a little). A network trained on it reaches near-perfect validation accuracy by
+The **shortcut** variant draws the very same shapes in the same places, except that each class always has its
+own ink hue (class k: hue k/10, jittered a little, at least 0.7 saturated and bright). A network trained on it reaches near-perfect validation accuracy by
 reading the colour alone, and falls to near chance on the ordinary set: the lecture's lesson that a network
 learns whatever separates the training data, not what we meant it to learn.
 
@@ -106,11 +106,13 @@ def _luma(rgb: np.ndarray) -> float:
 
 
 def _colours(label: int, rng: np.random.Generator, shortcut: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Ink and background colours (each (3,) in [0, 1]) at least MIN_CONTRAST apart in luma. The draws from
-    ``rng`` are the same with or without ``shortcut``: only the ink's hue is then the class's."""
+    """Ink and background colours (each (3,) in [0, 1]) at least MIN_CONTRAST apart in luma. With ``shortcut``
+    the ink takes its class's hue (jittered by the hue drawn, so ``rng`` gives the same draws either way), at
+    least 0.7 saturated and bright; the background is drawn the same way, though a different ink may need
+    another of its tries for contrast."""
     hue, sat, val = (float(x) for x in rng.uniform((0, 0.35, 0.35), (1, 1, 1)))
     if shortcut:
-        hue = (label / len(CLASSES) + float(rng.uniform(-SHORTCUT_JITTER, SHORTCUT_JITTER))) % 1.0
+        hue = (label / len(CLASSES) + (2 * hue - 1) * SHORTCUT_JITTER) % 1.0
         sat, val = max(sat, 0.7), max(val, 0.7)  # a clear hue: grey ink would hide the shortcut
     ink = np.array(colorsys.hsv_to_rgb(hue, sat, val))
     for _ in range(20):

@@ -304,12 +304,19 @@ class _Tiles:
 
 
 def kernels_figure(
-    kernels: np.ndarray, per_row: int = 8, width_px: int = 350, channel: int = 0, title: str | None = None
+    kernels: np.ndarray,
+    per_row: int = 8,
+    width_px: int = 350,
+    channel: int = 0,
+    title: str | None = None,
+    all_channels_scale: bool = False,
 ) -> go.Figure:
     """First-layer kernels (F, C, KH, KW) side by side on one diverging scale (input channel ``channel`` of
     each), numbered in a band of their own above each row; hover gives every weight (open a map to see its
-    kernel's numbers). Sized for a panel ``width_px`` wide."""
-    k = np.asarray(kernels, dtype=np.float64)[:, channel]
+    kernel's numbers). Sized for a panel ``width_px`` wide. ``all_channels_scale``: the scale spans every
+    channel's weights, so the figures of a colour filter's red, green and blue weights compare."""
+    scale_of = np.asarray(kernels, dtype=np.float64)
+    k = scale_of[:, channel]
     f, kh, kw = k.shape
     tiles = _Tiles.of(f, kh, kw, per_row, width_px)
     canvas, refs, shape = tiles.canvas(f, kh, kw, title)
@@ -317,7 +324,7 @@ def kernels_figure(
     for i in range(f):
         top, left = tiles.corner(i, kw)
         grid[top : top + kh, left : left + kw] = k[i]
-    lo, hi = symmetric_range(k)
+    lo, hi = symmetric_range(scale_of if all_channels_scale else k)
     canvas.grid(grid, refs, colorscale=DIVERGING, zmin=lo, zmax=hi, name="weights", numbers=False, hover="weight")
     return PrebuiltFigure(canvas.to_dict(margin=dict(l=4, r=4, t=8, b=8)))
 

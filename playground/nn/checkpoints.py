@@ -38,6 +38,17 @@ class CheckpointError(PlaygroundError):
     """A model file that cannot be saved or loaded; str(e) is one sentence for the user."""
 
 
+def trained_classes(metadata: Any) -> tuple[str, ...] | None:
+    """The class names of the data set a checkpoint's metadata says it was trained on; None when it does not
+    say (or names no data set known here)."""
+    from playground.data.datasets import DATASETS
+
+    data = metadata.get("data") if isinstance(metadata, dict) else None
+    train = data.get("train") if isinstance(data, dict) else None
+    name = train.get("name") if isinstance(train, dict) else None
+    return DATASETS[name].classes if isinstance(name, str) and name in DATASETS else None
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A validated model from a file: the module is in eval mode and matches `spec` exactly."""

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from playground.data.datasets import image_shape
 from playground.errors import PlaygroundError
 from playground.imaging.photo import COLOUR_MEAN, COLOUR_STD
 from playground.imaging.preprocess import MNIST_MEAN, MNIST_STD
@@ -266,12 +267,6 @@ def images_to_tensor(images: np.ndarray) -> torch.Tensor:
         mean, std = torch.tensor(COLOUR_MEAN).view(1, 3, 1, 1), torch.tensor(COLOUR_STD).view(1, 3, 1, 1)
         return x.sub_(mean).div_(std).contiguous()
     return x.sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(1).contiguous()
-
-
-def image_shape(images: np.ndarray) -> tuple[int, ...]:
-    """(channels, height, width) of one image of a batch: grey (N, H, W) is one channel."""
-    shape = tuple(np.shape(images)[1:])
-    return (1, *shape) if len(shape) == 2 else shape
 
 
 def augment_batch(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from playground.data.datasets import DATASETS
 from playground.nn import architecture, shapes
 from playground.nn.architecture import (
     ACTIVATIONS,
@@ -33,11 +34,21 @@ MAX_JSON_BYTES = 64_000  # a design file is a few hundred bytes; anything this l
 UNDO_DEPTH = 30
 SIZE_LIMIT = 64  # the engine's bound for kernel, stride, dilation, padding and pool size
 INPUT = PRESETS[DEFAULT_PRESET].input_shape  # (1, 28, 28): one grey MNIST digit
-# the inputs a design may read: the shapes of the data sets here (data.datasets.DATASETS[...].input_shape)
-INPUTS: dict[tuple[int, int, int], str] = {
-    (1, 28, 28): "1×28×28 grey (MNIST, Fashion-MNIST, synthetic digits)",
-    (3, 32, 32): "3×32×32 colour (CIFAR-10, colour shapes)",
-}
+
+
+def _inputs() -> dict[tuple[int, int, int], str]:
+    """The inputs a design may read: the image shapes of the data sets here, each named with its sets."""
+    shapes: dict[tuple[int, int, int], list[str]] = {}
+    for info in DATASETS.values():
+        if info.kind != "shortcut":  # the same images as the colour shapes, in other colours
+            shapes.setdefault(info.input_shape, []).append(info.title.removesuffix(" (synthetic)"))
+    return {
+        s: f"{'×'.join(map(str, s))} {'colour' if s[0] == 3 else 'grey'} ({', '.join(names)})"
+        for s, names in shapes.items()
+    }
+
+
+INPUTS = _inputs()  # {(1, 28, 28): "1×28×28 grey (MNIST, Fashion-MNIST, Synthetic digits)", (3, 32, 32): ...}
 CLASSES = PRESETS[DEFAULT_PRESET].num_classes  # 10 digits
 END = "end"  # "Add layer" position meaning after the last layer
 
@@ -196,7 +207,9 @@ def parse_upload(data: bytes) -> ModelSpec:
     except UnicodeDecodeError:
         raise SpecError("The file is not a text file; upload a design saved as JSON from this page.") from None
     spec = ModelSpec.from_json(text)
-    if spec.input_shape not in INPUTS or spec.num_classes != CLASSES:
+    shape = spec.input_shape
+    plain = isinstance(shape, tuple) and len(shape) == 3 and all(type(v) is int for v in shape)
+    if not plain or shape not in INPUTS or spec.num_classes != CLASSES:
         raise SpecError(
             f"This playground trains on {' or '.join(INPUTS.values())} images with {CLASSES} classes, but "
             f"the file expects input {spec.input_shape!r} and {spec.num_classes!r} classes."

@@ -121,11 +121,14 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
         return _gradient_times_ink(logits[0, target], x)
 
 
-def _gradient_times_ink(score: torch.Tensor, x: torch.Tensor) -> np.ndarray:
-    """The saliency of ``score`` (a logit computed from ``x`` with gradients on), as :func:`saliency` says."""
+def _gradient_times_ink(score: torch.Tensor, x: torch.Tensor, pixels: torch.Tensor | None = None) -> np.ndarray:
+    """The saliency of ``score`` (a logit computed from ``x`` with gradients on), as :func:`saliency` says.
+    ``pixels`` (1, C, H, W) in [0, 1] are the picture before normalisation (a colour photo: each channel has
+    its own mean and spread, so no single shift of ``x`` gives them back); None for a digit, whose ink is x
+    shifted to start at 0."""
     (grad,) = torch.autograd.grad(score, x)
     # x is normalised, so use the un-normalised brightness (ink = positive) times the gradient
-    ink = x.detach() - x.detach().min()
+    ink = x.detach() - x.detach().min() if pixels is None else pixels
     sal = (grad * ink)[0].sum(0).clamp(min=0).double().numpy()
     top = sal.max()
     return sal / top if top > 0 else sal
@@ -222,7 +225,8 @@ def analyse_photo(
     brightness.flags.writeable = False
     prep = Preprocessed(brightness, {}, 1.0, False, False)
     x = images_to_tensor(photo.image[None])
-    result = _read(model, spec, x, prep, lambda z: judge(z, None, classes, PHOTO_HINT))
+    pixels = torch.from_numpy(photo.image[None].astype(np.float32) / 255.0)
+    result = _read(model, spec, x, prep, lambda z: judge(z, None, classes, PHOTO_HINT), pixels)
     return DigitAnalysis(
         result.prep,
         result.prediction,
@@ -235,9 +239,17 @@ def analyse_photo(
     )
 
 
-def _read(model: nn.Module, spec: ModelSpec, x: torch.Tensor, prep: Preprocessed, verdict) -> DigitAnalysis:
+def _read(
+    model: nn.Module,
+    spec: ModelSpec,
+    x: torch.Tensor,
+    prep: Preprocessed,
+    verdict,
+    pixels: torch.Tensor | None = None,
+) -> DigitAnalysis:
     """One pass of the normalised input ``x`` (1, C, H, W) with gradients on: the maps of every shown layer,
-    the answer (``verdict(logits)``), the saliency of the answer and each convolution's input."""
+    the answer (``verdict(logits)``), the saliency of the answer (on ``pixels``, the picture before
+    normalisation, when given) and each convolution's input."""
     model.eval()
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():  # one pass gives the maps, the answer and (backwards) the saliency
@@ -245,7 +257,7 @@ def _read(model: nn.Module, spec: ModelSpec, x: torch.Tensor, prep: Preprocessed
         scores = next(reversed(acts.values()))
         logits = scores[0].detach().double().numpy()
         pred = verdict(logits)
-        sal = _gradient_times_ink(scores[0, pred.label], x)
+        sal = _gradient_times_ink(scores[0, pred.label], x, pixels)
     kinds = _layer_kinds(spec)
     layers = tuple(
         LayerMaps(name, tuple(a.shape[1:]), a[0].detach().float().numpy(), *kinds.get(name, ("", "")))
@@ -284,7 +296,7 @@ class ConvHandoff:
     in_channel: int  # which input channel (0-based)
     n_in: int  # how many input channels the full map sums over
     label: str  # "conv2 map 5, input channel 3 of 16"
-    # a layer reading three channels (a colour network's first convolution) is handed over whole too, for the
+    # a colour network's first convolution (it reads the red, green and blue channels) is handed over whole, for the
     # Convolution page's several-channels view: every input channel, the filter's kernel for each, its bias
     channels: np.ndarray | None = None  # (3, H, W) the layer's input as the network computed it
     kernels: np.ndarray | None = None  # (3, KH, KW)
@@ -317,6 +329,6 @@ def handoff(model: nn.Module, spec: ModelSpec, analysis: DigitAnalysis, conv: st
     )
     bias = float(biases[channel]) if n_in == 1 else 0.0
     whole = {}
-    if n_in == 3:
+    if n_in == 3 and spec.input_shape[0] == 3 and conv == next(i.name for i in infer_shapes(spec) if i.kind == "conv"):
         whole = dict(channels=inp, kernels=weights[channel], full_bias=float(biases[channel]))
     return ConvHandoff(inp[c], weights[channel, c], bias, pads, (s, s), (d, d), c, n_in, label, **whole)

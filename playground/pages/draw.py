@@ -39,9 +39,7 @@ def drawing_and_answer(choice: models.ModelChoice | None) -> None:
         result = photo_view.photo_input(choice) if photo_view.reads_colour(choice) else draw_view.drawn(choice)
     with answer_col:
         draw_view.prediction(
-            result,
-            "" if choice is not None else f"No model is loaded: see the message {display.controls_place()}.",
-            choice.classes if choice is not None else draw_view.DIGITS,
+            result, draw_view.nothing_yet(choice), choice.classes if choice is not None else draw_view.DIGITS
         )
     if result is not None:
         with seen_col:

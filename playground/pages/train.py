@@ -9,10 +9,10 @@ PAGE = training.PAGE
 INTRO = (
     "Training shows the network batches of labelled images and nudges every weight to make the **loss** "
     "(cross-entropy: how wrong the predictions are) a little smaller. The training loss should fall; the "
-    "**validation** loss and accuracy, measured on 1,000 images the network never trains on, tell you whether "
-    "it learns digits or only memorises its examples. Training runs on the server in the background, so you "
-    "can watch the curves, the first layer's kernels and its feature maps change while it learns. At the end "
-    "it is scored once on 2,000 held-out **test** images."
+    "**validation** loss and accuracy, measured on images the network never trains on, tell you whether it "
+    "learns or only memorises its examples. Training runs on the server in the background, so you can watch "
+    "the curves, the first layer's kernels and its feature maps change while it learns. At the end it is "
+    "scored once on the held-out **test** images (how many: under the data set)."
 )
 head = display.header("Train", INTRO)
 

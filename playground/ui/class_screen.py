@@ -72,10 +72,11 @@ def _stop_lecturing() -> None:
 def _reads_digits(name: str) -> bool:
     """Whether the model called ``name`` reads 28×28 digits (a Fashion-MNIST model would answer in garments,
     a colour one cannot read a drawing at all)."""
-    if name == models.SHIPPED_COLOUR:
-        return False
-    model = models.session_models().get(name)
-    return model is None or (tuple(model.classes) == DIGITS and tuple(model.spec.input_shape) == (1, 28, 28))
+    try:
+        model = models.get(name)
+    except models.ModelUnavailable:
+        return name == models.SHIPPED  # kept, so that the screen says what is wrong with the file
+    return tuple(model.classes) == DIGITS and tuple(model.spec.input_shape) == (1, 28, 28)
 
 
 def lecturer_controls(code: str, key: str) -> models.ModelChoice | None:

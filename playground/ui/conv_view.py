@@ -258,16 +258,28 @@ def _three_by_three() -> list[str]:
     return [name for name, p in kernels.PRESETS.items() if p.array.shape == (3, 3)]
 
 
-def _channel_filter(page: str, rgb: np.ndarray | None, bias: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _channel_filter(
+    page: str, rgb: np.ndarray | None, bias: float, settings: ops.ConvSettings
+) -> tuple[np.ndarray, np.ndarray, float]:
     """The colour input (3, H, W), one filter's kernels (3, KH, KW) and its bias: a colour network's own when
     its layer was handed over from Draw & Predict (and is the input), else presets on the page's input."""
     given = handoff.held() if page == handoff.PAGE else None
     if given is not None and given.channels is not None and rgb is given.channels:
         k = given.kernels.shape[1:]
+        own = (
+            settings.pads(k) == given.settings.pads(k)
+            and (tuple(settings.stride), tuple(settings.dilation)) == (given.stride, given.dilation)
+            and (settings.padding_mode, settings.flip) == ("zeros", False)
+        )
         st.caption(
             f"Input: the three channels of {given.label.split(',')[0]}'s input as the network computed them "
             f"(red, green and blue, normalised), with the filter's three learned {k[0]}×{k[1]} kernels and its "
-            f"bias {given.full_bias:.4g}: the output is the network's own map."
+            f"bias {given.full_bias:.4g}: "
+            + (
+                "the output is the network's own map."
+                if own
+                else "the stride, padding or dilation differ from the layer's, so the output is not the network's map."
+            )
         )
         return given.channels, given.kernels, given.full_bias
     options = _three_by_three()
@@ -298,7 +310,7 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     several filters giving a stack of output maps. Uses the page's stride/padding/dilation (and bias, unless
     a colour network's filter was handed over with its own)."""
     s = run.controls.settings
-    image, w, bias = _channel_filter(page, rgb, run.controls.bias)
+    image, w, bias = _channel_filter(page, rgb, run.controls.bias, s)
     k = w.shape[1:]
     try:
         steps = ops.conv_steps(image, w, bias, s)

@@ -60,24 +60,16 @@ def picture() -> tuple[np.ndarray | None, str]:
     if source == DRAW:
         st.caption("Draw one digit, 0 to 9, with the mouse or a finger. Undo and Clear are under the canvas.")
         return inputs.drawing_canvas(PAGE, stroke_width=STROKE_PX), "dark"
-    file = widgets.file_upload(
-        PAGE, "upload", "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)", inputs.UPLOAD_TYPES
+    last = widgets.kept_upload(
+        PAGE,
+        "upload",
+        "A photo or scan of one digit (PNG, JPEG, GIF, BMP, WebP, TIFF)",
+        inputs.UPLOAD_TYPES,
+        lambda data: np.asarray(images.open_image(data)),
     )
-    if file is not None:
-        data = file.getvalue()
-        try:
-            rgba = state.memo(
-                PAGE, "upload", hashlib.sha256(data).hexdigest(), lambda: np.asarray(images.open_image(data))
-            )
-            state.put(PAGE, "upload_last", (rgba, file.name))
-        except images.ImageError as e:
-            st.error(str(e))
-    last = state.get(PAGE, "upload_last", None)
     if last is None:
         st.info("Upload a picture of a digit: dark ink on light paper or light on dark both work.")
         return None, "auto"
-    if file is None or file.name != last[1]:
-        st.caption(f"Showing the last image that could be read: {last[1]}.")
     st.image(last[0], caption=last[1], width=280)
     return last[0], "auto"
 
@@ -85,6 +77,12 @@ def picture() -> tuple[np.ndarray | None, str]:
 def drawn(choice: models.ModelChoice | None) -> insight.DigitAnalysis | None:
     """The drawing or upload, and what the digit model makes of it (None before there is one, or without a
     model)."""
+    if choice is not None and tuple(choice.spec.input_shape) != (1, 28, 28):
+        st.error(
+            "This model reads {}×{}×{} images: the Draw page gives drawings to 1×28×28 models and photos to "
+            "3-channel ones, so choose another model.".format(*choice.spec.input_shape)
+        )
+        return None
     img, background = picture()
     return analyse(choice, img, background) if img is not None and choice is not None else None
 
@@ -108,6 +106,15 @@ def analyse(choice: models.ModelChoice, img: np.ndarray, background: str) -> ins
     return result
 
 
+def nothing_yet(choice: models.ModelChoice | None) -> str:
+    """What the answer panel says before there is anything to read."""
+    if choice is None:
+        return f"No model is loaded: see the message {display.controls_place()}."
+    if photo_view.reads_colour(choice):
+        return "Choose a test image, or upload a photo."
+    return "Draw a digit from 0 to 9."
+
+
 def last_digit() -> np.ndarray | None:
     """The 28×28 picture the network last read on the Draw page in this session (for the Train page's
     checkpoint timeline), or None before anything was drawn."""
@@ -121,7 +128,7 @@ def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes:
         pred = result.prediction if result is not None else None
         if pred is None:
             st.markdown("### Prediction: none yet")
-            st.info(problem or (result.problem if result is not None else "Draw a digit from 0 to 9."))
+            st.info(result.problem if result is not None and result.problem else problem or "Draw a digit from 0 to 9.")
             return
         named = "" if classes == DIGITS else f" ({classes[pred.label]})"
         st.markdown(f"### Prediction: {pred.label}{named}")
@@ -198,7 +205,13 @@ def _receptive_field(choice: models.ModelChoice, result: insight.DigitAnalysis, 
     with st.container(key="draw-receptive-field"):
         st.markdown(field.text())
         display.chart(
-            fig.receptive_field_figure(result.prep.image, field.rows, field.cols, "What the network sees, 28×28"),
+            fig.receptive_field_figure(
+                result.prep.image,
+                field.rows,
+                field.cols,
+                "What the network sees, {}×{}".format(*result.prep.image.shape)
+                + (" (brightness)" if result.photo is not None else ""),
+            ),
             "receptive-field",
             key=state.key(PAGE, "field_chart"),
             theme="streamlit",
@@ -224,6 +237,9 @@ def inside(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         st.switch_page("playground/pages/convolution.py")
     layers = result.layers
     n = len(layers)
+    if not n:
+        st.caption("This model has no convolution, activation or pooling layer whose maps could be shown.")
+        return
     li = min(max(int(state.get(PAGE, "open_layer", 0)), 0), n - 1)
     state.seed_widget(PAGE, "open_layer", li)
     a, b = st.columns(2)
@@ -322,7 +338,7 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
     # column is narrower (in two columns at 1024 px the 336 px picture covered the kernels)
     row = st.container(horizontal=True, wrap=True, gap="medium", key="draw-why")
     with row.container(width=PANEL_PX, key="draw-saliency-panel"):
-        st.subheader("Which strokes mattered")
+        st.subheader("Which pixels mattered" if result.photo is not None else "Which strokes mattered")
         st.image(
             fig.png_data_url(fig.saliency_overlay(result.prep.image, result.saliency, scale=display.saliency_scale())),
             width=PANEL_PX - 14,
@@ -335,18 +351,18 @@ def why(choice: models.ModelChoice, result: insight.DigitAnalysis) -> None:
         if photo_view.reads_colour(choice):
             photo_view.kernels(choice, PANEL_PX - 10)
         else:
-            display.chart(
-                state.memo(  # the same for every stroke
+            try:
+                kernels = state.memo(  # the same for every stroke
                     PAGE,
                     "kernels",
                     _model_id(choice),
                     lambda: fig.kernels_figure(insight.first_layer_kernels(choice.model), width_px=PANEL_PX - 10),
-                ),
-                "first-layer-kernels",
-                key=state.key(PAGE, "kernels"),
-                theme="streamlit",
-            )
-            st.caption("The filters the first convolution learned; each makes one of its maps above.")
+                )
+            except ValueError:  # no convolution at all
+                st.caption("This model has no convolution layer, so there are no kernels to show.")
+            else:
+                display.chart(kernels, "first-layer-kernels", key=state.key(PAGE, "kernels"), theme="streamlit")
+                st.caption("The filters the first convolution learned; each makes one of its maps above.")
     st.subheader("From scores to probabilities")
     sm = result.softmax
     st.markdown(

@@ -7,7 +7,6 @@ one sentence right under the control at fault, and the last valid input stays in
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -224,20 +223,18 @@ def _sample(page: str, start: int) -> InputChoice:
 
 def _uploaded(page: str, start: int) -> InputChoice:
     size = _size(page, "Shrink to at most (pixels on the longer side)", start)
-    file = widgets.file_upload(page, "upload", "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)", UPLOAD_TYPES)
-    if file is not None:
-        data = file.getvalue()
-        digest = hashlib.sha256(data).hexdigest() + f":{size}"
-        try:
-            grey, rgb = state.memo(page, "upload", digest, lambda: load_upload(data, size))
-            state.put(page, "upload_last", (grey, rgb, file.name))
-        except images.ImageError as e:
-            st.error(str(e))
-    last = state.get(page, "upload_last", None)
+    last = widgets.kept_upload(
+        page,
+        "upload",
+        "Image file (PNG, JPEG, GIF, BMP, WebP, TIFF)",
+        UPLOAD_TYPES,
+        lambda data: load_upload(data, size),
+        salt=str(size),
+    )
     if last is None:
         st.info("No image yet: until you upload one, the digit 3 sample is shown.")
         return InputChoice(samples.digit(3, size), "the digit 3 sample (no upload yet)")
-    grey, rgb, name = last
+    (grey, rgb), name = last
     return InputChoice(grey, f"{name} ({grey.shape[0]}×{grey.shape[1]})", rgb)
 
 

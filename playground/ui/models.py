@@ -14,10 +14,10 @@ import streamlit as st
 import torch
 from torch import nn
 
-from playground.data.datasets import DATASETS, DIGITS
+from playground.data.datasets import DIGITS
 from playground.errors import PlaygroundError
 from playground.nn.architecture import ModelSpec
-from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint
+from playground.nn.checkpoints import CheckpointError, LoadedModel, load_checkpoint, trained_classes
 from playground.nn.shipped import MODEL_ENV, PROJECT_ROOT, SHIPPED_COLOUR_MODEL, SHIPPED_MODEL, default_model_path
 from playground.ui import state
 
@@ -73,10 +73,7 @@ def _restore_hint(path: Path) -> str:
 
 def trained_on(metadata: dict) -> tuple[str, ...]:
     """The class names of the data set a checkpoint was trained on (digits when it does not say)."""
-    data = metadata.get("data") if isinstance(metadata, dict) else None
-    train = data.get("train") if isinstance(data, dict) else None
-    name = train.get("name") if isinstance(train, dict) else None
-    return DATASETS[name].classes if isinstance(name, str) and name in DATASETS else DIGITS
+    return trained_classes(metadata) or DIGITS
 
 
 def shipped(name: str = SHIPPED) -> ModelChoice:

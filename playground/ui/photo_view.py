@@ -46,7 +46,11 @@ def _test_image(choice: models.ModelChoice) -> FittedPhoto | None:
         name = st.selectbox(
             "Test images of", sets, format_func=lambda n: DATASETS[n].title, **state.keep(PAGE, "test_set")
         )
-    count = held_out_count(name)
+    try:
+        count = held_out_count(name)
+    except DataError as e:
+        st.info(f"{e} Upload a photo instead.")
+        return None
     number = st.number_input(
         f"Test image (1 to {count:,})",
         min_value=1,
@@ -66,27 +70,20 @@ def _test_image(choice: models.ModelChoice) -> FittedPhoto | None:
 
 
 def _photo(choice: models.ModelChoice) -> FittedPhoto | None:
-    file = widgets.file_upload(
-        PAGE, "photo", "A photo (PNG, JPEG, GIF, BMP, WebP, TIFF), any size", inputs.UPLOAD_TYPES
+    last = widgets.kept_upload(
+        PAGE,
+        "photo",
+        "A photo (JPEG, PNG, GIF, BMP, WebP, TIFF)",
+        inputs.UPLOAD_TYPES,
+        lambda data: fit_photo(images.open_photo(data), _side(choice)),
+        what="photo",
+        salt="×".join(map(str, _side(choice))),
+        help="A JPEG straight from a phone's camera is fine at any size; other formats up to "
+        f"{images.PHOTO_MAX_PIXELS / 1e6:.0f} megapixels.",
     )
-    if file is not None:
-        data = file.getvalue()
-        try:
-            fitted = state.memo(
-                PAGE,
-                "photo",
-                f"{hashlib.sha256(data).hexdigest()}|{_side(choice)}",
-                lambda: fit_photo(images.open_image(data), _side(choice)),
-            )
-            state.put(PAGE, "photo_last", (fitted, file.name))
-        except images.ImageError as e:
-            st.error(str(e))
-    last = state.get(PAGE, "photo_last", None)
-    if last is None or last[0].image.shape[1:] != _side(choice):
+    if last is None:
         st.info("Upload a photo: its largest centred square is cut out and shrunk to the model's input.")
         return None
-    if file is None or file.name != last[1]:
-        st.caption(f"Showing the last photo that could be read: {last[1]}.")
     return last[0]
 
 
@@ -125,15 +122,16 @@ def seen(result: insight.DigitAnalysis) -> None:
     w, h = photo.size
     left, top, right, bottom = photo.crop
     c, oh, ow = photo.image.shape
+    cw = right - left
     fitted = (
         f"It is read as it is: {ow}×{oh}, the model's input size."
         if (w, h) == (ow, oh)
-        else f"Its largest centred {'square' if ow == oh else 'box of the input shape'} ({right - left}×{bottom - top}, "
-        f"from column {left}, row {top}) is shrunk to {ow}×{oh}."
+        else f"Its largest centred {'square' if ow == oh else 'box of the input shape'} ({cw}×{bottom - top}, "
+        f"from column {left}, row {top}) is {'shrunk' if cw > ow else 'enlarged'} to {ow}×{oh}."
     )
     st.caption(
         f"The picture is {w}×{h} pixels. {fitted} The network reads its {c} channels, red, green and blue, each "
-        "normalised with the colour training images' mean and spread."
+        "normalised with the mean and spread of CIFAR-10's training images, as every colour model here is."
     )
 
 
@@ -143,16 +141,23 @@ def kernels(choice: models.ModelChoice, width_px: int) -> None:
     def build():
         weights = insight.first_layer_kernels(choice.model)
         per_channel = [
-            fig.kernels_figure(weights, width_px=width_px, channel=c, title=f"{colour} channel")
+            fig.kernels_figure(
+                weights, width_px=width_px, channel=c, title=f"{colour} channel", all_channels_scale=True
+            )
             for c, colour in enumerate(COLOURS)
         ]
         return fig.colour_kernels_figure(weights, width_px=width_px), per_channel
 
-    patches, per_channel = state.memo(PAGE, "colour_kernels", f"{choice.name}|{choice.token}|{width_px}", build)
+    try:
+        patches, per_channel = state.memo(PAGE, "colour_kernels", f"{choice.name}|{choice.token}|{width_px}", build)
+    except ValueError:  # first_layer_kernels: no convolution at all
+        st.caption("This model has no convolution layer, so there are no kernels to show.")
+        return
     display.chart(patches, "first-layer-kernels", key=state.key(PAGE, "kernels"), theme="streamlit")
     st.caption(
         "Each filter's red, green and blue weights as one colour per cell, stretched from its smallest "
-        "weight (black) to its largest (white). Below, each colour channel's weights on their own."
+        "weight (black) to its largest (white). Below, each colour channel's weights on one scale shared by all "
+        "three, so the channels compare."
     )
     for colour, figure in zip(COLOURS, per_channel):
         display.chart(

@@ -8,6 +8,7 @@ value stays in use; the engine's own checks (``ops.OpError``) are shown by the c
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from playground import ops
+from playground.errors import PlaygroundError
 from playground.ops import kernels, samples
 from playground.ui import handoff, state
 
@@ -305,6 +307,29 @@ def file_upload(page: str, name: str, label: str, types: list[str], **kwargs):
     accept = list(types) + sorted({MIME_TYPES[t] for t in types})
     kwargs.setdefault("max_upload_size", UPLOAD_MB)
     return st.file_uploader(label, type=accept, key=state.key(page, name), **kwargs)
+
+
+def kept_upload(
+    page: str, name: str, label: str, types: list[str], read, *, what: str = "image", salt: str = "", **kwargs
+):
+    """An upload read once per file by ``read(bytes)``; a file it refuses (a PlaygroundError) gets its one
+    sentence and the last good one stays, with a caption naming it. Returns (value, file name) of the file in
+    use, or None before any could be read. ``salt`` joins the file's hash where ``read`` depends on more
+    than the bytes (a photo fitted to a model's input size)."""
+    file = file_upload(page, name, label, types, **kwargs)
+    if file is not None:
+        data = file.getvalue()
+        try:
+            value = state.memo(page, name, f"{hashlib.sha256(data).hexdigest()}|{salt}", lambda: read(data))
+            state.put(page, f"{name}_last", (value, file.name, salt))
+        except PlaygroundError as e:
+            st.error(str(e))
+    last = state.get(page, f"{name}_last", None)
+    if last is None or last[2] != salt:
+        return None
+    if file is None or file.name != last[1]:
+        st.caption(f"Showing the last {what} that could be read: {last[1]}.")
+    return last[0], last[1]
 
 
 def engine_run(page: str, fingerprint: str, compute, fallback, problems, kept: str = "configuration"):
