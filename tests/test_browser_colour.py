@@ -139,6 +139,8 @@ def test_the_colour_page_at_the_sizes_people_use(browser, app_url, request):
         context = browser.new_context(viewport={"width": size[0], "height": size[1]}, is_mobile=phone, has_touch=phone)
         page = context.new_page()
         choose_colour_model(page, app_url, phone)
+        assert len(shown_probabilities(page)) == 10
+        page.wait_for_selector(f"{PREDICTION} .js-plotly-plot .main-svg .bars", timeout=30_000)  # drawn
         box = page.locator(PREDICTION).bounding_box()
         assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= size[0] + 1
         page.screenshot(path=str(out / f"{name}.png"))

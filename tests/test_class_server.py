@@ -109,6 +109,15 @@ def test_two_replicas_behind_nginx_keep_each_user_on_one_and_restart_a_dead_one(
     try:
         ready = out.wait_for(r"CNN Playground for a class", 150)
         assert f"http://127.0.0.1:{port}" in ready and "2 replicas" in ready
+        cores = os.cpu_count() or 1
+        assert f"{cores} training slot(s) shared by them" in ready
+        pools = set()
+        for replica_port in (first, first + 1):  # both replicas take their training slots from one pool
+            (pid,) = replica_pids(replica_port)
+            env = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
+            assert env["PLAYGROUND_MAX_TRAININGS"] == str(cores)
+            pools.add(env["PLAYGROUND_TRAINING_SLOTS"])
+        assert len(pools) == 1
         seen = run_async(users_draw(f"http://127.0.0.1:{port}"))  # also beside Playwright's loop
         replicas = {f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}"}
         for user in seen:

@@ -222,3 +222,81 @@ def test_cancel_a_queued_trainer_and_stop_a_running_one():
         assert snap.step <= at_cancel + 1  # it stopped after its current step
     finally:
         q.shutdown()
+
+
+# ---------------------------------------------------------------- machine-wide slots (several replicas)
+def test_queues_sharing_a_slot_pool_train_at_most_its_size_in_total(tmp_path):
+    """Two replicas' queues, each allowed 2, share a pool of 2 slots: 4 jobs, never more than 2 at once, and
+    one replica's jobs use both slots while the other trains nothing."""
+    from playground.serve.slots import SlotPool
+
+    pool = SlotPool(tmp_path / "slots", 2)
+    a, b = JobQueue(2, "replica-a", pool=pool), JobQueue(2, "replica-b", pool=SlotPool(tmp_path / "slots", 2))
+    try:
+        first = [Blocker("a1"), Blocker("a2")]
+        tickets = [a.submit(j) for j in first]
+        wait_until(lambda: a.running() == 2, what="replica a to use both slots")
+        later = [Blocker("b1"), Blocker("b2")]
+        waiting = [b.submit(j) for j in later]
+        assert pool.held() == 2 and b.running() == 0 and b.waiting() == 2
+        assert b.position(waiting[0]) == 1  # next on its replica, waiting for a slot
+        first[0].release.set()
+        wait_until(lambda: b.running() == 1, what="a freed slot to reach the other replica")
+        assert Blocker.peak == 2 and a.running() + b.running() == 2
+        for j in first + later:
+            j.release.set()
+        assert all(t.wait(10) for t in tickets + waiting)
+        assert Blocker.peak == 2 and sorted(Blocker.log) == ["a1", "a2", "b1", "b2"]
+        assert pool.held() == 0  # every slot given back
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_a_job_waiting_for_a_slot_can_be_cancelled_and_a_dead_process_frees_its_slot(tmp_path):
+    import subprocess
+    import sys
+
+    from playground.serve.slots import SlotPool
+
+    folder = tmp_path / "slots"
+    holder = subprocess.Popen(  # another replica holding the only slot
+        [
+            sys.executable,
+            "-c",
+            "import sys; from playground.serve.slots import SlotPool; s = SlotPool(sys.argv[1], 1).try_acquire(); "
+            "print('held' if s else 'none', flush=True); sys.stdin.read()",
+            str(folder),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        queue = JobQueue(2, "replica", pool=SlotPool(folder, 1))
+        gone, kept = Blocker("gone"), Blocker("kept")
+        t_gone, t_kept = queue.submit(gone), queue.submit(kept)
+        assert not gone.started.wait(0.5)  # the slot is the other process's
+        assert queue.cancel(t_gone) and t_gone.state == CANCELLED
+        holder.kill()  # the kernel drops a dead process's lock
+        holder.wait(10)
+        assert kept.started.wait(10) and not gone.ran
+        kept.release.set()
+        assert t_kept.wait(10) and t_kept.state == DONE
+        queue.shutdown()
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_the_pool_comes_from_the_environment(monkeypatch, tmp_path):
+    from playground.serve import slots
+
+    monkeypatch.delenv(slots.ENV_SLOTS, raising=False)
+    assert slots.machine_pool(2) is None  # one server process: its own cap only
+    monkeypatch.setenv(slots.ENV_SLOTS, str(tmp_path / "pool"))
+    pool = slots.machine_pool(3)
+    assert pool.count == 3 and pool.folder == tmp_path / "pool" and pool.held() == 0
+    with pytest.raises(ValueError):
+        slots.SlotPool(tmp_path, 0)

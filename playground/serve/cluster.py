@@ -11,7 +11,9 @@ on ``--port``:
   NAT arrives from one address. A tab's websocket, its uploads and its pictures all reach the replica that
   holds its session. Each response names the replica in ``X-Playground-Replica``;
 - the same ``server.cookieSecret`` for every replica (a fresh one per start);
-- training slots shared out: each replica may train ``max(1, cores // replicas)`` at once;
+- training slots shared by all replicas: together they train at most as many runs at once as the machine has
+  cores, any replica using a free slot (``playground.serve.slots``: a pool of lock files in the working
+  folder, ``$PLAYGROUND_TRAINING_SLOTS``);
 - health checks every ``CHECK_S``: a replica that exits, or fails ``FAILS`` checks in a row, is started
   again on its port (its users see Streamlit reconnect, and the page says their session started afresh);
 - Ctrl-C (or SIGTERM) stops nginx and every replica it started, and removes its working folder.
@@ -36,7 +38,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground.serve.jobs import ENV_CAP
+from playground.serve.jobs import ENV_CAP, max_trainings
+from playground.serve.slots import ENV_SLOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 COOKIE = "playground_replica"
@@ -150,15 +153,12 @@ class Replica:
         return f"failed {self.fails} health checks" if self.fails >= FAILS else ""
 
 
-def replica_env(secret: str, slots: int) -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", ENV_CAP: str(slots)}
+def replica_env(secret: str, slots: int, pool: Path) -> dict[str, str]:
+    """A replica's environment: the shared cookie secret, and the machine's ``slots`` training slots in the
+    pool folder every replica shares (each may use all of them while the others train nothing)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", ENV_CAP: str(slots), ENV_SLOTS: str(pool)}
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = secret
     return env
-
-
-def slots_each(replicas: int, cores: int | None = None) -> int:
-    """Trainings one replica may run at once, so that all of them together use the machine's cores."""
-    return max(1, (cores or os.cpu_count() or 1) // replicas)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / kind).mkdir()
         if user:
             os.chown(workdir / kind, nobody.pw_uid, nobody.pw_gid)
-    secret, slots = secrets.token_hex(32), slots_each(args.replicas)
+    secret, slots, pool = secrets.token_hex(32), max_trainings(), workdir / "training-slots"
     replicas = [
-        Replica(i, first + i, replica_env(secret, slots), workdir / f"replica-{i}.log") for i in range(args.replicas)
+        Replica(i, first + i, replica_env(secret, slots, pool), workdir / f"replica-{i}.log")
+        for i in range(args.replicas)
     ]
     stopping = False
 
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
         print(
             f"CNN Playground for a class: http://{shown}:{args.port}  ({args.replicas} replicas on ports "
-            f"{first}–{first + args.replicas - 1}, {slots} training slot(s) each; Ctrl-C stops everything)",
+            f"{first}–{first + args.replicas - 1}, {slots} training slot(s) shared by them; Ctrl-C stops everything)",
             flush=True,
         )
         next_check = time.monotonic() + CHECK_S

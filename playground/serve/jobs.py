@@ -12,7 +12,9 @@ count, `TrainConfig.threads`, at the start of run()). Nothing here knows about S
     queue.cancel(ticket)                # a waiting job leaves the queue; a running one is told to stop
 
 `default_queue()` is the one queue of this process (the web server's), its cap from
-$PLAYGROUND_MAX_TRAININGS (default: the number of CPU cores).
+$PLAYGROUND_MAX_TRAININGS (default: the number of CPU cores). When several server processes share the machine
+($PLAYGROUND_TRAINING_SLOTS names their pool, `playground.serve.slots`), a job also takes one of the machine's
+slots before it starts, so that the processes together train at most that many at once.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from playground.serve.slots import SlotPool, machine_pool
+
 log = logging.getLogger(__name__)
+POLL_S = 0.2  # how often a queue whose next job waits for a machine slot held elsewhere looks again
 ENV_CAP = "PLAYGROUND_MAX_TRAININGS"
 WAITING, RUNNING, DONE, CANCELLED = "waiting", "running", "done", "cancelled"
 
@@ -62,10 +67,10 @@ class JobQueue:
     (daemons) are started as needed, up to `cap`, and then wait for work.
     """
 
-    def __init__(self, cap: int, name: str = "playground-job"):
+    def __init__(self, cap: int, name: str = "playground-job", pool: SlotPool | None = None):
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise ValueError(f"The number of simultaneous jobs must be a whole number of at least 1, not {cap!r}.")
-        self.cap, self.name = cap, name
+        self.cap, self.name, self.pool = cap, name, pool
         self._cond = threading.Condition()
         self._waiting: deque[Ticket] = deque()
         self._running: set[Ticket] = set()
@@ -166,6 +171,15 @@ class JobQueue:
                 self._idle -= 1
                 if self._closed:
                     return
+            slot = self.pool.try_acquire() if self.pool is not None else None
+            with self._cond:
+                if self.pool is not None and slot is None:  # every machine slot is training elsewhere
+                    self._cond.wait(POLL_S)  # a new job, a cancel or the shutdown wakes it sooner
+                    continue
+                if self._closed or not self._waiting:  # cancelled while the slot was being taken
+                    if slot is not None:
+                        slot.release()
+                    continue
                 ticket = self._waiting.popleft()
                 ticket.state = RUNNING
                 self._running.add(ticket)
@@ -175,6 +189,8 @@ class JobQueue:
                 log.exception("job %s failed", ticket.id)
                 ticket.error = err
             finally:
+                if slot is not None:
+                    slot.release()
                 with self._cond:
                     self._running.discard(ticket)
                     ticket.state = DONE
@@ -206,5 +222,6 @@ def default_queue() -> JobQueue:
     global _default
     with _default_lock:
         if _default is None:
-            _default = JobQueue(max_trainings(), name="playground-trainer")
+            cap = max_trainings()
+            _default = JobQueue(cap, name="playground-trainer", pool=machine_pool(cap))
         return _default
