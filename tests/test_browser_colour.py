@@ -54,14 +54,11 @@ def photo_png() -> bytes:
 
 
 def choose_colour_model(page, url: str, phone: bool = False) -> None:
-    page.goto(url)
+    """In the sidebar's model picker; on a phone, where the sidebar is folded away, by the lecturer's link."""
+    page.goto(url + ("/?model=colour" if phone else ""))
     wait_for_app(page)
-    if phone:  # the model is chosen in the sidebar, folded away on a phone
-        page.locator("[data-testid=stExpandSidebarButton]").click()
-    page.get_by_text(SHIPPED_COLOUR, exact=True).click()
-    if phone:
-        wait_for_app(page)
-        page.locator("[data-testid=stSidebarCollapseButton] button").click()
+    if not phone:
+        page.get_by_text(SHIPPED_COLOUR, exact=True).click()
     page.wait_for_function(
         "css => { const e = document.querySelector(css); return e && e.innerText.includes('Prediction: ') "
         "&& !e.innerText.includes('none yet'); }",

@@ -153,3 +153,22 @@ def test_a_train_link_reopens_the_same_settings_and_the_designed_model(mnist_env
     assert designed.session_state["build.spec"].layers == design_code.decode("c8-relu-mp2-f-d10").layers
     assert any(design_code.LINKED in c.value for c in designed.caption)  # the model Train will train
     assert query(designed) == {"design": "c8-relu-mp2-f-d10"}
+
+
+DRAW = str(ROOT / "playground" / "pages" / "draw.py")
+
+
+def test_the_draw_pages_address_names_the_pretrained_model():
+    from playground.ui import models
+
+    at = opened(DRAW, {})
+    assert query(at) == {} and not at.warning  # the digit model is the default: nothing written
+    rerun(at.radio(key="draw.model").set_value(models.SHIPPED_COLOUR))
+    assert query(at) == {"model": "colour"}
+    link = opened(DRAW, {"model": "colour"})  # a lecturer's link, opened on a student's phone
+    assert link.radio(key="draw.model").value == models.SHIPPED_COLOUR
+    assert any("A colour network reads a picture" in m.value for m in link.markdown)
+    assert any(m.value.startswith("### Prediction: ") and "none yet" not in m.value for m in link.markdown)
+    forged = opened(DRAW, {"model": "cat"})
+    assert forged.radio(key="draw.model").value == models.SHIPPED
+    assert forged.warning and "model" in forged.warning[0].value

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.ui import display, draw_view, fairness, models, photo_view
+from playground.ui import display, draw_view, fairness, links, models, photo_view
 
 INTRO = (
     "Draw a digit and a trained convolutional network reads it. First the drawing is shrunk to the "
@@ -16,11 +16,13 @@ COLOUR_INTRO = (
     "channels at once; every layer turns the picture into **feature maps**, and the last layer scores the "
     "classes, which softmax turns into probabilities."
 )
+links.restore(draw_view.PAGE)  # a link may name the pretrained model (?model=colour)
 head = display.header("Draw & Predict", COLOUR_INTRO if photo_view.reads_colour(models.in_use()) else INTRO)
 
 with head.controls:
     st.header("Model")
     choice = draw_view.model_picker()
+    links.publish(draw_view.PAGE)  # the address names the pretrained model in use
 st.html(draw_view.PIXELATED)
 
 

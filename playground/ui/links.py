@@ -1,5 +1,5 @@
 """Every page's settings in the browser's address (Convolution, Pooling, Build's design, Train's
-settings): every setting that can travel is written to the query string as it changes, read back
+settings, the Draw page's pretrained model): every setting that can travel is written to the query string as it changes, read back
 when a link is opened, and offered as a link to copy. The codec is ``playground.address`` (pure, tested on its own); the lists of fields are
 here, beside the widgets whose names and defaults they repeat (a test checks that a fresh page
 writes an empty query string, i.e. that the defaults agree)."""
@@ -17,7 +17,7 @@ from playground.nn import design_code
 from playground.nn.architecture import SpecError
 from playground.nn.trainer import OPTIMIZERS, SCHEDULES
 from playground.ops import samples
-from playground.ui import builder, conv_view, display, inputs, state, training, widgets
+from playground.ui import builder, conv_view, display, inputs, models, state, training, widgets
 
 SEED_MAX = 2**31 - 1
 TRAVELLING_SOURCES = (inputs.WORKED_3X3, inputs.WORKED_4X4, inputs.SAMPLE, inputs.RANDOM, inputs.TYPED)
@@ -88,13 +88,19 @@ TRAIN = (
     Field("l1", "l1", "float", 0.0, lo=0.0, hi=1.0),
     Field("l2", "l2", "float", 0.0, lo=0.0, hi=1.0),
 )
-FIELDS = {"conv": CONV, "pool": POOL, "build": BUILD, "train": TRAIN}
+# the Draw page: which pretrained model (a session's own models cannot travel); "colour" opens a lecturer's
+# link on students' phones with the colour model, whose picker sits in the folded sidebar there
+PRETRAINED = {"digits": models.SHIPPED, "colour": models.SHIPPED_COLOUR}
+DRAW = (Field("model", "model", "choice", "digits", tuple(PRETRAINED)),)
+FIELDS = {"conv": CONV, "pool": POOL, "build": BUILD, "train": TRAIN, "draw": DRAW}
 
 
 def _use(page: str, name: str, value, problems: list[str]) -> None:
     """Put one decoded value where the page reads it."""
     if name == "step":
         state.put(page, "step", int(value) - 1)  # clamped into range when the steps are known
+    elif page == "draw":
+        models.choose(PRETRAINED[value])  # the picker is drawn from the choice
     elif name == "design":
         try:
             builder.open_design(design_code.decode(value))
@@ -123,6 +129,8 @@ def restore(page: str) -> None:
 
 
 def _current(page: str, all_images: int | None) -> dict:
+    if page == "draw":
+        return {"model": next((k for k, v in PRETRAINED.items() if v == models.chosen_name()), "digits")}
     values = {f.name: state.peek(page, f.name, f.default) for f in FIELDS[page] if f.name not in ("step", "design")}
     if page in ("conv", "pool"):
         values["step"] = int(state.peek(page, "step", 0)) + 1
