@@ -144,16 +144,21 @@ def test_the_first_layer_kernels_are_drawn_in_colour_and_per_channel(colour):
         np.testing.assert_allclose(grid[top : top + 3, left : left + 3], weights[0, c], atol=1e-9)
 
 
-def test_a_colour_model_whose_test_images_are_not_here_still_reads_photos(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+def cifar_model_page(monkeypatch, folder, seed: int):
+    """The Draw page with an untrained CIFAR-10 colour model in use and ``folder`` as the data folder."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(folder))
     spec = get_preset("keras-notes")
-    model = build(spec, seed=3).eval()
+    model = build(spec, seed=seed).eval()
     at = AppTest.from_file(DRAW, default_timeout=60)
     at.session_state["models.session"] = {
         "cifar": models.ModelChoice("cifar", model, spec, "a CIFAR-10 model.", DATASETS["cifar10"].classes)
     }
     at.session_state["models.draw_choice"] = "cifar"
-    rerun(at)
+    return rerun(at), model, spec
+
+
+def test_a_colour_model_whose_test_images_are_not_here_still_reads_photos(tmp_path, monkeypatch):
+    at, model, spec = cifar_model_page(monkeypatch, tmp_path, seed=3)
     assert at.radio(key="draw.model").value == "cifar"
     assert not at.exception
     assert any(f"CIFAR-10 is not in {tmp_path}" in i.value and "Upload a photo instead." in i.value for i in at.info)
@@ -192,15 +197,7 @@ def test_cifar_test_images_are_counted_from_the_file_that_is_there(tmp_path, mon
     from test_colour_data import write_cifar
 
     written = write_cifar(tmp_path / cifar.FOLDER, per_batch=20)
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
-    spec = get_preset("keras-notes")
-    model = build(spec, seed=5).eval()
-    at = AppTest.from_file(DRAW, default_timeout=60)
-    at.session_state["models.session"] = {
-        "cifar": models.ModelChoice("cifar", model, spec, "a CIFAR-10 model.", DATASETS["cifar10"].classes)
-    }
-    at.session_state["models.draw_choice"] = "cifar"
-    rerun(at)
+    at, model, spec = cifar_model_page(monkeypatch, tmp_path, seed=5)
     assert at.number_input(key="draw.test_number").label == "Test image (1 to 20)"
     at.number_input(key="draw.test_number").set_value(20)
     rerun(at)

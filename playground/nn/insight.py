@@ -8,7 +8,7 @@ torch + numpy, no streamlit: the Draw & Predict page and the CLI call these and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -226,17 +226,7 @@ def analyse_photo(
     prep = Preprocessed(brightness, {}, 1.0, False, False)
     x = images_to_tensor(photo.image[None])
     pixels = torch.from_numpy(photo.image[None].astype(np.float32) / 255.0)
-    result = _read(model, spec, x, prep, lambda z: judge(z, None, classes, PHOTO_HINT), pixels)
-    return DigitAnalysis(
-        result.prep,
-        result.prediction,
-        result.layers,
-        result.saliency,
-        result.softmax,
-        "",
-        result.conv_inputs,
-        photo,
-    )
+    return replace(_read(model, spec, x, prep, lambda z: judge(z, None, classes, PHOTO_HINT), pixels), photo=photo)
 
 
 def _read(

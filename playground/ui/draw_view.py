@@ -121,14 +121,16 @@ def last_digit() -> np.ndarray | None:
     return state.peek(PAGE, "last_digit")
 
 
-def prediction(result: insight.DigitAnalysis | None, problem: str = "", classes: tuple[str, ...] = DIGITS) -> None:
+def prediction(
+    result: insight.DigitAnalysis | None, problem: str = "Draw a digit from 0 to 9.", classes: tuple[str, ...] = DIGITS
+) -> None:
     """The answer in large type with its confidence, the notice, the ten probabilities (``classes``
     name them when the model is not a digit model, e.g. one trained on Fashion-MNIST)."""
     with st.container(key=state.key(PAGE, "prediction")):
         pred = result.prediction if result is not None else None
         if pred is None:
             st.markdown("### Prediction: none yet")
-            st.info(result.problem if result is not None and result.problem else problem or "Draw a digit from 0 to 9.")
+            st.info(result.problem if result is not None and result.problem else problem)
             return
         named = "" if classes == DIGITS else f" ({classes[pred.label]})"
         st.markdown(f"### Prediction: {pred.label}{named}")
