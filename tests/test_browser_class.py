@@ -94,8 +94,10 @@ def test_students_drawings_reach_the_lecturers_screen(browser, page, app_url, tm
 
     x, y = page.evaluate(THUMB, ["class-grouped", 2])
     page.mouse.click(x, y)
-    page.get_by_text("Drawing 2").first.wait_for(timeout=30_000)
-    assert "answer 7" in page.locator(".st-key-class-picked").inner_text()
+    # the panel is redrawn by the room's live refresh too: wait until it holds drawing 2, then read it
+    picked = "() => document.querySelector('.st-key-class-picked')?.innerText || ''"
+    page.wait_for_function(f"() => ({picked})().includes('Drawing 2')", timeout=30_000)
+    assert "answer 7" in page.evaluate(picked)
 
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="Export the drawings (ZIP)").filter(visible=True).first.click()
