@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground.serve import sockets
+from playground.serve import heap, sockets
 from playground.ui import display, fairness, page_helpers, state
 
 st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
@@ -30,4 +30,7 @@ with fairness.fair_share(fairness.budget()) as waited:
         with st.sidebar:
             display.switches()
             page_helpers.mount()  # cell numbers that fit the screen, a clicker's keys
-    st.navigation(pages, position="top" if display.presenting() else "sidebar").run()
+    try:
+        st.navigation(pages, position="top" if display.presenting() else "sidebar").run()
+    finally:  # the first run has loaded what every session shares: out of the collector's way (serve/heap.py)
+        heap.freeze_once()

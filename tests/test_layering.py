@@ -28,6 +28,7 @@ LIGHT = {
     "playground.cli.main": PURE,  # `python -m playground conv` never loads torch
     "playground.serve.jobs": PURE,  # the queue knows nothing of what it runs
     "playground.serve.sockets": PURE,  # socket options: the standard library only
+    "playground.serve.heap": PURE,  # the garbage collector: the standard library only
     "playground.serve.class_store": PURE,  # rooms and drawings: SQL, numpy and the standard library
     "playground.nn.shipped": PURE,  # the CLI's help names the shipped model without torch
     "playground.nn.architecture": PURE,  # designs as data: no torch until a model is built

@@ -1,14 +1,15 @@
 """Steps as data: one frozen record per output cell, holding every number the animation shows.
 
-A page animates by indexing these records; it never redoes the arithmetic. All arrays in a record are
-read-only views, so a list of 676 steps (3×3 over 28×28) costs little more than the arrays themselves.
+A page animates by indexing these records; it never redoes the arithmetic. The arithmetic is done once, for
+every cell at once, and a record is made when its cell is asked for, from read-only views into those
+arrays: stepping through a 9,604-cell convolution makes one record per click, not 9,604 at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -54,6 +55,33 @@ class ConvStep:
         return " + ".join(f"{format_operand(v)}×{format_operand(k)}" for v, k in pairs)
 
 
+T = TypeVar("T")
+
+
+class Steps(Sequence[T], Generic[T]):
+    """Every output cell's record in row-major order, made when asked for by ``make(row, col)``;
+    ``results`` is the (OH, OW) output the records' results come from."""
+
+    def __init__(self, results: np.ndarray, make: Callable[[int, int], T]) -> None:
+        self.results = _readonly(results)
+        self._make = make
+
+    def __len__(self) -> int:
+        return self.results.size
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = int(index) + (len(self) if index < 0 else 0)
+        if not 0 <= i < len(self):
+            raise IndexError(f"step {index} of {len(self)}")
+        return self._make(*divmod(i, self.results.shape[1]))
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -71,7 +99,7 @@ def _as_image(x: Any, what: str) -> np.ndarray:
     return arr
 
 
-def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSettings()) -> list[ConvStep]:
+def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSettings()) -> Steps[ConvStep]:
     """Every output cell of one image convolved with one filter, in row-major order.
 
     x (H, W) or (C, H, W); w (KH, KW) or (C, KH, KW); b one bias. Same numbers as :func:`conv2d`.
@@ -102,32 +130,32 @@ def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSett
     products = _readonly(windows * kernel)
     channel_sums = _readonly(products.sum(axis=(3, 4)))  # (OH, OW, C)
     totals = channel_sums.sum(axis=2)
-    check_finite_result(totals + bias)
-    steps = []
-    for i in range(oh):
-        for j in range(ow):
-            total = float(totals[i, j])
-            steps.append(
-                ConvStep(
-                    index=i * ow + j,
-                    out_pos=(i, j),
-                    rows=tuple(int(v) for v in row_idx[i]),
-                    cols=tuple(int(v) for v in col_idx[j]),
-                    window=windows[i, j],
-                    kernel=kernel,
-                    products=products[i, j],
-                    channel_sums=channel_sums[i, j],
-                    total=total,
-                    bias=bias,
-                    result=total + bias,
-                    pad_mask=masks[i, j],
-                )
-            )
-    return steps
+    results = totals + bias
+    check_finite_result(results)
+
+    def step(i: int, j: int) -> ConvStep:
+        return ConvStep(
+            index=i * ow + j,
+            out_pos=(i, j),
+            rows=tuple(int(v) for v in row_idx[i]),
+            cols=tuple(int(v) for v in col_idx[j]),
+            window=windows[i, j],
+            kernel=kernel,
+            products=products[i, j],
+            channel_sums=channel_sums[i, j],
+            total=float(totals[i, j]),
+            bias=bias,
+            result=float(results[i, j]),
+            pad_mask=masks[i, j],
+        )
+
+    return Steps(results, step)
 
 
 def conv_output_from_steps(steps: Sequence[ConvStep] | Sequence[PoolStep], out_shape: tuple[int, int]) -> np.ndarray:
     """(OH, OW) output filled from each step's result; cells without a step yet stay NaN (not computed)."""
+    if isinstance(steps, Steps) and steps.results.shape == tuple(out_shape):
+        return steps.results.copy()  # every step: the results they are made from
     out = np.full(tuple(out_shape), np.nan)
     for step in steps:
         out[step.out_pos] = step.result
@@ -159,7 +187,7 @@ class PoolStep:
         return f"({' + '.join(format_operand(v) for v in counted)}) / {self.divisor} = {format_number(self.result)}"
 
 
-def pool_steps(x: Any, settings: PoolSettings = PoolSettings()) -> list[PoolStep]:
+def pool_steps(x: Any, settings: PoolSettings = PoolSettings()) -> Steps[PoolStep]:
     """Every output cell of pooling one (H, W) image, row-major, with the window and (max) the argmax."""
     x = as_float_array(x, "input")
     if x.ndim != 2:
@@ -175,31 +203,34 @@ def pool_steps(x: Any, settings: PoolSettings = PoolSettings()) -> list[PoolStep
     r, c = row_idx[:, None, :, None], col_idx[None, :, None, :]
     masks = _readonly(on_pad[r, c])  # (OH, OW, KH, KW)
     raw = _readonly(xp[r, c])  # (OH, OW, KH, KW)
-    steps = []
-    for i in range(oh):
-        for j in range(ow):
-            mask = masks[i, j]
-            if settings.kind == "max":
-                window = _readonly(np.where(mask, np.nan, raw[i, j]))
-                flat = int(np.argmax(np.where(mask, -np.inf, raw[i, j])))  # first maximum, row-major
-                a, b = divmod(flat, kw)
-                argmax, result, divisor = (int(row_idx[i, a]), int(col_idx[j, b])), float(raw[i, j][a, b]), 0
-            else:
-                window = _readonly(raw[i, j])
-                divisor = kh * kw if settings.count_include_pad else int((~mask).sum())
-                argmax, result = None, float(window.sum() / divisor)
-            steps.append(
-                PoolStep(
-                    index=i * ow + j,
-                    out_pos=(i, j),
-                    rows=tuple(int(v) for v in row_idx[i]),
-                    cols=tuple(int(v) for v in col_idx[j]),
-                    window=window,
-                    argmax=argmax,
-                    result=result,
-                    kind=settings.kind,
-                    pad_mask=mask,
-                    divisor=divisor,
-                )
-            )
-    return steps
+    cells = (oh, ow, kh * kw)
+    if settings.kind == "max":  # the first maximum in row-major order, padding never chosen
+        firsts = np.argmax(np.where(masks, -np.inf, raw).reshape(cells), axis=2)
+        results = np.take_along_axis(raw.reshape(cells), firsts[..., None], axis=2)[..., 0]
+        divisors = np.zeros((oh, ow), int)
+    else:
+        divisors = np.full((oh, ow), kh * kw) if settings.count_include_pad else (~masks).sum(axis=(2, 3))
+        results = raw.sum(axis=(2, 3)) / divisors
+
+    def step(i: int, j: int) -> PoolStep:
+        mask, argmax = masks[i, j], None
+        if settings.kind == "max":
+            window = _readonly(np.where(mask, np.nan, raw[i, j]))
+            a, b = divmod(int(firsts[i, j]), kw)
+            argmax = (int(row_idx[i, a]), int(col_idx[j, b]))
+        else:
+            window = raw[i, j]
+        return PoolStep(
+            index=i * ow + j,
+            out_pos=(i, j),
+            rows=tuple(int(v) for v in row_idx[i]),
+            cols=tuple(int(v) for v in col_idx[j]),
+            window=window,
+            argmax=argmax,
+            result=float(results[i, j]),
+            kind=settings.kind,
+            pad_mask=mask,
+            divisor=int(divisors[i, j]),
+        )
+
+    return Steps(results, step)

@@ -12,6 +12,7 @@ every few seconds costs a few percent of the budget; only a tab that keeps the s
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,6 +29,12 @@ BUDGET_S = 2.5  # CPU seconds per WINDOW_S: a quarter of the one core the page s
 MAX_DELAY_S = 5.0
 MAX_CHARGE_S = 1.0  # one run counts at most this much: the first visit, which warms the shared caches (the
 # model, torch), should not hold back the tab that happened to come first; a tab must keep the server busy
+# A busy server (its process used more than BUSY_CORES of a core over the last LOAD_WINDOW_S) has no room for
+# a tab's heavy runs beside a class drawing: the budget is then BUSY_BUDGET_S, still forty strokes' worth
+BUSY_CORES = 0.6
+LOAD_WINDOW_S = 2.0
+BUSY_BUDGET_S = 0.5
+CHECK_EVERY_S = 0.25  # a waiting run looks again this often: it goes as soon as the server has room
 
 
 @dataclass
@@ -35,8 +42,13 @@ class Budget:
     """The CPU time one session's runs used, as (finished at, seconds) in the last WINDOW_S."""
 
     runs: deque[tuple[float, float]] = field(default_factory=deque)
+    opened: bool = False  # whether the page has loaded: its first run costs every student the same, and a
+    # class opening the page at once makes the server busy; it is not counted
 
     def record(self, now: float, cpu_s: float) -> None:
+        if not self.opened:
+            self.opened = True
+            return
         self.runs.append((now, min(MAX_CHARGE_S, max(0.0, cpu_s))))
         while self.runs and self.runs[0][0] < now - WINDOW_S:
             self.runs.popleft()
@@ -44,9 +56,10 @@ class Budget:
     def used(self, now: float) -> float:
         return sum(cpu for t, cpu in self.runs if t >= now - WINDOW_S)
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before the next run so that the runs still inside the window fit the budget."""
-        over = self.used(now) - BUDGET_S
+    def delay(self, now: float, busy: bool = False) -> float:
+        """Seconds to wait before the next run so that the runs still inside the window fit the budget
+        (the smaller one when the server is ``busy``)."""
+        over = self.used(now) - (BUSY_BUDGET_S if busy else BUDGET_S)
         if over <= 0:
             return 0.0
         for t, cpu in self.runs:  # oldest first: wait until enough of them have left the window
@@ -56,13 +69,51 @@ class Budget:
         return MAX_DELAY_S
 
 
+class Load:
+    """How busy the server process is: its CPU time (every thread's) over the last LOAD_WINDOW_S, in cores,
+    from the (clock, process CPU) samples the runs take as they start. Shared by every session."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
+
+    def cores(self, now: float, cpu_s: float) -> float:
+        with self._lock:
+            self._samples.append((now, cpu_s))
+            while len(self._samples) > 2 and self._samples[1][0] <= now - LOAD_WINDOW_S:
+                self._samples.popleft()  # keep one sample at least LOAD_WINDOW_S old
+            then, cpu_then = self._samples[0]
+        return (cpu_s - cpu_then) / (now - then) if now - then >= LOAD_WINDOW_S / 4 else 0.0
+
+    def busy(self) -> bool:
+        return self.cores(time.monotonic(), time.process_time()) > BUSY_CORES
+
+
+@functools.cache
+def server_load() -> Load:
+    """The one Load of this server process (made on first use)."""
+    return Load()
+
+
+def wait_for_room(budget: Budget, load: Load) -> float:
+    """Sleep (holding no lock) while this session is over its budget, looking again every CHECK_EVERY_S
+    (the budget shrinks while the server is busy); at most MAX_DELAY_S. Returns the seconds waited."""
+    waited = 0.0
+    while waited < MAX_DELAY_S:
+        wait = budget.delay(time.monotonic(), busy=load.busy())
+        if wait <= 0:
+            break
+        step = min(wait, CHECK_EVERY_S, MAX_DELAY_S - waited)
+        time.sleep(step)
+        waited += step
+    return waited
+
+
 @contextmanager
-def fair_share(budget: Budget) -> Iterator[float]:
+def fair_share(budget: Budget, load: Load | None = None) -> Iterator[float]:
     """Around one script run: wait first if this session is over its budget (yields the wait, in
     seconds), then record the CPU time the run took, however it ends (finished, rerun, stopped)."""
-    wait = budget.delay(time.monotonic())
-    if wait > 0:
-        time.sleep(wait)
+    wait = wait_for_room(budget, load or server_load())
     start = time.thread_time()
     try:
         yield wait
