@@ -321,3 +321,32 @@ def test_shift_and_pooled_overlap():
     assert pooled_overlap(x, PoolSettings()) == 0.75
     assert pooled_overlap(X4, PoolSettings()) == 0.0  # every maximum sits on a window's right edge
     assert pooled_overlap(np.full((6, 6), 3.0), PoolSettings("avg", 3)) == 1.0
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_steps_are_made_when_asked_for_and_agree_with_the_output_and_pytorch(kind):
+    """A run's steps are a sequence made cell by cell from arrays computed once: every way of reading them
+    (index, negative index, slice, iteration) gives the same record, and the records' results are PyTorch's."""
+    from playground import ops
+
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 9, 8)), rng.standard_normal((2, 3, 3))
+    conv = ops.conv_steps(x, w, 0.5, ops.ConvSettings(padding=2, stride=(2, 1)))
+    want = F.conv2d(_t(x)[None], _t(w)[None], torch.tensor([0.5], dtype=torch.float64), padding=2, stride=(2, 1))
+    assert len(conv) == want.numel() == conv.results.size
+    listed = list(conv)
+    assert [s.index for s in listed] == list(range(len(conv)))
+    np.testing.assert_allclose([s.result for s in listed], want.numpy().ravel(), **TOL)
+    assert conv[-1].out_pos == listed[-1].out_pos == (want.shape[2] - 1, want.shape[3] - 1)
+    assert [s.index for s in conv[3:9:2]] == [3, 5, 7]
+    assert np.array_equal(ops.conv_output_from_steps(conv, conv.results.shape), conv.results)
+    with pytest.raises(IndexError):
+        conv[len(conv)]
+    image = rng.standard_normal((7, 7))
+    pool = ops.pool_steps(image, ops.PoolSettings(kind=kind, size=3, stride=2, padding=1))
+    torch_pool = F.max_pool2d if kind == "max" else F.avg_pool2d
+    np.testing.assert_allclose(
+        [s.result for s in pool], torch_pool(_t(image)[None, None], 3, 2, 1).numpy().ravel(), **TOL
+    )
+    assert np.array_equal(ops.conv_output_from_steps(pool, pool.results.shape), pool.results)
+    assert all(s.result == pool.results[s.out_pos] for s in pool)
