@@ -59,7 +59,7 @@ from playground.ops.pool import (
     shift_comparison,
     shift_image,
 )
-from playground.ops.steps import ConvStep, PoolStep, conv_output_from_steps, conv_steps, pool_steps
+from playground.ops.steps import ConvStep, PoolStep, Steps, conv_output_from_steps, conv_steps, pool_steps
 
 __all__ = [
     "ConvGrads",
@@ -103,6 +103,7 @@ __all__ = [
     "conv2d",
     "conv2d_gemm",
     "conv_output_formulas",
+    "Steps",
     "conv_output_from_steps",
     "conv_output_shape",
     "conv_steps",

@@ -153,9 +153,8 @@ def conv_steps(x: Any, w: Any, b: float = 0.0, settings: ConvSettings = ConvSett
 
 
 def conv_output_from_steps(steps: Sequence[ConvStep] | Sequence[PoolStep], out_shape: tuple[int, int]) -> np.ndarray:
-    """(OH, OW) output filled from each step's result; cells without a step yet stay NaN (not computed)."""
-    if isinstance(steps, Steps) and steps.results.shape == tuple(out_shape):
-        return steps.results.copy()  # every step: the results they are made from
+    """(OH, OW) output filled from each step's result; cells without a step yet stay NaN (not computed). A
+    whole run's output is its ``Steps.results``."""
     out = np.full(tuple(out_shape), np.nan)
     for step in steps:
         out[step.out_pos] = step.result

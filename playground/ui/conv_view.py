@@ -33,7 +33,7 @@ class ConvRun:
     controls: widgets.ConvControls
     pads: ops.Pads  # (top, bottom, left, right)
     padded: np.ndarray  # (Hp, Wp) input after padding
-    steps: list  # list[ops.ConvStep], row-major
+    steps: ops.Steps  # of ops.ConvStep, row-major, made when asked for
     output: np.ndarray  # (OH, OW) before the activation
     activated: np.ndarray | None  # (OH, OW) after it, None for "none"
     formulas: tuple[str, str]  # output height and width with the user's numbers
@@ -61,9 +61,8 @@ def compute_conv(x: np.ndarray, kernel: np.ndarray, controls: widgets.ConvContro
     """Run the engine once for these inputs; raises ``ops.OpError`` with the user's message."""
     s = controls.settings
     pads = s.pads(kernel.shape)
-    out_shape = ops.conv_output_shape(x.shape, kernel.shape, s)
     steps = ops.conv_steps(x, kernel, controls.bias, s)
-    output = ops.conv_output_from_steps(steps, out_shape)
+    output = steps.results
     activated = None if controls.activation == "none" else ops.activate(controls.activation, output)
     formulas = ops.conv_output_formulas(x.shape, kernel.shape, s)
     note = ops.same_padding_note(kernel.shape, s.dilation) if s.padding == "same" else None
@@ -314,7 +313,7 @@ def show_channels(page: str, run: ConvRun, rgb: np.ndarray | None) -> None:
     k = w.shape[1:]
     try:
         steps = ops.conv_steps(image, w, bias, s)
-        out = ops.conv_output_from_steps(steps, ops.conv_output_shape(image.shape[1:], k, s))
+        out = steps.results
         partials = np.stack([ops.conv2d(image[None, c : c + 1], w[None, c : c + 1], None, s)[0, 0] for c in range(3)])
         pads = s.pads(k)
         padded = ops.pad(image, pads, s.padding_mode)

@@ -3,10 +3,11 @@
 One Python process runs every session's page script, and most of the work (numpy, Plotly, Streamlit's own
 marshalling) holds the interpreter lock, so one tab firing heavy reruns back to back slows every student's
 drawing. Each run's CPU time (its thread's, not the wall clock, which also counts waiting for others) is
-recorded; once a session has used more than BUDGET_S seconds in the last WINDOW_S, its next run first
-sleeps (which holds no lock) until it is back under the budget, at most MAX_DELAY_S; no single run
-counts more than MAX_CHARGE_S. Drawing a stroke
-every few seconds costs a few percent of the budget; only a tab that keeps the server busy is slowed.
+recorded; once a session has used more than BUDGET_S seconds in the last WINDOW_S (BUSY_BUDGET_S while
+the server process is busy, as a class drawing at once makes it), its next run first sleeps (which holds
+no lock) until it is back under the budget, at most MAX_DELAY_S; no single run counts more than
+MAX_CHARGE_S, and a session's first run (the page loading) is not counted. Drawing a stroke every few
+seconds costs a few percent of either budget; only a tab that keeps the server busy is slowed.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from playground.ui import state
 WINDOW_S = 10.0
 BUDGET_S = 2.5  # CPU seconds per WINDOW_S: a quarter of the one core the page scripts share
 MAX_DELAY_S = 5.0
-MAX_CHARGE_S = 1.0  # one run counts at most this much: the first visit, which warms the shared caches (the
-# model, torch), should not hold back the tab that happened to come first; a tab must keep the server busy
+MAX_CHARGE_S = 1.0  # one run counts at most this much: the first visit to a page, which warms shared caches
+# (its imports, a model), should not hold back the tab that happened to come first; a tab must keep it busy
 # A busy server (its process used more than BUSY_CORES of a core over the last LOAD_WINDOW_S) has no room for
 # a tab's heavy runs beside a class drawing: the budget is then BUSY_BUDGET_S, still forty strokes' worth
 BUSY_CORES = 0.6

@@ -26,20 +26,18 @@ class PoolRun:
     settings: ops.PoolSettings
     pads: ops.Pads  # (top, bottom, left, right), symmetric per axis
     padded: np.ndarray  # (Hp, Wp) input with zero padding, for display (max pooling treats it as −∞)
-    steps: list  # list[ops.PoolStep], row-major
+    steps: ops.Steps  # of ops.PoolStep, row-major, made when asked for
     output: np.ndarray  # (OH, OW)
     formulas: tuple[str, str]
 
 
 def compute_pool(x: np.ndarray, settings: ops.PoolSettings) -> PoolRun:
     """Run the engine once; raises ``ops.OpError`` with the user's message."""
-    (kh, kw), (sh, sw), (ph, pw) = settings.resolved()
-    out_shape = ops.pool_output_shape(x.shape, settings)
+    _, _, (ph, pw) = settings.resolved()
     steps = ops.pool_steps(x, settings)
-    output = ops.conv_output_from_steps(steps, out_shape)
     pads = (ph, ph, pw, pw)
     formulas = ops.pool_output_formulas(x.shape, settings)
-    return PoolRun(x, settings, pads, ops.pad(x, pads, "zeros"), steps, output, formulas)
+    return PoolRun(x, settings, pads, ops.pad(x, pads, "zeros"), steps, steps.results, formulas)
 
 
 def run_pool(page: str, x: np.ndarray, settings: ops.PoolSettings, problems: DeltaGenerator) -> PoolRun:
