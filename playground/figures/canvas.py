@@ -321,13 +321,14 @@ def signs_between(doms: Sequence[tuple[float, float]], signs: Sequence[str], y: 
 
 
 def caption(text: str) -> dict:
-    """The step line above a stepping figure's right edge: "Step 3 of 9: output (0, 2) = 37"."""
+    """The step line above a stepping figure's left edge: "Step 3 of 9: output (0, 2) = 37" (the chart's
+    toolbar, shown on hover and after a tap on a phone, sits at the top right and covered its end)."""
     return dict(
         text=text,
         xref="paper",
         yref="paper",
-        x=1.0,
-        xanchor="right",
+        x=0.0,
+        xanchor="left",
         y=1.0,
         yanchor="bottom",
         yshift=22,
